@@ -134,4 +134,12 @@ def m001_initial(db: Database) -> None:
     )
 
 
-MIGRATIONS = [m001_initial]
+def m002_votes_and_comparisons(db: Database) -> None:
+    """Community votes and stored comparison write-ups (issue 4)."""
+
+
+def m003_audit_views(db: Database) -> None:
+    """SQL views for the audit and for Datasette (issue 5)."""
+
+
+MIGRATIONS = [m001_initial, m002_votes_and_comparisons, m003_audit_views]

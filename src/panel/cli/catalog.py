@@ -1,0 +1,184 @@
+"""`panel personas ...` and `panel briefs ...`: the workspace's catalogue of reviewers and tools."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .app import EXIT_BAD_INPUT, app, console, guarded, print_json, workspace
+from .review import load_batch
+
+personas_app = typer.Typer(help="List, show and validate reviewer personas (personas/*.yaml).", no_args_is_help=True)
+briefs_app = typer.Typer(help="List, validate and create tool briefs (tool_briefs/*.yaml).", no_args_is_help=True)
+app.add_typer(personas_app, name="personas")
+app.add_typer(briefs_app, name="briefs")
+
+
+# --- personas -----------------------------------------------------------------------------------------
+
+
+@personas_app.command("list")
+@guarded
+def personas_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
+    """List the personas in personas/ with their current versions."""
+    from ..personas import load_personas
+
+    personas = load_personas(workspace().personas_dir)
+    rows = [
+        {"name": p.name, "title": p.spec.title, "version": p.version, "model": p.spec.model,
+         "temperature": p.spec.temperature, "questions": len(p.spec.questions)}
+        for p in personas.values()
+    ]
+    if as_json:
+        return print_json(rows)
+    from rich.table import Table
+
+    table = Table("Name", "Title", "Version", "Model", "Temp.", "Questions")
+    for r in rows:
+        table.add_row(r["name"], r["title"], r["version"], r["model"] or "(default)",
+                      "—" if r["temperature"] is None else str(r["temperature"]), str(r["questions"]))
+    console().print(table)
+
+
+@personas_app.command("show")
+@guarded
+def personas_show(
+    name: str = typer.Argument(..., help="Persona name, e.g. skeptic."),
+    brief: Optional[str] = typer.Option(None, "--brief", help="Also render the prompt for this brief (slug or file)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """Show a persona's file, version and (with --brief) the exact prompt it would send."""
+    from ..errors import PersonaError
+    from ..personas import load_persona, render_messages
+
+    ws = workspace()
+    path = ws.personas_dir / f"{name}.yaml"
+    if not path.exists():
+        raise PersonaError(f"no persona '{name}': {path} does not exist")
+    persona = load_persona(path)
+    messages = render_messages(persona, load_batch(ws, [brief])[0]) if brief else None
+    if as_json:
+        return print_json({"name": persona.name, "version": persona.version, "spec": persona.spec.model_dump(),
+                           "messages": messages})
+    typer.echo(f"# {persona.name} (version {persona.version}) — {path}\n")
+    typer.echo(persona.file_text.rstrip())
+    for m in messages or []:
+        typer.echo(f"\n--- {m['role']} ---\n{m['content']}")
+
+
+@personas_app.command("validate")
+@guarded
+def personas_validate(paths: Optional[list[Path]] = typer.Argument(None, help="Persona files (default: all in personas/).")):
+    """Check persona files and their templates; exit 2 on the first problem."""
+    from ..personas import load_persona, load_personas
+
+    if paths:
+        loaded = [load_persona(p) for p in paths]
+    else:
+        loaded = list(load_personas(workspace().personas_dir).values())
+    for p in loaded:
+        typer.echo(f"ok  {p.name:<10} version {p.version}  {p.path}")
+
+
+# --- briefs ----------------------------------------------------------------------------------------------
+
+
+@briefs_app.command("list")
+@guarded
+def briefs_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
+    """List the briefs in tool_briefs/."""
+    from ..briefs import brief_files, load_brief
+
+    briefs = [load_brief(p) for p in brief_files(workspace().briefs_dir)]
+    rows = [{"slug": b.slug, "name": b.name, "category": b.category, "entry": b.pricing.entry,
+             "licence": b.licence, "panel": b.panel} for b in briefs]
+    if as_json:
+        return print_json(rows)
+    from rich.table import Table
+
+    table = Table("Slug", "Name", "Category", "Entry", "Licence", "Panel")
+    for r in rows:
+        table.add_row(r["slug"], r["name"], r["category"], r["entry"], r["licence"],
+                      ", ".join(r["panel"]) if r["panel"] else "all")
+    console().print(table)
+
+
+@briefs_app.command("validate")
+@guarded
+def briefs_validate(paths: list[Path] = typer.Argument(..., help="Brief files or folders of briefs.")):
+    """Check brief files: one line per problem, exit 2 if any is invalid."""
+    from ..briefs import load_brief
+    from ..errors import BriefError
+
+    ws = workspace()
+    files = ws.resolve_briefs([str(p) for p in paths])
+    problems = 0
+    for path in files:
+        try:
+            brief = load_brief(path)
+        except BriefError as exc:
+            problems += 1
+            typer.echo(f"Error: {exc}", err=True)
+            continue
+        typer.echo(f"ok  {brief.slug}  {path}")
+    if problems:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@briefs_app.command("new")
+@guarded
+def briefs_new(
+    slug: Optional[str] = typer.Option(None, help="Identifier: lowercase letters, digits, hyphens."),
+    name: Optional[str] = typer.Option(None, help="Tool name."),
+    tagline: Optional[str] = typer.Option(None, help="One-line pitch."),
+    category: Optional[str] = typer.Option(None, help="e.g. Developer Tools."),
+    vendor: Optional[str] = typer.Option(None, help="Who makes it."),
+    description: Optional[str] = typer.Option(None, help="A few sentences: what it is and claims."),
+    pricing_model: Optional[str] = typer.Option(None, "--pricing-model", help="free, open weights, subscription, usage-based ..."),
+    entry_price: Optional[str] = typer.Option(None, "--entry-price", help='Cheapest way in, e.g. "Free" or "$20 per month".'),
+    licence: Optional[str] = typer.Option(None, help="e.g. Apache-2.0, MIT, Proprietary."),
+    link: Optional[list[str]] = typer.Option(None, help="NAME=URL, repeatable (homepage=https://...)."),
+    panel: Optional[str] = typer.Option(None, help="Comma-separated personas to seat (default: all)."),
+):
+    """Write a new, validated brief to tool_briefs/<slug>.yaml (prompts for missing fields on a terminal)."""
+    from pydantic import ValidationError
+
+    from ..briefs import ToolBrief
+    from ..errors import BriefError
+    from ..reports import write_atomic
+    from ..yamlfile import describe_validation_error
+
+    values = {"slug": slug, "name": name, "tagline": tagline, "category": category, "vendor": vendor,
+              "description": description, "pricing_model": pricing_model, "entry_price": entry_price,
+              "licence": licence}
+    missing = [k for k, v in values.items() if not v]
+    if missing and sys.stdin.isatty():
+        for key in missing:
+            values[key] = typer.prompt(key.replace("_", " ").capitalize())
+    elif missing:
+        flags = ", ".join("--" + k.replace("_", "-") for k in missing)
+        raise BriefError(f"missing {flags} (no terminal to ask on)")
+    links = {}
+    for item in link or []:
+        key, sep, url = item.partition("=")
+        if not sep:
+            raise BriefError(f"--link '{item}': expected NAME=URL")
+        links[key.strip()] = url.strip()
+    data = {k: values[k] for k in ("slug", "name", "tagline", "category", "vendor", "description", "licence")}
+    data["pricing"] = {"model": values["pricing_model"], "entry": values["entry_price"]}
+    data["links"] = links
+    if panel:
+        data["panel"] = [p.strip() for p in panel.split(",") if p.strip()]
+    try:
+        brief = ToolBrief.model_validate(data)
+    except ValidationError as exc:
+        raise BriefError(f"new brief: {describe_validation_error(exc)}") from None
+    ws = workspace()
+    path = ws.brief_path(brief.slug)
+    if path.exists():
+        raise BriefError(f"{path} already exists; choose another slug or edit that file")
+    write_atomic(path, brief.to_yaml())
+    typer.echo(f"Wrote {path}")
