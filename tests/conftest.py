@@ -48,3 +48,9 @@ def run_cli():
         return runner.invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
 
     return invoke
+
+
+# tests/fake_openai.py is imported by tests as a plain module.
+import sys as _sys
+
+_sys.path.insert(0, str(Path(__file__).parent))

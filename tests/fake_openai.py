@@ -642,7 +642,8 @@ class FakeOpenAI:
             if content is None:
                 events.append({**base, "choices": []})
             else:
-                events.append({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": content}, "finish_reason": None}]})
+                delta = {"role": "assistant", "content": content}
+                events.append({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
                 events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
             if (body.get("stream_options") or {}).get("include_usage"):
                 events.append({**base, "choices": [], "usage": usage})

@@ -278,6 +278,16 @@ def describe_error(exc: BaseException) -> str:
     return redact(f"{prefix}: {detail}" if detail else prefix)
 
 
+def check_model(model: str) -> None:
+    """What can be checked without a call: a model is named, and a local GGUF file is usable."""
+    if not model:
+        raise ModelConfigError("no model set: pass --model or set PANEL_MODEL")
+    if model.startswith("local/"):
+        from . import local
+
+        local.resolve_gguf(model.removeprefix("local/"))
+
+
 # --- the seam ----------------------------------------------------------------------------------------
 
 
@@ -291,18 +301,6 @@ class ModelSeam:
         self.calls_started = 0
         self._semaphore: asyncio.Semaphore | None = None
         self._fatal: dict[str, str] = {}  # model -> auth error, so a bad key fails fast for the rest
-
-    def prepare(self, model: str) -> None:
-        """Check what can be checked before anything is written: fail early on a bad local model."""
-        if model.startswith("local/"):
-            from . import local
-
-            local.resolve_gguf(model.removeprefix("local/"))
-        elif "/" not in model and model not in ("",):
-            # litellm accepts bare OpenAI names too; let it decide.
-            pass
-        if not model:
-            raise ModelConfigError("no model set: pass --model or set PANEL_MODEL")
 
     async def review(self, settings: ModelSettings, persona: str, version: str, messages: list[dict]) -> CallOutcome:
         outcome = CallOutcome(persona=persona, persona_version=version, model=settings.model, status="error")

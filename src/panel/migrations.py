@@ -136,10 +136,88 @@ def m001_initial(db: Database) -> None:
 
 def m002_votes_and_comparisons(db: Database) -> None:
     """Community votes and stored comparison write-ups (issue 4)."""
+    # One vote per voter per tool: the primary key makes "latest wins" an upsert.
+    db["votes"].create(
+        {"slug": str, "voter": str, "vote": str, "cast_at": str},  # vote: ship | skip; cast_at: UTC ISO-8601
+        pk=("slug", "voter"),
+        not_null={"slug", "voter", "vote", "cast_at"},
+    )
+    db["comparisons"].create(
+        {
+            "id": int,
+            "slugs": str,  # JSON list, in the order the user named them
+            "created_at": str,
+            "data": str,  # JSON of the Comparison the pages were rendered from
+            "editor_model": str,
+            "editor_summary": str,  # LLM-written text shown above the data, never instead of it
+            "editor_request": str,  # JSON messages sent to the editor model, for the audit
+            "markdown_path": str,
+            "html_path": str,
+        },
+        pk="id",
+    )
+    db["comparisons"].create_index(["slugs"])
 
 
 def m003_audit_views(db: Database) -> None:
-    """SQL views for the audit and for Datasette (issue 5)."""
+    """SQL views for the audit and for Datasette (issue 5), and the indexes the audit reads by."""
+    # `panel audit show` reads a run's verdicts and panels; `personas history` counts verdicts
+    # per version; the stale view compares versions per persona.
+    db["verdicts"].create_index(["call_id"])
+    db["verdicts"].create_index(["persona", "persona_version"])
+    db["panels"].create_index(["run_id"])
+    db["panel_members"].create_index(["verdict_id"])
+    # The latest verdict of each persona on each tool is the one in the newest panel that seated
+    # that persona. Panels, not verdict rows, decide: a panel may reuse an older stored verdict
+    # (after a prompt edit is reverted, say), and that reused verdict is the current one.
+    db.execute(
+        """CREATE VIEW latest_verdicts AS
+        SELECT x.slug, x.persona, x.panel_id, x.panel_run_id, x.panel_created_at, x.reused,
+               v.id AS verdict_id, v.status, v.verdict, v.confidence, v.headline, v.rationale,
+               v.persona_version, v.model, v.brief_hash, v.run_id, v.call_id, v.created_at
+        FROM (
+            SELECT p.slug, m.persona, m.verdict_id, m.cached AS reused, p.id AS panel_id,
+                   p.run_id AS panel_run_id, p.created_at AS panel_created_at,
+                   row_number() OVER (PARTITION BY p.slug, m.persona ORDER BY p.id DESC) AS recency
+            FROM panels p JOIN panel_members m ON m.panel_id = p.id
+        ) x JOIN verdicts v ON v.id = x.verdict_id
+        WHERE x.recency = 1"""
+    )
+    # "Newest stored version" is the last one the store saw for that persona (rowid order). The
+    # files on disk are not visible to SQL; `panel rerun --changed` compares with those instead.
+    db.execute(
+        """CREATE VIEW newest_persona_versions AS
+        SELECT persona, version, first_seen FROM persona_versions
+        WHERE rowid IN (SELECT max(rowid) FROM persona_versions GROUP BY persona)"""
+    )
+    db.execute(
+        """CREATE VIEW stale_verdicts AS
+        SELECT l.*, n.version AS newest_version, n.first_seen AS newest_version_seen
+        FROM latest_verdicts l JOIN newest_persona_versions n ON n.persona = l.persona
+        WHERE l.persona_version != n.version"""
+    )
+    db.execute(
+        """CREATE VIEW run_summary AS
+        SELECT r.id, r.started_at, r.finished_at,
+               round((julianday(r.finished_at) - julianday(r.started_at)) * 86400.0, 3) AS duration_s,
+               r.command, r.model, r.status, json_array_length(r.briefs) AS brief_count, r.briefs,
+               r.calls_made, r.calls_reused, r.prompt_tokens, r.completion_tokens, r.cost,
+               (SELECT count(*) FROM calls c WHERE c.run_id = r.id AND c.outcome = 'ok') AS calls_ok,
+               (SELECT count(*) FROM calls c WHERE c.run_id = r.id AND c.outcome = 'unscored') AS calls_unscored,
+               (SELECT count(*) FROM calls c WHERE c.run_id = r.id AND c.outcome = 'error') AS calls_error
+        FROM runs r"""
+    )
+    db.execute(
+        """CREATE VIEW persona_version_usage AS
+        SELECT pv.persona, pv.version, pv.first_seen,
+               (SELECT count(*) FROM verdicts v WHERE v.persona = pv.persona AND v.persona_version = pv.version)
+                   AS verdicts,
+               (SELECT count(*) FROM verdicts v WHERE v.persona = pv.persona AND v.persona_version = pv.version
+                   AND v.status = 'ok') AS ok,
+               (SELECT count(*) FROM verdicts v WHERE v.persona = pv.persona AND v.persona_version = pv.version
+                   AND v.verdict = 'ship') AS ships
+        FROM persona_versions pv"""
+    )
 
 
 MIGRATIONS = [m001_initial, m002_votes_and_comparisons, m003_audit_views]

@@ -14,7 +14,7 @@ from .aggregate import PanelResult
 from .briefs import ToolBrief
 from .errors import PanelError, PersonaError
 from .graph import graph
-from .llm import DEFAULT_MODEL, ModelSeam, ModelSettings
+from .llm import DEFAULT_MODEL, ModelSeam, ModelSettings, check_model
 from .personas import Persona, render_messages
 from .store import Store, cache_key, result_from_row
 from .verdict import PersonaResult
@@ -78,6 +78,12 @@ def check_batch(briefs: list[ToolBrief], personas: dict[str, Persona], only: lis
     for brief in briefs:
         if not seated_personas(brief, personas, only):
             raise PanelError(f"brief '{brief.slug}': no persona left to seat with --personas")
+
+
+def check_models(options: ReviewOptions, personas: dict[str, Persona]) -> None:
+    """Fail before anything is written when a model cannot work at all (e.g. a missing GGUF)."""
+    for model in sorted({options.model_for(p.spec.model) for p in personas.values()}):
+        check_model(model)
 
 
 @dataclass
@@ -176,8 +182,7 @@ async def run_review(
     on_result: Callable[[str, PersonaResult], None] | None = None,
 ) -> ReviewOutcome:
     check_batch(briefs, personas, options.only_personas)
+    check_models(options, personas)
     seam = ModelSeam(concurrency=options.concurrency, max_cost=options.max_cost)
-    for model in {options.model_for(p.spec.model) for p in personas.values()}:
-        seam.prepare(model)
     batch = BatchReview(store=store, personas=personas, options=options, seam=seam, on_result=on_result)
     return await batch.run(briefs)

@@ -64,7 +64,7 @@ def run_review_command(ws, brief_args, personas_opt, model, api_base, concurrenc
     import asyncio
 
     from ..personas import load_personas
-    from ..review import ReviewOptions, check_batch, run_review
+    from ..review import ReviewOptions, check_batch, check_models, run_review
     from ..store import Store
 
     batch = load_batch(ws, brief_args)
@@ -75,6 +75,7 @@ def run_review_command(ws, brief_args, personas_opt, model, api_base, concurrenc
         fresh=fresh, only_personas=only, max_cost=max_cost, command=command,
     )
     check_batch(batch, personas, only)
+    check_models(options, personas)
     store = Store(ws.db_path(db))
     try:
         with progress_bar(quiet) as advance:
