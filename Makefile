@@ -13,6 +13,7 @@ install: $(BIN)/panel
 
 demo: install
 	$(BIN)/panel review smollm3 mistral-small-3-1
+	$(BIN)/panel compare smollm3 mistral-small-3-1
 
 test: install
 	$(BIN)/pytest

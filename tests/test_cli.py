@@ -59,7 +59,7 @@ def test_bad_brief_exits_2_with_one_line_and_writes_nothing(workspace, run_cli):
 @pytest.mark.parametrize("args, message", [
     (["review", "no-such-tool"], "no brief 'no-such-tool'"),
     (["review", "smollm3", "--personas", "critic"], "unknown persona 'critic'"),
-    (["review", "smollm3", "smollm3"], "duplicate slug"),
+    (["review", "smollm3", "smollm3"], "given twice"),
     (["review", "smollm3", "--model", "local/does-not-exist.gguf"], "does-not-exist.gguf"),
 ])
 def test_usage_errors_exit_2(workspace, run_cli, args, message):

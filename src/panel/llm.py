@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
+import gc
 import json
 import os
 import random
@@ -50,8 +52,53 @@ def get_litellm():
             {"provider": "scripted", "custom_handler": _make_scripted_handler(litellm)()},
             {"provider": "local", "custom_handler": _make_local_handler(litellm)()},
         ]
+        _skip_unheard_success_logs(litellm)
         _litellm = litellm
+        # litellm leaves ~400k long-lived objects behind its import; every full garbage collection
+        # walks them all again, which cost about 1 ms of CPU per call in a batch (measured in
+        # bench/bench_batch.py). Freezing moves what exists now out of the collector's sight.
+        gc.freeze()
     return _litellm
+
+
+# litellm's lists of logging callbacks; panel registers none (its audit trail is the SQLite store).
+_LITELLM_LISTENERS = ("callbacks", "success_callback", "_async_success_callback", "input_callback", "service_callback")
+
+
+def _skip_unheard_success_logs(litellm) -> None:
+    """After every successful call litellm queues a coroutine that builds a full logging payload
+    (cost breakdown, redacted deep copies of the messages) for its callbacks: ~0.6 ms of CPU per
+    call (bench/bench_batch.py), for nobody when no callback is registered. While none is, close
+    that coroutine unrun. litellm has no switch for this; if its internals move, nothing changes."""
+    try:
+        from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER as worker
+    except ImportError:
+        return
+    enqueue = getattr(worker, "ensure_initialized_and_enqueue", None)
+    if enqueue is None:
+        return
+
+    def enqueue_if_heard(async_coroutine):
+        name = getattr(async_coroutine, "__qualname__", "")
+        if name.endswith("async_success_handler") and not any(
+            getattr(litellm, attr, None) for attr in _LITELLM_LISTENERS
+        ):
+            async_coroutine.close()
+            return None
+        return enqueue(async_coroutine)
+
+    worker.ensure_initialized_and_enqueue = enqueue_if_heard
+
+
+def _verdict_schema() -> dict:
+    """The verdict JSON schema for `response_format`: built once (pydantic takes ~1 ms to generate
+    it), copied per call so nothing downstream can change the cached one."""
+    return json.loads(_verdict_schema_json())
+
+
+@functools.lru_cache(maxsize=1)
+def _verdict_schema_json() -> str:
+    return json.dumps(verdict_schema())
 
 
 def _fill_response(litellm, model_response, model: str, text: str, prompt_tokens: int, completion_tokens: int):
@@ -299,6 +346,9 @@ class ModelSeam:
         self.max_cost = max_cost
         self.spent = 0.0
         self.calls_started = 0
+        self.budget_skipped = 0  # calls not started because --max-cost would be passed
+        self._in_flight = 0
+        self._priced: asyncio.Event | None = None  # set once a call has finished and reported its cost
         self._semaphore: asyncio.Semaphore | None = None
         self._fatal: dict[str, str] = {}  # model -> auth error, so a bad key fails fast for the rest
 
@@ -310,23 +360,41 @@ class ModelSeam:
             if settings.model in self._fatal:
                 outcome.error = f"not attempted: {self._fatal[settings.model]}"
                 return outcome
+            if self.max_cost is not None:
+                await self._wait_for_first_price()
             if self._over_budget():
-                outcome.error = f"not attempted: the --max-cost budget of ${self.max_cost:.4f} is spent"
+                self.budget_skipped += 1
+                outcome.error = f"not attempted: the --max-cost budget of ${self.max_cost:.4f} would be passed"
                 return outcome
             self.calls_started += 1
+            self._in_flight += 1
             started = time.perf_counter()
             try:
                 await self._converse(settings, messages, outcome)
             finally:
                 outcome.latency = round(time.perf_counter() - started, 4)
                 self.spent += outcome.cost
+                self._in_flight -= 1
+                if self._priced is not None:
+                    self._priced.set()
         return outcome
 
+    async def _wait_for_first_price(self) -> None:
+        """Under a budget the first call runs alone: until one call has reported its cost there is
+        nothing to estimate the next by, and a full window of calls could overshoot the budget."""
+        if self._priced is None:
+            self._priced = asyncio.Event()
+        while self._in_flight and not self._priced.is_set():
+            await self._priced.wait()
+
     def _over_budget(self) -> bool:
+        """Would one more call pass --max-cost? Calls still in flight are counted at the average
+        cost of the finished ones, so concurrency cannot overshoot by a window of calls."""
         if self.max_cost is None:
             return False
-        average = self.spent / self.calls_started if self.calls_started else 0.0
-        return self.spent + average > self.max_cost
+        finished = self.calls_started - self._in_flight
+        average = self.spent / finished if finished else 0.0
+        return self.spent + average * (self._in_flight + 1) > self.max_cost
 
     async def _converse(self, settings: ModelSettings, messages: list[dict], outcome: CallOutcome) -> None:
         """Ask, validate, and re-ask with the error (at most MAX_REASKS times)."""
@@ -377,7 +445,7 @@ class ModelSeam:
             "model": settings.model,
             "response_format": {
                 "type": "json_schema",
-                "json_schema": {"name": "verdict", "schema": verdict_schema(), "strict": False},
+                "json_schema": {"name": "verdict", "schema": _verdict_schema(), "strict": False},
             },
             "num_retries": 0,
             "timeout": settings.timeout,
@@ -402,7 +470,9 @@ class ModelSeam:
             return  # runs on this machine: cost 0
         hidden = getattr(response, "_hidden_params", None) or {}
         cost = hidden.get("response_cost")
-        if cost is None:
+        # litellm prices every response itself; None there means the model is not in its price
+        # list, and asking completion_cost again would only repeat that search (~2 ms per call).
+        if cost is None and "response_cost" not in hidden:
             try:
                 cost = get_litellm().completion_cost(completion_response=response, model=settings.model)
             except Exception:  # noqa: BLE001 - unknown price: record 0 rather than fail the verdict

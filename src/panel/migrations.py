@@ -161,30 +161,36 @@ def m002_votes_and_comparisons(db: Database) -> None:
 
 def m003_audit_views(db: Database) -> None:
     """SQL views for the audit and for Datasette (issue 5), and the indexes the audit reads by."""
-    # `panel audit show` reads a run's verdicts and panels; `personas history` counts verdicts
-    # per version; the stale view compares versions per persona.
+    # `audit show` reads a run's verdicts and panels; `audit runs` counts a run's calls by outcome;
+    # `personas history` counts verdicts per version (covered by the index, no table reads).
     db["verdicts"].create_index(["call_id"])
-    db["verdicts"].create_index(["persona", "persona_version"])
+    db["verdicts"].create_index(["persona", "persona_version", "status", "verdict"])
+    db["calls"].create_index(["run_id", "outcome"])
     db["panels"].create_index(["run_id"])
     db["panel_members"].create_index(["verdict_id"])
     # The latest verdict of each persona on each tool is the one in the newest panel that seated
-    # that persona. Panels, not verdict rows, decide: a panel may reuse an older stored verdict
-    # (after a prompt edit is reverted, say), and that reused verdict is the current one.
+    # it. Panels, not verdict rows, decide: a panel may reuse an older stored verdict (after a
+    # prompt edit is reverted, say), and that reused verdict is the current one. One indexed
+    # probe per tool × persona, newest panel first, so the view stays fast on a large store and
+    # `WHERE slug = ?` reaches only that tool's panels.
     db.execute(
         """CREATE VIEW latest_verdicts AS
-        SELECT x.slug, x.persona, x.panel_id, x.panel_run_id, x.panel_created_at, x.reused,
-               v.id AS verdict_id, v.status, v.verdict, v.confidence, v.headline, v.rationale,
-               v.persona_version, v.model, v.brief_hash, v.run_id, v.call_id, v.created_at
+        SELECT x.slug, x.persona, x.panel_id, p.run_id AS panel_run_id, p.created_at AS panel_created_at,
+               m.cached AS reused, v.id AS verdict_id, v.status, v.verdict, v.confidence, v.headline,
+               v.rationale, v.persona_version, v.model, v.brief_hash, v.run_id, v.call_id, v.created_at
         FROM (
-            SELECT p.slug, m.persona, m.verdict_id, m.cached AS reused, p.id AS panel_id,
-                   p.run_id AS panel_run_id, p.created_at AS panel_created_at,
-                   row_number() OVER (PARTITION BY p.slug, m.persona ORDER BY p.id DESC) AS recency
-            FROM panels p JOIN panel_members m ON m.panel_id = p.id
-        ) x JOIN verdicts v ON v.id = x.verdict_id
-        WHERE x.recency = 1"""
+            SELECT s.slug, n.persona,
+                   (SELECT lp.id FROM panels lp
+                    JOIN panel_members lm ON lm.panel_id = lp.id AND lm.persona = n.persona
+                    WHERE lp.slug = s.slug ORDER BY lp.id DESC LIMIT 1) AS panel_id
+            FROM (SELECT DISTINCT slug FROM panels) s, (SELECT DISTINCT persona FROM persona_versions) n
+        ) x
+        JOIN panels p ON p.id = x.panel_id
+        JOIN panel_members m ON m.panel_id = x.panel_id AND m.persona = x.persona
+        JOIN verdicts v ON v.id = m.verdict_id"""
     )
-    # "Newest stored version" is the last one the store saw for that persona (rowid order). The
-    # files on disk are not visible to SQL; `panel rerun --changed` compares with those instead.
+    # "Newest stored version" is the last one the store saw for that persona (rowid order). SQL
+    # cannot see the files on disk; `panel rerun --changed` compares with those instead.
     db.execute(
         """CREATE VIEW newest_persona_versions AS
         SELECT persona, version, first_seen FROM persona_versions
@@ -210,13 +216,13 @@ def m003_audit_views(db: Database) -> None:
     db.execute(
         """CREATE VIEW persona_version_usage AS
         SELECT pv.persona, pv.version, pv.first_seen,
-               (SELECT count(*) FROM verdicts v WHERE v.persona = pv.persona AND v.persona_version = pv.version)
-                   AS verdicts,
-               (SELECT count(*) FROM verdicts v WHERE v.persona = pv.persona AND v.persona_version = pv.version
-                   AND v.status = 'ok') AS ok,
-               (SELECT count(*) FROM verdicts v WHERE v.persona = pv.persona AND v.persona_version = pv.version
-                   AND v.verdict = 'ship') AS ships
-        FROM persona_versions pv"""
+               count(v.id) AS verdicts,
+               coalesce(sum(v.status = 'ok'), 0) AS ok,
+               coalesce(sum(v.verdict = 'ship'), 0) AS ships,
+               coalesce(sum(v.verdict = 'skip'), 0) AS skips
+        FROM persona_versions pv
+        LEFT JOIN verdicts v ON v.persona = pv.persona AND v.persona_version = pv.version
+        GROUP BY pv.rowid"""
     )
 
 

@@ -6,6 +6,7 @@ any prompt text makes a new version and old verdicts stay linked to the version 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +106,12 @@ def load_personas(folder: Path) -> dict[str, Persona]:
 # --- rendering ---------------------------------------------------------------------------------
 
 _ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+# Compiling a template costs about a millisecond; a batch renders the same few sources 1000s of times.
+_compiled = functools.lru_cache(maxsize=128)(_ENV.from_string)
+# Dumping a brief to YAML costs about a millisecond too, and every seated persona needs the same
+# block: keep recent ones, keyed by the content hash (same hash, same fields, same YAML).
+_FENCED: dict[str, tuple[str, str]] = {}
+_FENCED_MAX = 1024
 
 
 def fence_for(brief: ToolBrief) -> str:
@@ -116,20 +123,32 @@ def fence_for(brief: ToolBrief) -> str:
 def fenced_brief(brief: ToolBrief) -> str:
     """The brief as data between fences. Angle-bracket runs are neutralised so a vendor cannot
     write something that looks like a fence of ours."""
-    fence = fence_for(brief)
-    body = brief.to_yaml().replace("<<<", "< < <").replace(">>>", "> > >")
-    return f"<<<{fence}>>>\n{body.rstrip()}\n<<<END-{fence}>>>"
+    return _fence_and_block(brief)[1]
 
 
-def _render(persona: Persona, which: str, source: str, brief: ToolBrief) -> str:
+def _fence_and_block(brief: ToolBrief) -> tuple[str, str]:
+    digest = brief.content_hash()
+    found = _FENCED.get(digest)
+    if found is None:
+        fence = f"BRIEF-{digest[:10].upper()}"  # as fence_for, without hashing the brief again
+        body = brief.to_yaml().replace("<<<", "< < <").replace(">>>", "> > >")
+        found = (fence, f"<<<{fence}>>>\n{body.rstrip()}\n<<<END-{fence}>>>")
+        if len(_FENCED) >= _FENCED_MAX:
+            _FENCED.pop(next(iter(_FENCED)))  # oldest first: dicts keep insertion order
+        _FENCED[digest] = found
+    return found
+
+
+def _render(persona: Persona, which: str, source: str, brief: ToolBrief, fenced: tuple[str, str]) -> str:
     template_name = getattr(persona.spec, which)
+    fence, block = fenced
     try:
-        template = _ENV.from_string(source)
+        template = _compiled(source)
         return template.render(
             persona=persona.spec.model_dump(),
             brief=brief.model_dump(mode="json"),
-            brief_block=fenced_brief(brief),
-            fence=fence_for(brief),
+            brief_block=block,
+            fence=fence,
         ).strip()
     except jinja2.TemplateSyntaxError as exc:
         raise PersonaError(f"{persona.path}: template {template_name} line {exc.lineno}: {exc.message}") from None
@@ -154,9 +173,10 @@ def _error_line(exc: BaseException) -> str:
 
 def render_messages(persona: Persona, brief: ToolBrief) -> list[dict]:
     """The chat messages for one persona reviewing one brief."""
+    fenced = _fence_and_block(brief)
     return [
-        {"role": "system", "content": _render(persona, "system_template", persona.system_source, brief)},
-        {"role": "user", "content": _render(persona, "prompt_template", persona.prompt_source, brief)},
+        {"role": "system", "content": _render(persona, "system_template", persona.system_source, brief, fenced)},
+        {"role": "user", "content": _render(persona, "prompt_template", persona.prompt_source, brief, fenced)},
     ]
 
 

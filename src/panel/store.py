@@ -7,6 +7,7 @@ unscored results are stored for the audit trail but never reused.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -44,13 +45,27 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+@contextlib.contextmanager
+def write_lock(db: Database):
+    """A transaction that takes the write lock first (BEGIN IMMEDIATE). A plain BEGIN that reads
+    before it writes fails at once with "database is locked" if another process committed in
+    between; an immediate one waits its turn (busy timeout) and then reads fresh data."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.conn.execute("COMMIT")
+
+
 def migrate(db: Database) -> None:
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
     done = {row[0] for row in db.execute("SELECT name FROM _migrations").fetchall()}
     for migration in MIGRATIONS:
         if migration.__name__ in done:
             continue
-        with db.atomic():
+        with write_lock(db):
             # Re-check inside the write lock: another process may have just applied it.
             if db.execute("SELECT 1 FROM _migrations WHERE name = ?", [migration.__name__]).fetchone():
                 continue

@@ -6,6 +6,7 @@ file goes through here before YAML sees it.
 
 from __future__ import annotations
 
+import codecs
 import re
 from pathlib import Path
 
@@ -31,6 +32,9 @@ def read_text_file(path: Path, error: type[PanelError], max_bytes: int = MAX_FIL
     data = path.read_bytes()
     if not data.strip():
         raise error(f"{path}: file is empty")
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Checked before the NUL test: UTF-16 text is full of NUL bytes but is not binary.
+        raise error(f"{path}: saved as UTF-16 or UTF-32; save the file as UTF-8")
     if b"\x00" in data:
         raise error(f"{path}: looks like a binary file (contains NUL bytes)")
     try:

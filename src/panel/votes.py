@@ -219,7 +219,9 @@ _UPSERT = (
 
 def known_slugs(store, briefs_dir: Path | None = None) -> set[str]:
     """Tools a vote may name: any brief the store has seen, and any brief file in the workspace."""
-    slugs = {row[0] for row in store.db.execute("SELECT DISTINCT slug FROM briefs").fetchall()}
+    slugs = set()
+    if store is not None:
+        slugs = {row[0] for row in store.db.execute("SELECT DISTINCT slug FROM briefs").fetchall()}
     if briefs_dir is not None and Path(briefs_dir).is_dir():
         slugs |= {p.stem for p in Path(briefs_dir).glob("*.yaml") if not p.name.startswith(".")}
     return slugs

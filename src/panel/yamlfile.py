@@ -14,6 +14,23 @@ from .textcheck import find_control_char, read_text_file
 M = TypeVar("M", bound=BaseModel)
 
 
+class StrictSafeLoader(yaml.SafeLoader):
+    """yaml.safe_load, except that a key given twice in one mapping is an error. Plain YAML
+    keeps the last value silently, so a careless second `description:` would lose the first."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            if key_node.value in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key '{key_node.value}'", key_node.start_mark
+                )
+            seen.add(key_node.value)
+        return super().construct_mapping(node, deep=deep)
+
+
 def describe_validation_error(exc: ValidationError) -> str:
     """First error as `field.path: message`, plus a count of the rest, on one line."""
     errors = exc.errors()
@@ -24,6 +41,12 @@ def describe_validation_error(exc: ValidationError) -> str:
         msg = "unknown field (check the spelling)"
     elif first["type"] == "missing":
         msg = "required field is missing"
+    elif first["type"] == "string_pattern_mismatch":
+        from .briefs import SLUG_PATTERN  # briefs imports this module
+
+        if first.get("ctx", {}).get("pattern") == SLUG_PATTERN:
+            shown = repr(first["input"])[:80]
+            msg = f"{shown} is not a valid slug (lowercase letters, digits and hyphens; no '/' or '..')"
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     return f"{where}: {msg}{more}"
 
@@ -35,7 +58,10 @@ def load_yaml_mapping(path: Path, error: type[PanelError]) -> dict:
     if bad:
         raise error(f"{path}: {bad}")
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=StrictSafeLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        # PyYAML parses nested collections recursively; a few thousand `[` would crash it.
+        raise error(f"{path}: invalid YAML: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

@@ -22,9 +22,32 @@ def default_model() -> str:
 
 
 def load_batch(ws, brief_args: list[str]):
-    from ..briefs import load_brief
+    return [brief for _, brief in load_batch_files(ws, brief_args)]
 
-    return [load_brief(p) for p in ws.resolve_briefs(brief_args)]
+
+def load_batch_files(ws, brief_args: list[str]):
+    """(path, brief) for every brief named; a slug given twice is bad input naming both files."""
+    from ..briefs import load_brief
+    from ..errors import BriefError
+
+    loaded, seen = [], {}
+    for path in ws.resolve_briefs(brief_args):
+        brief = load_brief(path)
+        if brief.slug in seen:
+            raise BriefError(f"{path}: slug '{brief.slug}' is given twice in this batch (also {seen[brief.slug]})")
+        seen[brief.slug] = path
+        loaded.append((path, brief))
+    return loaded
+
+
+def check_brief_panels(files, personas) -> None:
+    """A brief's own `panel:` may only name personas that exist; say which file is wrong."""
+    from ..errors import BriefError
+
+    for path, brief in files:
+        for name in brief.panel or []:
+            if name not in personas:
+                raise BriefError(f"{path}: panel: unknown persona '{name}' (known: {', '.join(personas)})")
 
 
 @app.command()
@@ -56,7 +79,19 @@ def review(
     else:
         show_panels(outcome)
         console().print(f"[dim]Stored in {ws.db_path(db)} (run {outcome.run_id}); reports in {out_dir}/[/dim]")
+    report_budget_stop(outcome, max_cost)
     raise typer.Exit(EXIT_OK if outcome.complete else EXIT_PARTIAL)
+
+
+def report_budget_stop(outcome, max_cost) -> None:
+    """Say on stderr (stdout may be --json) that --max-cost stopped the run, and how to resume."""
+    skipped = getattr(outcome, "budget_skipped", 0)
+    if skipped:
+        typer.echo(
+            f"Stopped at the --max-cost budget of ${max_cost:.4f}: {skipped} model call(s) not started;"
+            " run the same command again (with a higher --max-cost) to finish them.",
+            err=True,
+        )
 
 
 def run_review_command(ws, brief_args, personas_opt, model, api_base, concurrency, fresh, max_cost, db, quiet, command="review"):
@@ -67,8 +102,10 @@ def run_review_command(ws, brief_args, personas_opt, model, api_base, concurrenc
     from ..review import ReviewOptions, check_batch, check_models, run_review
     from ..store import Store
 
-    batch = load_batch(ws, brief_args)
+    files = load_batch_files(ws, brief_args)
+    batch = [brief for _, brief in files]
     personas = load_personas(ws.personas_dir)
+    check_brief_panels(files, personas)
     only = [p.strip() for p in personas_opt.split(",") if p.strip()] if personas_opt else None
     options = ReviewOptions(
         model=model, default_model=default_model(), api_base=api_base, concurrency=concurrency,

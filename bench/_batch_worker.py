@@ -1,0 +1,164 @@
+"""One measured batch in a fresh interpreter: the panel's real review graph, or the bare script.
+
+    python bench/_batch_worker.py panel|bare --home WS --url URL --concurrency 50 [--briefs N]
+
+Both modes send the same requests (the panel's rendered messages, the same response_format,
+timeout and key) to the same server. Imports and one warm-up call happen before the clock
+starts; the last line printed is a JSON object with wall, CPU (this process, all threads), calls
+and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("OPENAI_API_KEY", "sk-bench-not-a-real-key")
+
+MODEL = "openai/fake"
+
+
+class GcClock:
+    """Seconds spent in the garbage collector (gc.callbacks), to show where CPU goes."""
+
+    def __init__(self):
+        import gc
+
+        self.seconds = 0.0
+        self.collections = 0
+        self.by_generation = [0.0, 0.0, 0.0]
+        self._started = 0.0
+        gc.callbacks.append(self._tick)
+
+    def _tick(self, phase, info):
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            spent = time.perf_counter() - self._started
+            self.seconds += spent
+            self.by_generation[info["generation"]] += spent
+            self.collections += 1
+
+    def reset(self):
+        self.seconds, self.collections, self.by_generation = 0.0, 0, [0.0, 0.0, 0.0]
+
+
+GC = GcClock()
+
+
+class Profile:
+    """--profile FILE: cProfile of the measured part only (for finding what to cut)."""
+
+    path: str | None = None
+    profiler = None
+
+    def start(self):
+        if self.path:
+            import cProfile
+
+            self.profiler = cProfile.Profile()
+            self.profiler.enable()
+
+    def stop(self):
+        if self.profiler is not None:
+            self.profiler.disable()
+            self.profiler.dump_stats(self.path)
+
+
+PROFILE = Profile()
+
+
+def load_inputs(home: Path, n: int | None):
+    from panel.briefs import brief_files, load_brief
+    from panel.personas import load_personas
+
+    briefs = [load_brief(p) for p in brief_files(home / "briefs")]
+    return (briefs[:n] if n else briefs), load_personas(home / "personas")
+
+
+async def run_panel(home: Path, url: str, concurrency: int, n: int | None) -> dict:
+    from panel.llm import ModelSeam, ModelSettings, get_litellm
+    from panel.personas import render_messages
+    from panel.review import ReviewOptions, run_review
+    from panel.store import Store
+
+    briefs, personas = load_inputs(home, n)
+    get_litellm()
+    warm = ModelSeam(concurrency=1)
+    persona = next(iter(personas.values()))
+    await warm.review(ModelSettings(model=MODEL, api_base=url), persona.name, persona.version,
+                      render_messages(persona, briefs[0]))
+    store = Store(Path(tempfile.mkdtemp(prefix="panel-bench-db-")) / "panel.db")
+    options = ReviewOptions(model=MODEL, api_base=url, concurrency=concurrency, fresh=True)
+    GC.reset()
+    PROFILE.start()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    outcome = await run_review(briefs, personas, store, options)
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    PROFILE.stop()
+    store.close()
+    complete = sum(1 for p in outcome.panels if p.complete)
+    return {"wall": wall, "cpu": cpu, "calls": outcome.calls_made, "complete_panels": complete}
+
+
+async def run_bare(home: Path, url: str, concurrency: int, n: int | None) -> dict:
+    """The same requests through litellm.acompletion under asyncio.gather, litellm as installed."""
+    from panel.llm import ModelSeam, ModelSettings
+    from panel.personas import render_messages
+
+    briefs, personas = load_inputs(home, n)
+    # Exactly the keyword arguments the seam sends, built before the clock starts.
+    kwargs = ModelSeam()._call_kwargs(ModelSettings(model=MODEL, api_base=url))
+    requests = [render_messages(p, b) for b in briefs for p in personas.values()]
+    import litellm
+
+    litellm.num_retries = 0
+    await litellm.acompletion(messages=requests[0], **kwargs)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(messages):
+        async with gate:
+            return await litellm.acompletion(messages=messages, **kwargs)
+
+    GC.reset()
+    PROFILE.start()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    responses = await asyncio.gather(*(one(m) for m in requests))
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    PROFILE.stop()
+    return {"wall": wall, "cpu": cpu, "calls": len(responses), "complete_panels": None}
+
+
+def main() -> None:
+    if os.environ.get("BENCH_GC_THRESHOLD"):  # experiments only
+        import gc
+
+        gc.set_threshold(*map(int, os.environ["BENCH_GC_THRESHOLD"].split(",")))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["panel", "bare"])
+    parser.add_argument("--home", type=Path, required=True)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--briefs", type=int, default=None)
+    parser.add_argument("--profile", default=None, help="write a cProfile file of the measured part")
+    args = parser.parse_args()
+    runner = run_panel if args.mode == "panel" else run_bare
+    PROFILE.path = args.profile
+    result = asyncio.run(runner(args.home, args.url, args.concurrency, args.briefs))
+    result["mode"] = args.mode
+    result["gc_seconds"] = GC.seconds
+    result["gc_by_generation"] = [round(x, 3) for x in GC.by_generation]
+    result["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,310 @@
+"""`panel audit ...`: why a verdict was given, by which prompt and model, at what cost."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .app import app, console, guarded, print_json
+
+audit_app = typer.Typer(
+    help="Read the stored trail: runs, model calls, verdict history, search, agreement.", no_args_is_help=True
+)
+app.add_typer(audit_app, name="audit")
+
+DB_HELP = "SQLite database (default: $PANEL_DB, else outputs/panel.db)."
+JSON_HELP = "Print one JSON document on stdout and nothing else there."
+
+
+class Decision(str, Enum):
+    ship = "ship"
+    skip = "skip"
+
+
+def reading(db):
+    """The store, which must already exist: auditing never creates a database."""
+    from .app import open_store
+
+    return open_store(db, must_exist=True)
+
+
+def money(value) -> str:
+    return f"${value:.4f}" if value else "$0"
+
+
+def opt(value, fmt: str = "{}") -> str:
+    return "—" if value is None else fmt.format(value)
+
+
+def when(stamp: str | None) -> str:
+    """A stored UTC timestamp, to the minute."""
+    return (stamp or "")[:16].replace("T", " ")
+
+
+def table(*columns: str, wrap: tuple[str, ...] = (), **kwargs):
+    """A compact rich table: audit rows are wide, terminals often are not. Only the columns named
+    in `wrap` (free text) give way when space runs out; ids, dates and numbers stay whole."""
+    from rich import box
+    from rich.table import Table
+
+    grid = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True,
+                 title_justify="left", **kwargs)
+    for name in columns:
+        if name in wrap:
+            grid.add_column(name, overflow="fold", ratio=1, min_width=8)
+        else:
+            grid.add_column(name, no_wrap=True)
+    return grid
+
+
+# --- runs -------------------------------------------------------------------------------------------
+
+
+@audit_app.command("runs")
+@guarded
+def audit_runs(
+    limit: int = typer.Option(50, "--limit", min=1, help="Show at most this many runs, newest first."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
+):
+    """List runs: date, command, model, briefs, calls made vs reused, tokens, cost, duration, status."""
+    from ..audit import list_runs
+
+    store = reading(db)
+    try:
+        runs = list_runs(store.db, limit)
+    finally:
+        store.close()
+    if as_json:
+        return print_json({"runs": runs})
+    from rich.markup import escape
+
+    out = console()
+    if not runs:
+        out.print("No runs stored yet.")
+    colours = {"complete": "green", "partial": "yellow", "interrupted": "red", "running": "cyan"}
+    for r in runs:
+        colour = colours.get(r["status"], "white")
+        tokens = (r["prompt_tokens"] or 0) + (r["completion_tokens"] or 0)
+        out.print(
+            f"[bold]run {r['id']}[/bold]  {when(r['started_at'])} UTC  [{colour}]{r['status']}[/{colour}]"
+            f"  {opt(r['duration_s'], '{:.1f}s')}  {escape(r['command'] or '')}"
+        )
+        out.print(
+            f"    {escape(r['model'] or '')} · {len(r['briefs'])} brief(s): {escape(', '.join(r['briefs']))}"
+            f" · {r['calls_made']} call(s) made, {r['calls_reused']} reused · {tokens} tokens · {money(r['cost'])}",
+            style="dim",
+        )
+
+
+# --- show -------------------------------------------------------------------------------------------
+
+
+@audit_app.command("show")
+@guarded
+def audit_show(
+    run_id: int = typer.Argument(..., help="A run id from `panel audit runs`."),
+    brief: Optional[str] = typer.Option(None, "--brief", help="Only calls for this brief (slug)."),
+    persona: Optional[str] = typer.Option(None, "--persona", help="Only calls by this persona."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
+):
+    """Every persona call in a run: version, model, rendered prompt, raw response, attempts,
+    latency, tokens, cost and outcome; plus the stored verdicts the run reused."""
+    from ..audit import run_detail
+
+    store = reading(db)
+    try:
+        detail = run_detail(store.db, run_id, brief, persona)
+    finally:
+        store.close()
+    if as_json:
+        return print_json(detail)
+    show_run(detail)
+
+
+def show_run(detail: dict) -> None:
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.text import Text
+
+    out = console()
+    run = detail["run"]
+    out.print(
+        f"[bold]Run {run['id']}[/bold] · {escape(run['command'] or '')} · model {escape(run['model'] or '')} · "
+        f"{run['status']} · started {run['started_at']} · {opt(run['duration_s'], '{:.1f}s')}\n"
+        f"{run['calls_made']} call(s) made, {run['calls_reused']} verdict(s) reused · "
+        f"{run['prompt_tokens']} prompt + {run['completion_tokens']} completion tokens · {money(run['cost'])}"
+    )
+    for call in detail["calls"]:
+        head = (
+            f"{call['slug']} / {call['persona']} (version {call['persona_version']}) · {call['model']} · "
+            f"{call['outcome']} · {call['attempts']} attempt(s) · {call['latency']:.2f}s · "
+            f"{call['prompt_tokens']}+{call['completion_tokens']} tokens · {money(call['cost'])}"
+        )
+        body = Text()
+        for message in call["request"]:
+            body.append(f"[{message['role']}]\n", style="bold cyan")
+            body.append(f"{message['content']}\n\n")
+        body.append("[response]\n", style="bold green")
+        body.append(call["response"] or "(none)")
+        if call["error"]:
+            body.append(f"\n\n[error] {call['error']}", style="red")
+        if call["verdict"]:
+            body.append(f"\n\n[verdict] {call['verdict']} ({call['confidence']:.2f}): {call['headline']}",
+                        style="bold")
+        out.print(Panel(body, title=Text(head), title_align="left"))
+    for r in detail["reused"]:
+        out.print(
+            f"[dim]reused[/dim] {r['slug']} / {r['persona']}: verdict {r['verdict_id']} from run {r['from_run']} "
+            f"(version {r['persona_version']}, {escape(r['model'] or '')}) → {r['verdict'] or r['status']}"
+        )
+    if not detail["calls"] and not detail["reused"]:
+        out.print("No persona calls match.")
+
+
+# --- search -----------------------------------------------------------------------------------------
+
+
+@audit_app.command("search")
+@guarded
+def audit_search(
+    query: str = typer.Argument(..., help='Words to find in headlines and rationales; FTS5 syntax such as licen* or "vendor lock-in" works too.'),
+    persona: Optional[str] = typer.Option(None, "--persona", help="Only verdicts by this persona."),
+    verdict: Optional[Decision] = typer.Option(None, "--verdict", help="Only ship or only skip verdicts."),
+    brief: Optional[str] = typer.Option(None, "--brief", help="Only verdicts on this brief (slug)."),
+    limit: int = typer.Option(20, "--limit", min=1, help="Show at most this many matches, newest first."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP + " Matches are marked [like this]."),
+    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
+):
+    """Full-text search over verdict headlines and rationales, newest first, matches highlighted."""
+    from ..audit import plain_marks, search_verdicts
+
+    store = reading(db)
+    try:
+        found = search_verdicts(store.db, query, persona, verdict.value if verdict else None, brief, limit)
+    finally:
+        store.close()
+    if as_json:
+        for row in found:
+            row["headline"], row["snippet"] = plain_marks(row["headline"]), plain_marks(row["snippet"])
+        return print_json({"query": query, "matches": found})
+    out = console()
+    if not found:
+        out.print("No matches.")
+        return
+    for row in found:
+        colour = "green" if row["verdict"] == "ship" else "red"
+        title = marked(row["headline"] or "")
+        title.stylize("bold")
+        line = marked(f"  {row['slug']} / {row['persona']} · [{row['verdict']}] · version {row['persona_version']} · "
+                      f"{row['model']} · run {row['run_id']} · verdict {row['verdict_id']}")
+        line.highlight_words([f"[{row['verdict']}]"], style=colour)
+        out.print(title)
+        out.print(line)
+        out.print(marked("  " + (row["snippet"] or "")))
+        out.print()
+
+
+def marked(text: str):
+    """Text with the search's highlight markers turned into a rich style (and the markers removed)."""
+    from rich.text import Text
+
+    from ..audit import MARK_END, MARK_START
+
+    result = Text()
+    highlighted = False
+    for piece in text.replace(MARK_END, MARK_START).split(MARK_START):
+        result.append(piece, style="bold black on yellow" if highlighted else "")
+        highlighted = not highlighted
+    return result
+
+
+# --- history ----------------------------------------------------------------------------------------
+
+
+@audit_app.command("history")
+@guarded
+def audit_history(
+    slug: str = typer.Argument(..., help="The tool (slug) whose verdicts to trace."),
+    persona: Optional[str] = typer.Option(None, "--persona", help="Only this persona."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
+):
+    """How each persona's verdict on a tool changed over time, with the version and model behind each."""
+    from ..audit import verdict_history
+
+    store = reading(db)
+    try:
+        found = verdict_history(store.db, slug, persona)
+    finally:
+        store.close()
+    if as_json:
+        return print_json({"slug": slug, "verdicts": found})
+    from rich.markup import escape
+
+    out = console()
+    out.print(f"[bold]{escape(slug)}[/bold]: verdict history, oldest first ([bold]*[/bold] = in the latest panel)")
+    persona_seen = None
+    for r in found:
+        if r["persona"] != persona_seen:
+            persona_seen = r["persona"]
+            out.print(f"\n[bold]{r['persona']}[/bold]")
+        colour = {"ship": "green", "skip": "red"}.get(r["verdict"] or "", "yellow")
+        change = {"flip": "[bold magenta]flip[/bold magenta]"}.get(r["change"], r["change"])
+        out.print(
+            f"  {when(r['created_at'])}  [{colour}]{r['verdict'] or r['status']}[/{colour}]"
+            f"{' *' if r['current'] else ''}  {opt(r['confidence'], '{:.2f}')}  {change}"
+            f"  {r['persona_version']}  {escape(r['model'] or '')}  run {r['run_id']}"
+        )
+        if r["headline"]:
+            out.print(f"      {escape(r['headline'])}", style="dim")
+
+
+# --- agreement --------------------------------------------------------------------------------------
+
+
+@audit_app.command("agreement")
+@guarded
+def audit_agreement(
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
+):
+    """Pairwise agreement between personas, Fleiss' kappa over complete panels, and ship rates.
+
+    Uses each persona's latest ok verdict per tool; see docs/audit.md for the exact rules."""
+    from ..agreement import agreement_report
+    from ..audit import latest_verdicts
+
+    store = reading(db)
+    try:
+        report = agreement_report(latest_verdicts(store.db))
+    finally:
+        store.close()
+    if as_json:
+        return print_json(report.to_json())
+    out = console()
+    if not report.briefs:
+        out.print("No ok verdicts stored yet.")
+        return
+    rates = table("Persona", "Verdicts", "Ships", "Ship rate", title="Ship rate (latest verdicts)")
+    for s in report.ship_rates:
+        rates.add_row(s.persona, str(s.verdicts), str(s.ships), opt(None if s.rate is None else 100 * s.rate, "{:.0f}%"))
+    out.print(rates)
+    pairs = table("Persona A", "Persona B", "Briefs", "Agree", "Agreement", title="Pairwise agreement")
+    for p in report.pairs:
+        pairs.add_row(p.a, p.b, str(p.briefs), str(p.agree), opt(None if p.rate is None else 100 * p.rate, "{:.0f}%"))
+    out.print(pairs)
+    f = report.fleiss
+    if f.kappa is None:
+        why = "no complete panels with two or more ratings" if not f.slugs else "every rating is the same"
+        out.print(f"Fleiss' kappa: undefined ({why}).")
+    else:
+        out.print(f"Fleiss' kappa: [bold]{f.kappa:.3f}[/bold] over {len(f.slugs)} brief(s) with complete "
+                  f"panels of {f.raters} (observed agreement {f.observed:.3f}, chance {f.expected:.3f}).")
+    if f.left_out:
+        out.print(f"[dim]Left out of kappa: {len(f.left_out)} complete panel(s) of another size: "
+                  f"{', '.join(f.left_out)}.[/dim]")

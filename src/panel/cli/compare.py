@@ -1,0 +1,213 @@
+"""`panel compare`, `panel vote`, `panel votes import` and `panel site`: what readers see."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .app import EXIT_OK, EXIT_PARTIAL, app, guarded, print_json, workspace
+
+votes_app = typer.Typer(help="Community votes: import a CSV of ship/skip votes.", no_args_is_help=True)
+app.add_typer(votes_app, name="votes")
+
+
+# --- compare -------------------------------------------------------------------------------------------
+
+
+@app.command()
+@guarded
+def compare(
+    slugs: list[str] = typer.Argument(..., help="Two or more tool slugs, e.g. smollm3 mistral-small-3-1."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the pages (default: outputs/compare/)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the comparison data as one JSON document."),
+    db: Optional[Path] = typer.Option(None, "--db", help="SQLite database (default: $PANEL_DB, else outputs/panel.db)."),
+    editor: Optional[str] = typer.Option(None, "--editor", help="Model that writes a short summary on top of the data (any litellm model string)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model for reviewing tools that have no stored panel yet (as in `panel review`)."),
+    api_base: Optional[str] = typer.Option(None, "--api-base", envvar="PANEL_API_BASE", help="Base URL of an OpenAI-compatible server, for --model and --editor."),
+    concurrency: int = typer.Option(8, "--concurrency", envvar="PANEL_CONCURRENCY", min=1, max=512, help="Model calls in flight when reviewing missing panels."),
+):
+    """Compare reviewed tools side by side: writes outputs/compare/<a>-vs-<b>.md and .html.
+
+    Uses each tool's latest stored panel and the community votes; prints the Markdown path.
+
+    A tool with no stored panel is reviewed first (--model, --api-base, --concurrency as in review).
+
+    Exit 1 if a review was partial or the --editor model failed; the pages are still written.
+    """
+    from ..compare import CompareError, EditorError, build_comparison, check_slugs, latest_editor_note, missing_panels
+    from ..compare import save_comparison, write_comparison, write_editor_summary
+    from .review import run_review_command
+
+    ws = workspace()
+    check_slugs(slugs)
+    hashes = current_brief_hashes(ws, slugs)
+    if ws.db_path(db).exists():
+        store = open_or_create_store(ws, db)
+        try:
+            missing = missing_panels(store, slugs)
+        finally:
+            store.close()
+    else:
+        missing = list(slugs)  # no database yet: check the briefs before creating one
+    code = EXIT_OK
+    if missing:
+        for slug in missing:  # fail on a missing brief before any model is called
+            if not ws.brief_path(slug).exists():
+                raise CompareError(f"'{slug}' has no stored panel and no brief at {ws.brief_path(slug)}")
+        if not as_json:
+            typer.echo(f"No stored panel for {', '.join(missing)}: reviewing first.", err=True)
+        outcome, _ = run_review_command(ws, missing, None, model, api_base, concurrency, False, None, db, as_json,
+                                        command="compare")
+        if not outcome.complete:
+            code = EXIT_PARTIAL
+        hashes = current_brief_hashes(ws, slugs)
+    store = open_or_create_store(ws, db)
+    try:
+        comparison = build_comparison(store, slugs, hashes)
+        request = None
+        if editor:
+            try:
+                comparison.editor, request = write_editor_summary(comparison, editor, api_base)
+            except EditorError as exc:
+                typer.echo(f"Warning: {exc}; the pages were written without it.", err=True)
+                code = EXIT_PARTIAL
+        if comparison.editor is None:
+            comparison.editor = latest_editor_note(store, comparison)
+        out_dir = out or ws.outputs_dir / "compare"
+        md_path, html_path = write_comparison(comparison, out_dir)
+        comparison_id = save_comparison(store, comparison, md_path, html_path, request)
+    finally:
+        store.close()
+    if as_json:
+        data = comparison.model_dump(mode="json")
+        data["id"] = comparison_id
+        data["files"] = {"markdown": str(md_path), "html": str(html_path)}
+        print_json(data)
+    else:
+        typer.echo(str(md_path))
+        typer.echo(f"HTML: {html_path}", err=True)
+    raise typer.Exit(code)
+
+
+def open_or_create_store(ws, db):
+    from ..store import Store
+
+    return Store(ws.db_path(db))
+
+
+def current_brief_hashes(ws, slugs: list[str]) -> dict[str, str]:
+    """Content hashes of the workspace's brief files, to flag panels judged on older text."""
+    from ..briefs import load_brief
+    from ..errors import BriefError
+
+    hashes = {}
+    for slug in slugs:
+        path = ws.brief_path(slug)
+        if path.exists():
+            try:
+                hashes[slug] = load_brief(path).content_hash()
+            except BriefError:
+                continue  # a broken file is `panel review`'s problem; the stored panel still stands
+    return hashes
+
+
+# --- votes ---------------------------------------------------------------------------------------------
+
+
+@app.command()
+@guarded
+def vote(
+    slug: str = typer.Argument(..., help="The tool's slug."),
+    choice: str = typer.Argument(..., metavar="ship|skip", help="Your vote: ship or skip."),
+    voter: Optional[str] = typer.Option(None, "--voter", help="Who is voting (default: local:<your login name>)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the tool's community tally as JSON."),
+    db: Optional[Path] = typer.Option(None, "--db", help="SQLite database (default: $PANEL_DB, else outputs/panel.db)."),
+):
+    """Cast a community vote on a tool. One vote per voter per tool: voting again replaces it."""
+    from ..votes import default_voter, make_vote, save_votes, tally
+
+    ws = workspace()
+    cast = make_vote(slug, choice.strip().lower(), voter if voter is not None else default_voter(),
+                     vote_targets(ws, db))
+    store = open_or_create_store(ws, db)
+    try:
+        save_votes(store, [cast])
+        counts = tally(store, slug)
+    finally:
+        store.close()
+    if as_json:
+        return print_json({"vote": cast.__dict__, "community": counts.to_json()})
+    pct = "—" if counts.pct is None else f"{counts.pct:.0f}%"
+    typer.echo(f"Recorded {cast.vote} on {slug} from {cast.voter}. Community: {pct} ship over {counts.votes}"
+               f" vote{'s' if counts.votes != 1 else ''}.")
+
+
+@votes_app.command("import")
+@guarded
+def votes_import(
+    file: Path = typer.Argument(..., help="CSV with lines slug,voter,vote[,cast_at]; an optional header line."),
+    as_json: bool = typer.Option(False, "--json", help="Print the import counts as JSON."),
+    db: Optional[Path] = typer.Option(None, "--db", help="SQLite database (default: $PANEL_DB, else outputs/panel.db)."),
+):
+    """Import community votes from a CSV file, all or nothing.
+
+    Each line: slug,voter,vote[,cast_at]. vote is ship or skip; cast_at is ISO-8601 (default: now).
+
+    Any bad line rejects the whole file, listing the line numbers.
+
+    A vote older than the one already stored for that voter and tool is ignored: the latest wins.
+    """
+    from ..votes import read_votes_csv, save_votes
+
+    ws = workspace()
+    votes = read_votes_csv(file, vote_targets(ws, db))
+    store = open_or_create_store(ws, db)
+    try:
+        result = save_votes(store, votes)
+    finally:
+        store.close()
+    if as_json:
+        return print_json({"file": str(file), "votes": result.read, "applied": result.applied, "stale": result.stale})
+    typer.echo(f"Imported {result.applied} vote{'s' if result.applied != 1 else ''} from {file}"
+               + (f"; {result.stale} older than a stored vote were ignored." if result.stale else "."))
+
+
+def vote_targets(ws, db) -> set[str]:
+    """Slugs a vote may name. Reads the store only if it exists: a rejected vote creates nothing."""
+    from ..votes import known_slugs
+
+    if not ws.db_path(db).exists():
+        return known_slugs(None, ws.briefs_dir)
+    store = open_or_create_store(ws, db)
+    try:
+        return known_slugs(store, ws.briefs_dir)
+    finally:
+        store.close()
+
+
+# --- site ----------------------------------------------------------------------------------------------
+
+
+@app.command()
+@guarded
+def site(
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the site (default: outputs/site/)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the list of pages written as JSON."),
+    db: Optional[Path] = typer.Option(None, "--db", help="SQLite database (default: $PANEL_DB, else outputs/panel.db)."),
+):
+    """Build a static site: an index of every reviewed tool, a page per tool, every comparison."""
+    from ..site import build_site
+    from .app import open_store
+
+    ws = workspace()
+    store = open_store(db, must_exist=True)
+    try:
+        built = build_site(store, out or ws.outputs_dir / "site")
+    finally:
+        store.close()
+    if as_json:
+        return print_json({"index": str(built.index), "pages": [str(p) for p in built.pages]})
+    typer.echo(str(built.index))
+    typer.echo(f"{len(built.pages)} pages: {built.tools} tools, {built.comparisons} comparisons", err=True)

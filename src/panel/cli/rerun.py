@@ -1,0 +1,137 @@
+"""`panel rerun`: re-run personas whose prompts changed, and report which verdicts flipped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .app import EXIT_OK, EXIT_PARTIAL, app, console, guarded, print_json, workspace
+
+
+@app.command()
+@guarded
+def rerun(
+    changed: bool = typer.Option(False, "--changed", help="Re-run every seated persona whose prompt changed since its latest verdict."),
+    persona: Optional[str] = typer.Option(None, "--persona", help="Re-run this persona (with --changed: only if it changed)."),
+    brief: Optional[str] = typer.Option(None, "--brief", help="Only this brief (a slug with a stored panel)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Use this model for every re-run pair (default: the model behind each old verdict)."),
+    api_base: Optional[str] = typer.Option(None, "--api-base", envvar="PANEL_API_BASE", help="Base URL of an OpenAI-compatible server."),
+    concurrency: int = typer.Option(8, "--concurrency", envvar="PANEL_CONCURRENCY", min=1, max=512, help="Model calls in flight at once."),
+    fresh: bool = typer.Option(False, "--fresh", help="Call the model even when the store has a verdict for the same version, brief and model."),
+    max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop starting new calls once recorded cost (USD) would pass this."),
+    as_json: bool = typer.Option(False, "--json", help="Print the flip report as one JSON document."),
+    db: Optional[Path] = typer.Option(None, "--db", help="SQLite database (default: $PANEL_DB, else outputs/panel.db)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the updated Markdown reports (default: outputs/)."),
+):
+    """Re-run personas after a prompt edit and show which verdicts flip.
+
+    Each re-run judges the brief its latest panel judged, with the model behind the old verdict
+    (unless --model). The new panel keeps the other personas' latest verdicts, so the panel %
+    before and after differ only by what was re-run.
+    Exit codes: 0 every panel complete (or nothing changed), 1 some persona failed, 2 bad input.
+    """
+    import asyncio
+
+    from ..personas import load_personas
+    from ..rerun import RerunRequest, plan_rerun, run_rerun
+    from .app import open_store
+    from .review import default_model, progress_bar, report_budget_stop
+
+    ws = workspace()
+    personas = load_personas(ws.personas_dir)
+    request = RerunRequest(
+        changed=changed, persona=persona, slug=brief, model=model, default_model=default_model(),
+        api_base=api_base, concurrency=concurrency, fresh=fresh, max_cost=max_cost,
+        command=rerun_command(changed, persona, brief, model, fresh),
+    )
+    request.check(personas)  # before opening the store: bad input needs no database
+    store = open_store(db, must_exist=True)
+    try:
+        plans = plan_rerun(store, personas, request)
+        if not plans:
+            return nothing_changed(as_json)
+        with progress_bar(as_json) as advance:
+            advance(None, sum(len(p.seated) for p in plans))
+            outcome = asyncio.run(run_rerun(store, personas, plans, request, on_result=advance))
+    finally:
+        store.close()
+    write_reports(out or ws.outputs_dir, outcome)
+    if as_json:
+        print_json(outcome.to_json())
+    else:
+        show_flips(outcome)
+    report_budget_stop(outcome.review, max_cost)
+    raise typer.Exit(EXIT_OK if outcome.complete else EXIT_PARTIAL)
+
+
+def rerun_command(changed, persona, brief, model, fresh) -> str:
+    """The command line as recorded in the runs table."""
+    parts = ["rerun"]
+    parts += ["--changed"] if changed else []
+    parts += ["--persona", persona] if persona else []
+    parts += ["--brief", brief] if brief else []
+    parts += ["--model", model] if model else []
+    parts += ["--fresh"] if fresh else []
+    return " ".join(parts)
+
+
+def nothing_changed(as_json: bool) -> None:
+    if as_json:
+        print_json({"run_id": None, "message": "nothing changed", "calls_made": 0, "reused_from_store": 0,
+                    "verdicts_kept": 0, "counts": {"flips": 0, "holds": 0, "new": 0, "unscored": 0, "errors": 0},
+                    "briefs": [], "changes": []})
+    else:
+        typer.echo("nothing changed: every seated persona's latest verdict was made with its current version.")
+    raise typer.Exit(EXIT_OK)
+
+
+def write_reports(out_dir: Path, outcome) -> None:
+    from ..reports import write_panel_report
+
+    briefs = {plan.slug: plan.brief for plan in outcome.plans}
+    for panel in outcome.review.panels:
+        write_panel_report(out_dir, briefs[panel.slug], panel, outcome.review.run_id)
+
+
+def pct(value) -> str:
+    return "—" if value is None else f"{value:.0f}%"
+
+
+def show_flips(outcome) -> None:
+    from rich.markup import escape
+
+    from .audit import table as compact_table
+
+    data = outcome.to_json()
+    out = console()
+    table = compact_table("Brief", "Persona", "Old → new", "Conf. Δ", "Old headline", "New headline",
+                          wrap=("Old headline", "New headline"), title=f"[bold]Flip report[/bold] (run {data['run_id']})")
+    colours = {"flip": "bold magenta", "hold": "dim", "new": "cyan", "unscored": "yellow", "error": "red"}
+    for c in data["changes"]:
+        old = c["old_verdict"] or (c["old_status"] or "—")
+        new = c["new_verdict"] or c["new_status"]
+        delta = "—" if c["confidence_change"] is None else f"{c['confidence_change']:+.2f}"
+        style = colours[c["outcome"]]
+        source = " [dim](stored)[/dim]" if c["from_store"] else ""
+        table.add_row(
+            c["slug"], c["persona"], f"[{style}]{old} → {new}[/{style}] {c['outcome']}{source}", delta,
+            escape(c["old_headline"] or ""), escape(c["new_headline"] or c["error"] or ""),
+        )
+    out.print(table)
+    panels = compact_table("Brief", "Before", "After", "Reported", title="Panel % before → after")
+    for b in data["briefs"]:
+        before, after = b["before"], b["after"]
+        panels.add_row(b["slug"], pct(before["ship_pct"]), pct(after["ship_pct"]),
+                       f"{after['reported']}/{after['seated']}")
+    out.print(panels)
+    n = data["counts"]
+    failed = "".join(
+        f", {n[key]} {label}" for key, label in (("unscored", "unscored"), ("errors", "error(s)")) if n[key]
+    )
+    out.print(
+        f"{n['flips']} flip(s), {n['holds']} hold(s), {n['new']} new verdict(s){failed}."
+        f" {data['calls_made']} model call(s), {data['reused_from_store']} from the store,"
+        f" {data['verdicts_kept']} other verdict(s) kept."
+    )

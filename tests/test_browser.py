@@ -1,0 +1,161 @@
+"""The pages in a real browser: headless Chromium renders them, and we read back the DOM it built.
+
+`--dump-dom` prints the document after the browser has parsed it and run whatever scripts it
+would run, so a hostile brief that managed to execute would show up there (a changed title, an
+injected element). A control page proves the harness does notice a script that runs.
+Screenshots go to outputs/screenshots/ when run locally (a temp folder in CI).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from panel import scripted
+from test_compare import CALLS, reviewer, write_hostile
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars"]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium; CI has it)"),
+]
+
+
+def chromium(*args: str) -> str:
+    with tempfile.TemporaryDirectory() as profile:
+        done = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def dump_dom(page: Path) -> str:
+    return chromium("--dump-dom", page.resolve().as_uri())
+
+
+def screenshot(page: Path, out: Path, width: int, height: int) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    chromium(f"--screenshot={out}", f"--window-size={width},{height}", page.resolve().as_uri())
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+    return out
+
+
+class DomReader(HTMLParser):
+    """The rendered DOM: its title, visible text, element names and ids."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.title = ""
+        self.text: list[str] = []
+        self.tags: list[str] = []
+        self.ids: set[str] = set()
+        self._in: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.ids.update(v for k, v in attrs if k == "id")
+        if tag in ("title", "style", "svg"):
+            self._in.append(tag)
+
+    def handle_endtag(self, tag):
+        if self._in and self._in[-1] == tag:
+            self._in.pop()
+
+    def handle_data(self, data):
+        if self._in == ["title"]:  # the page's title, not an SVG bar's tooltip
+            self.title += data
+        elif "style" not in self._in and "svg" not in self._in:
+            self.text.append(data)
+
+    @property
+    def words(self) -> str:
+        return " ".join(" ".join(self.text).split())
+
+
+def read_dom(page: Path) -> DomReader:
+    reader = DomReader()
+    reader.feed(dump_dom(page))
+    return reader
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    return tmp_path / "screenshots" if os.environ.get("CI") else REPO / "outputs" / "screenshots"
+
+
+@pytest.fixture
+def pages(workspace, run_cli) -> Path:
+    """Two reviewed tools and a hostile one, their comparisons, votes and the site."""
+    write_hostile(workspace)
+    scripted.script("panel", reviewer(CALLS))
+    assert run_cli("review", "smollm3", "mistral-small-3-1", "evil-tool", "--model", "scripted/panel").exit_code == 0
+    for voter, choice in (("a", "ship"), ("b", "ship"), ("c", "skip"), ("d", "ship")):
+        assert run_cli("vote", "smollm3", choice, "--voter", voter).exit_code == 0
+    assert run_cli("compare", "smollm3", "mistral-small-3-1").exit_code == 0
+    assert run_cli("compare", "evil-tool", "smollm3").exit_code == 0
+    assert run_cli("site").exit_code == 0
+    return workspace / "outputs"
+
+
+def test_harness_detects_a_script_that_runs(tmp_path):
+    control = tmp_path / "control.html"
+    control.write_text("<!doctype html><title>safe</title><body><script>document.title='PWNED';"
+                       "document.body.insertAdjacentHTML('beforeend','<p id=pwned>x</p>')</script></body>")
+    dom = read_dom(control)
+    assert dom.title == "PWNED" and "pwned" in dom.ids
+
+
+def test_comparison_page_renders_both_tools_and_every_persona(pages, shots):
+    page = pages / "compare" / "smollm3-vs-mistral-small-3-1.html"
+    dom = read_dom(page)
+    assert dom.title == "SmolLM3 vs Mistral Small 3.1"
+    text = dom.words
+    for expected in ("SmolLM3 vs Mistral Small 3.1", "Which one should you ship with?", "Open Models",
+                     "75% Panel ship 4/4 reported", "75% Community 4 votes", "— Community no votes yet",
+                     "Free Entry Apache-2.0", "Pricing read", "Reviewer split", "Reviewer scorecard",
+                     "Community vote comparison", "The panel rates SmolLM3 and Mistral Small 3.1 level at 75% ship"):
+        assert expected in text, expected
+    for title in ("Builder", "Skeptic", "Futurist", "Business Analyst", "Creative Technologist"):
+        assert f"{title} says" in text, title  # each seated persona's headline is on the page
+    assert dom.tags.count("svg") >= 4  # a panel and a community bar per tool
+    screenshot(page, shots / "compare-laptop.png", 1366, 3000)
+    screenshot(page, shots / "compare-phone.png", 390, 7000)
+
+
+def test_hostile_brief_runs_no_script(pages, shots):
+    page = pages / "compare" / "evil-tool-vs-smollm3.html"
+    dom = read_dom(page)
+    assert dom.title == "Evil <b>Tool</b> vs SmolLM3"
+    assert "pwned" not in dom.ids
+    assert "script" not in dom.tags and "img" not in dom.tags and "b" not in dom.tags
+    assert "<script>document.title='PWNED'" in dom.words  # shown to the reader as text
+    assert "<img src=x onerror=\"document.title='PWNED'\">" in dom.words
+    site_page = read_dom(pages / "site" / "tools" / "evil-tool.html")
+    assert site_page.title.startswith("Evil <b>Tool</b>") and "pwned" not in site_page.ids
+    screenshot(page, shots / "hostile-compare.png", 1366, 1600)
+
+
+def test_site_index_renders_every_tool(pages, shots):
+    page = pages / "site" / "index.html"
+    dom = read_dom(page)
+    assert dom.title == "Tools by panel ship % · Panel verdicts"
+    text = dom.words
+    for name in ("SmolLM3", "Mistral Small 3.1", "Evil <b>Tool</b>"):
+        assert name in text
+    assert "75% 4/4 75% 4 votes Free" in text  # SmolLM3's row: panel, community, entry
+    assert "75% 4/4 — no votes Free" in text  # Mistral's row
+    assert "Sort by: Panel ship % Community % Entry price Name" in text
+    assert "SmolLM3 vs Mistral Small 3.1" in text and "pwned" not in dom.ids
+    screenshot(page, shots / "site-index-laptop.png", 1366, 1000)
+    screenshot(page, shots / "site-index-phone.png", 390, 1800)
