@@ -33,6 +33,6 @@ def test_every_command_has_help_and_is_in_the_readme(run_cli):
 
 
 def test_readme_opens_with_the_two_commands():
-    first_block = README.split("```")[1]
+    first_block = README.split("```")[1].split("\n", 1)[1]  # drop the language tag
     lines = [line for line in first_block.splitlines() if line.strip() and not line.startswith("#")]
     assert lines[0].startswith("make demo") and lines[1].startswith("make test")
