@@ -96,15 +96,16 @@ async def run_panel(home: Path, url: str, concurrency: int, n: int | None) -> di
     persona = next(iter(personas.values()))
     await warm.review(ModelSettings(model=MODEL, api_base=url), persona.name, persona.version,
                       render_messages(persona, briefs[0]))
-    store = Store(Path(tempfile.mkdtemp(prefix="panel-bench-db-")) / "panel.db")
-    options = ReviewOptions(model=MODEL, api_base=url, concurrency=concurrency, fresh=True)
-    GC.reset()
-    PROFILE.start()
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    outcome = await run_review(briefs, personas, store, options)
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    PROFILE.stop()
-    store.close()
+    with tempfile.TemporaryDirectory(prefix="panel-bench-db-") as folder:
+        store = Store(Path(folder) / "panel.db")
+        options = ReviewOptions(model=MODEL, api_base=url, concurrency=concurrency, fresh=True)
+        GC.reset()
+        PROFILE.start()
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        outcome = await run_review(briefs, personas, store, options)
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        PROFILE.stop()
+        store.close()
     complete = sum(1 for p in outcome.panels if p.complete)
     return {"wall": wall, "cpu": cpu, "calls": outcome.calls_made, "complete_panels": complete}
 

@@ -116,3 +116,12 @@ def test_init_scaffolds_a_workspace(tmp_path, run_cli, monkeypatch):
     assert run_cli("init", str(target)).exit_code == 2
     monkeypatch.chdir(target)
     assert run_cli("review", "smollm3", "--model", "scripted/demo").exit_code == 0
+
+
+def test_error_for_a_file_name_with_a_newline_stays_one_line(workspace, run_cli):
+    odd = workspace / "bad\nname\x1b[31m.yaml"
+    odd.write_text("name: [unclosed\n")
+    res = run_cli("review", str(odd), "--model", "scripted/demo")
+    assert res.exit_code == 2
+    assert len(res.stderr.strip().splitlines()) == 1 and "\x1b" not in res.stderr
+    assert "invalid YAML" in res.stderr

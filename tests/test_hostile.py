@@ -281,11 +281,6 @@ def test_hostile_brief_is_escaped_in_the_report(injection_run, workspace):
     assert "</brief>" not in report
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="personas.fenced_brief does not yet break up chat-template tokens such as <|im_start|>; "
-    "a local model tokenises them as real role markers (see docs/reliability.md)",
-)
 def test_chat_template_tokens_in_a_brief_are_neutralised(injection_run):
     _, log, _ = injection_run
     user = log[0]["messages"][1]["content"]

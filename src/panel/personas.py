@@ -131,7 +131,11 @@ def _fence_and_block(brief: ToolBrief) -> tuple[str, str]:
     found = _FENCED.get(digest)
     if found is None:
         fence = f"BRIEF-{digest[:10].upper()}"  # as fence_for, without hashing the brief again
-        body = brief.to_yaml().replace("<<<", "< < <").replace(">>>", "> > >")
+        body = brief.to_yaml()
+        # Break up our fence markers and chat-template control tokens (<|im_start|> and friends):
+        # a local model tokenises the prompt with special tokens on and would read them as roles.
+        for token, safe in (("<<<", "< < <"), (">>>", "> > >"), ("<|", "< |"), ("|>", "| >")):
+            body = body.replace(token, safe)
         found = (fence, f"<<<{fence}>>>\n{body.rstrip()}\n<<<END-{fence}>>>")
         if len(_FENCED) >= _FENCED_MAX:
             _FENCED.pop(next(iter(_FENCED)))  # oldest first: dicts keep insertion order
