@@ -18,9 +18,18 @@ app = typer.Typer(
 EXIT_OK, EXIT_PARTIAL, EXIT_BAD_INPUT = 0, 1, 2
 
 
+def one_line(message: str) -> str:
+    """A file name or value may carry newlines or terminal escapes: show them escaped."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message)
+
+
+def echo_error(message: str) -> None:
+    typer.echo(f"Error: {one_line(str(message))}", err=True)
+
+
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
     """One line on stderr and a non-zero exit: how every bad input ends."""
-    typer.echo(f"Error: {message}", err=True)
+    echo_error(message)
     raise typer.Exit(code)
 
 

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from .app import EXIT_BAD_INPUT, app, console, guarded, print_json, workspace
+from .app import EXIT_BAD_INPUT, app, console, echo_error, guarded, print_json, workspace
 from .review import load_batch
 
 personas_app = typer.Typer(help="List, show and validate reviewer personas (personas/*.yaml).", no_args_is_help=True)
@@ -121,7 +121,7 @@ def briefs_validate(paths: list[Path] = typer.Argument(..., help="Brief files or
             brief = load_brief(path)
         except BriefError as exc:
             problems += 1
-            typer.echo(f"Error: {exc}", err=True)
+            echo_error(exc)
             continue
         typer.echo(f"ok  {brief.slug}  {path}")
     if problems:
