@@ -1,6 +1,6 @@
 """One measured batch in a fresh interpreter: the panel's real review graph, or the bare script.
 
-    python bench/_batch_worker.py panel|bare --home WS --url URL --concurrency 50 [--briefs N]
+    python bench/_batch_worker.py panel|bare|seam|seam+store --home WS --url URL --concurrency 50 [--briefs N]
 
 Both modes send the same requests (the panel's rendered messages, the same response_format,
 timeout and key) to the same server. Imports and one warm-up call happen before the clock
@@ -85,6 +85,7 @@ def load_inputs(home: Path, n: int | None):
 
 
 async def run_panel(home: Path, url: str, concurrency: int, n: int | None) -> dict:
+    import panel.graph  # noqa: F401  (review imports it lazily; import it before the clock too)
     from panel.llm import ModelSeam, ModelSettings, get_litellm
     from panel.personas import render_messages
     from panel.review import ReviewOptions, run_review
@@ -138,20 +139,66 @@ async def run_bare(home: Path, url: str, concurrency: int, n: int | None) -> dic
     return {"wall": wall, "cpu": cpu, "calls": len(responses), "complete_panels": None}
 
 
+async def run_seam(home: Path, url: str, concurrency: int, n: int | None, store_too: bool = False) -> dict:
+    """The model seam alone (prompts rendered before the clock starts), optionally with each
+    result stored as production does: separates the seam's and the store's cost from the graph's."""
+    from panel.llm import ModelSeam, ModelSettings, get_litellm
+    from panel.personas import render_messages
+    from panel.store import Store, cache_key
+
+    briefs, personas = load_inputs(home, n)
+    pairs = [(b, p, render_messages(p, b)) for b in briefs for p in personas.values()]
+    get_litellm()
+    settings = ModelSettings(model=MODEL, api_base=url)
+    seam = ModelSeam(concurrency=concurrency)
+    first = pairs[0]
+    await ModelSeam(concurrency=1).review(settings, first[1].name, first[1].version, first[2])
+    with tempfile.TemporaryDirectory(prefix="panel-bench-db-") as folder:
+        store = Store(Path(folder) / "panel.db")
+        hashes = {b.slug: store.save_brief(b) for b in briefs}
+        for persona in personas.values():
+            store.save_persona_version(persona)
+        run_id = store.start_run("bench", MODEL, list(hashes), concurrency)
+
+        async def one(brief, persona, messages):
+            call = await seam.review(settings, persona.name, persona.version, messages)
+            if store_too:
+                key = cache_key(persona.version, hashes[brief.slug], MODEL, settings.params())
+                store.record_call(run_id, brief.slug, hashes[brief.slug], key, settings.params(), call)
+            return call
+
+        GC.reset()
+        PROFILE.start()
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        calls = await asyncio.gather(*(one(*pair) for pair in pairs))
+        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        PROFILE.stop()
+        store.close()
+    ok = sum(1 for c in calls if c.status == "ok")
+    return {"wall": wall, "cpu": cpu, "calls": len(calls), "complete_panels": None, "ok": ok}
+
+
+async def run_seam_store(home: Path, url: str, concurrency: int, n: int | None) -> dict:
+    return await run_seam(home, url, concurrency, n, store_too=True)
+
+
+RUNNERS = {"panel": run_panel, "bare": run_bare, "seam": run_seam, "seam+store": run_seam_store}
+
+
 def main() -> None:
     if os.environ.get("BENCH_GC_THRESHOLD"):  # experiments only
         import gc
 
         gc.set_threshold(*map(int, os.environ["BENCH_GC_THRESHOLD"].split(",")))
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["panel", "bare"])
+    parser.add_argument("mode", choices=list(RUNNERS))
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--url", required=True)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--briefs", type=int, default=None)
     parser.add_argument("--profile", default=None, help="write a cProfile file of the measured part")
     args = parser.parse_args()
-    runner = run_panel if args.mode == "panel" else run_bare
+    runner = RUNNERS[args.mode]
     PROFILE.path = args.profile
     result = asyncio.run(runner(args.home, args.url, args.concurrency, args.briefs))
     result["mode"] = args.mode

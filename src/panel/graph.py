@@ -37,7 +37,9 @@ class PersonaTask(TypedDict):
     persona: str
 
 
-def fan_out(state: ReviewState) -> list[Send]:
+# The routing and aggregate functions are async although they never await: langgraph runs a sync
+# function in a thread pool, one hand-off per brief that a batch of hundreds does not need.
+async def fan_out(state: ReviewState) -> list[Send]:
     return [Send("persona", PersonaTask(brief=state["brief"], persona=name)) for name in state["seated"]]
 
 
@@ -46,7 +48,7 @@ async def persona_node(task: PersonaTask, runtime: Runtime[Any]) -> dict:
     return {"results": [result]}
 
 
-def aggregate_node(state: ReviewState) -> dict:
+async def aggregate_node(state: ReviewState) -> dict:
     brief = state["brief"]
     return {"panel": aggregate(brief.slug, brief.content_hash(), state["seated"], state["results"])}
 

@@ -58,6 +58,11 @@ def get_litellm():
         # walks them all again, which cost about 1 ms of CPU per call in a batch (measured in
         # bench/bench_batch.py). Freezing moves what exists now out of the collector's sight.
         gc.freeze()
+        # A batch allocates a few thousand short-lived objects per call (requests, responses,
+        # graph state); collecting the young generation every 700 allocations cost ~0.3 ms of CPU
+        # per call. Every 10,000 is still frequent enough that cyclic garbage never piles up.
+        threshold0, threshold1, threshold2 = gc.get_threshold()
+        gc.set_threshold(max(threshold0, 10_000), threshold1, threshold2)
     return _litellm
 
 

@@ -176,7 +176,16 @@ class BatchReview:
         )
         status = "interrupted"
         try:
-            panels = await asyncio.gather(*(self._review_brief(b) for b in briefs))
+            # Briefs in flight are capped too (the model semaphore alone would let every brief's
+            # graph start at once, holding rendered prompts and graph state for the whole batch).
+            # `concurrency` briefs keep `concurrency` call slots busy with seats to spare.
+            window = asyncio.Semaphore(max(1, self.options.concurrency))
+
+            async def review_in_window(brief: ToolBrief) -> PanelResult:
+                async with window:
+                    return await self._review_brief(brief)
+
+            panels = await asyncio.gather(*(review_in_window(b) for b in briefs))
             status = "complete" if all(p.complete for p in panels) else "partial"
         finally:
             self.store.finish_run(self.run_id, status)

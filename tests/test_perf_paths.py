@@ -1,0 +1,174 @@
+"""Behaviour behind the benchmark numbers (bench/): work the panel must not do. No wall-clock
+assertions here; each test checks that a path skips, or still does, something specific."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from panel import scripted
+from panel.briefs import load_brief
+from panel.personas import load_personas, render_messages
+from panel.review import ReviewOptions, run_review
+from panel.store import Store
+
+HEAVY = ("litellm", "langgraph", "langchain_core", "openai", "tenacity")
+
+PROBE = """
+import atexit, json, sys
+atexit.register(lambda: sys.stderr.write("MODULES " + json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)) + "\\n"))
+from panel.cli import main
+sys.argv = ["panel"] + {args!r}
+main()
+"""
+
+
+def run_probe(workspace: Path, args: list[str]) -> tuple[subprocess.CompletedProcess, list[str]]:
+    env = dict(os.environ, PANEL_HOME=str(workspace))
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY, args=args)], cwd=workspace, env=env,
+                          capture_output=True, text=True, timeout=300)
+    line = [x for x in proc.stderr.splitlines() if x.startswith("MODULES ")]
+    assert line, proc.stderr
+    return proc, json.loads(line[-1].split(" ", 1)[1])
+
+
+def review(ws: Path, slugs: list[str]):
+    personas = load_personas(ws / "personas")
+    briefs = [load_brief(ws / "tool_briefs" / f"{s}.yaml") for s in slugs]
+    store = Store(ws / "outputs" / "panel.db")
+    try:
+        return asyncio.run(run_review(briefs, personas, store, ReviewOptions(model="scripted/perf")))
+    finally:
+        store.close()
+
+
+def test_a_rerun_with_everything_stored_imports_neither_litellm_nor_langgraph(workspace):
+    args = ["review", "smollm3", "qwen3", "--model", "scripted/demo", "--json"]
+    first, imported = run_probe(workspace, args)
+    assert first.returncode == 0, first.stderr
+    assert {"litellm", "langgraph"} <= set(imported)  # the first run really called the model
+    again, imported = run_probe(workspace, args)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["calls_made"] == 0
+    assert json.loads(again.stdout)["calls_reused"] == 9
+    assert imported == []
+
+
+def test_help_and_listing_import_nothing_heavy(workspace):
+    for args in (["--help"], ["personas", "list"], ["review", "--help"]):
+        proc, imported = run_probe(workspace, args)
+        assert proc.returncode == 0, proc.stderr
+        assert imported == [], args
+
+
+def test_fully_stored_briefs_skip_the_graph_and_match_the_first_run(workspace, monkeypatch):
+    first = review(workspace, ["smollm3", "qwen3"])
+    import panel.graph
+
+    class NoGraph:
+        async def ainvoke(self, *args, **kwargs):
+            raise AssertionError("the graph ran for a brief whose every seat is stored")
+
+    monkeypatch.setattr(panel.graph, "graph", NoGraph())
+    second = review(workspace, ["smollm3", "qwen3"])
+    assert second.calls_made == 0 and second.calls_reused == 9
+    assert [p.to_json() for p in second.panels] == [
+        {**p.to_json(), "verdicts": [{**v, "cached": True} for v in p.to_json()["verdicts"]]} for p in first.panels
+    ]
+
+
+def test_a_partly_stored_brief_still_goes_through_the_graph(workspace):
+    review(workspace, ["smollm3"])
+    skeptic = workspace / "personas" / "skeptic.yaml"
+    skeptic.write_text(skeptic.read_text() + "\n# edited\n")
+    calls_before = scripted.call_count()
+    outcome = review(workspace, ["smollm3"])
+    assert scripted.call_count() - calls_before == 1  # only the edited persona is asked again
+    panel = outcome.panels[0]
+    assert panel.complete and {r.persona for r in panel.results if not r.cached} == {"skeptic"}
+
+
+def test_cached_renders_equal_fresh_ones_and_follow_template_edits(workspace):
+    personas = load_personas(workspace / "personas")
+    brief = load_brief(workspace / "tool_briefs" / "aider.yaml")
+    first = render_messages(personas["builder"], brief)
+    assert render_messages(personas["builder"], brief) == first
+    template = workspace / "personas" / "_review.j2"
+    template.write_text(template.read_text() + "\nOne more line for the reviewer.\n")
+    edited = load_personas(workspace / "personas")["builder"]
+    assert render_messages(edited, brief)[1]["content"].endswith("One more line for the reviewer.")
+    other = brief.model_copy(update={"tagline": "A different tagline entirely"})
+    assert "A different tagline entirely" in render_messages(personas["builder"], other)[1]["content"]
+
+
+def test_each_call_gets_its_own_copy_of_the_schema():
+    from panel.llm import ModelSeam, ModelSettings
+    from panel.verdict import verdict_schema
+
+    seam = ModelSeam()
+    first = seam._call_kwargs(ModelSettings(model="openai/x"))["response_format"]["json_schema"]["schema"]
+    first["properties"].clear()
+    second = seam._call_kwargs(ModelSettings(model="openai/x"))["response_format"]["json_schema"]["schema"]
+    assert second == verdict_schema()
+
+
+def test_a_price_litellm_could_not_find_is_not_searched_again(monkeypatch):
+    from panel.llm import CallOutcome, ModelSeam, ModelSettings, get_litellm
+
+    litellm = get_litellm()
+
+    def forbidden(**kwargs):
+        raise AssertionError("completion_cost called although litellm already priced the response")
+
+    monkeypatch.setattr(litellm, "completion_cost", forbidden)
+
+    class Response:
+        usage = None
+        _hidden_params = {"response_cost": None}
+
+    outcome = CallOutcome(persona="p", persona_version="v", model="openai/unknown", status="ok")
+    ModelSeam()._account(Response(), ModelSettings(model="openai/unknown"), outcome)
+    assert outcome.cost == 0.0
+    Response._hidden_params = {"response_cost": 0.25}
+    ModelSeam()._account(Response(), ModelSettings(model="openai/unknown"), outcome)
+    assert outcome.cost == 0.25
+
+
+def test_success_logs_are_dropped_only_while_nobody_listens():
+    from litellm.integrations.custom_logger import CustomLogger
+    from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
+
+    from panel.llm import ModelSeam, ModelSettings, get_litellm
+
+    litellm = get_litellm()
+    seen = []
+
+    class Listener(CustomLogger):
+        async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
+            seen.append(response_obj)
+
+    messages = [{"role": "user", "content": "Review this."}]
+    settings = ModelSettings(model="scripted/listen")
+
+    async def one_call():
+        outcome = await ModelSeam().review(settings, "builder", "v1", messages)
+        pending = GLOBAL_LOGGING_WORKER.pending_count
+        for _ in range(100):  # the worker runs listeners in the background
+            if seen or not litellm.callbacks:
+                break
+            await asyncio.sleep(0.02)
+        return outcome, pending
+
+    outcome, pending = asyncio.run(one_call())
+    assert outcome.status == "ok" and pending == 0 and seen == []
+    listener = Listener()
+    litellm.callbacks.append(listener)
+    try:
+        outcome, _ = asyncio.run(one_call())
+    finally:
+        litellm.callbacks.remove(listener)
+    assert outcome.status == "ok" and len(seen) == 1
