@@ -17,6 +17,7 @@ import os
 import re
 import statistics
 import sys
+import threading
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -73,7 +74,52 @@ def bench_briefs() -> list[str]:
 # --- speed -------------------------------------------------------------------------------------------
 
 
+class LoadMonitor:
+    """Other processes' CPU load (in cores) while a section runs: the machine is shared, and
+    llama.cpp's spinning threads slow down a lot when another process takes a core."""
+
+    def __init__(self):
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        last = local._cpu_sample()
+        while last and not self._stop.wait(0.5):
+            now = local._cpu_sample()
+            self.samples.append(max(0.0, (now[1] - last[1]) - (now[2] - last[2])) / (now[0] - last[0]))
+            last = now
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def mean(self) -> float:
+        return statistics.mean(self.samples) if self.samples else float("nan")
+
+
+def wait_for_quiet(limit_s: float) -> float:
+    """Wait (up to limit_s) until other processes use under 0.15 cores over 3 s; return that load."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        first = local._cpu_sample()
+        if first is None:
+            return float("nan")
+        time.sleep(3)
+        now = local._cpu_sample()
+        others = max(0.0, (now[1] - first[1]) - (now[2] - first[2])) / (now[0] - first[0])
+        if others < 0.15 or time.monotonic() > deadline:
+            return others
+        print(f"  waiting for a quieter machine (other processes: {others:.2f} cores)", file=sys.stderr)
+
+
 def run_raw(model: local.LocalModel, messages, max_tokens: int) -> tuple[float, int]:
+    """Plain create_chat_completion: no grammar, same prompt, same sampling, same max_tokens."""
     s = local.DEFAULT_SAMPLING
     t = time.perf_counter()
     out = model.llama.create_chat_completion(
@@ -84,12 +130,12 @@ def run_raw(model: local.LocalModel, messages, max_tokens: int) -> tuple[float, 
 
 
 def run_panel(model: local.LocalModel, messages, max_tokens: int) -> tuple[float, int, int]:
-    """(seconds, sampled tokens, reply tokens): only the sampled ones count for tokens/s here."""
+    """(seconds, reply tokens as usage reports them, tokens the model sampled)."""
     t = time.perf_counter()
     out = model.complete(messages, max_tokens=max_tokens, response_format=RESPONSE_FORMAT)
     elapsed = time.perf_counter() - t
     Verdict.model_validate_json(out.text)
-    return elapsed, out.sampled_tokens, out.completion_tokens
+    return elapsed, out.completion_tokens, out.sampled_tokens
 
 
 def run_naive(model: local.LocalModel, messages, max_tokens: int) -> tuple[float, int, bool]:
@@ -110,11 +156,12 @@ def run_naive(model: local.LocalModel, messages, max_tokens: int) -> tuple[float
     return elapsed, out["usage"]["completion_tokens"], valid
 
 
-def rate(samples: list[tuple]) -> float:
-    return statistics.median(n / t for t, n, *_ in samples)
+def median_rate(samples: list[tuple], field: int = 1) -> float:
+    return statistics.median(x[field] / x[0] for x in samples)
 
 
-def speed(reps: int, max_tokens: int, panel_reps: int) -> dict:
+def speed(reps: int, max_tokens: int, panel_reps: int, quiet_s: float) -> dict:
+    quiet = wait_for_quiet(quiet_s)
     t0 = time.perf_counter()
     panel_model = local.get_model(local.DEFAULT_NAME)  # as production loads it: adaptive threads
     load_s = time.perf_counter() - t0
@@ -131,88 +178,100 @@ def speed(reps: int, max_tokens: int, panel_reps: int) -> dict:
     paths = {"raw": run_raw, "panel": run_panel, "naive": run_naive}
     results = {"cold": {k: [] for k in paths}, "warm": {k: [] for k in paths}}
     naive_valid = []
-    for rep in range(reps):
-        order = list(paths)[rep % 3 :] + list(paths)[: rep % 3]  # rotate who goes first
-        for name in order:
-            if name == "naive" and rep % 2:  # the naive path is slow; half the repetitions suffice
-                continue
-            for mode in ("cold", "warm"):
-                if mode == "cold":
-                    model.llama.reset()  # nothing cached: the whole prompt is evaluated
-                else:
-                    paths[name](model, messages, 8)  # the prompt is now in the KV cache
-                sample = paths[name](model, messages, max_tokens)
-                results[mode][name].append(sample)
-                if name == "naive":
-                    naive_valid.append(sample[2])
-        print(f"  speed rep {rep + 1}/{reps} done", file=sys.stderr)
+    with LoadMonitor() as side_load:
+        # Warm: every path's prompt is cached first; then the paths take turns, call by call, so a
+        # machine that speeds up or slows down (it does, by up to 1.7x within seconds) hits all alike.
+        for name, fn in paths.items():
+            fn(model, messages, 8)
+        for mode in ("warm", "cold"):
+            for rep in range(reps):
+                order = list(paths)[rep % 3 :] + list(paths)[: rep % 3]  # rotate who goes first
+                for name in order:
+                    if name == "naive" and rep % 2:  # the naive path is slow; half the repetitions suffice
+                        continue
+                    if mode == "cold":
+                        model.forget()  # nothing cached: the whole prompt is evaluated
+                    sample = paths[name](model, messages, max_tokens)
+                    results[mode][name].append(sample)
+                    if name == "naive":
+                        naive_valid.append(sample[2])
+            print(f"  {mode} runs done", file=sys.stderr)
+    model.close()
 
-    reply_rates = [n_reply / t for t, _, n_reply in results["warm"]["panel"]]
-    del model
     panels = []
-    for rep in range(panel_reps):
-        for slug_i in bench_briefs():
-            panels.append(five_persona_panel(panel_model, slug_i))
-        print(f"  panel rep {rep + 1}/{panel_reps} done", file=sys.stderr)
+    with LoadMonitor() as panel_load:
+        for rep in range(panel_reps):
+            for slug_i in bench_briefs():
+                panels.append(five_persona_panel(panel_model, slug_i))
+                panels.append(five_persona_panel(panel_model, slug_i, together=False))
+            print(f"  panel rep {rep + 1}/{panel_reps} done", file=sys.stderr)
     return {
         "load_s": load_s,
         "threads": threads,
-        "governor": dict(panel_model.threads.estimate),
-        "reply_rate": statistics.median(reply_rates),
+        "quiet": quiet,
+        "side_load": side_load.mean,
+        "panel_load": panel_load.mean,
         "persona": persona,
         "brief": slug,
         "prompt_tokens": prompt_tokens,
         "max_tokens": max_tokens,
         "reps": reps,
-        "rates": {m: {k: rate(v) for k, v in r.items() if v} for m, r in results.items()},
-        "tokens": {m: {k: statistics.median(n for _, n, *_ in v) for k, v in r.items() if v} for m, r in results.items()},
+        "rates": {m: {k: median_rate(v) for k, v in r.items() if v} for m, r in results.items()},
+        "sampled_rates": {m: median_rate(r["panel"], 2) for m, r in results.items()},
+        "tokens": {m: {k: statistics.median(x[1] for x in v) for k, v in r.items() if v} for m, r in results.items()},
         "naive_valid": f"{sum(naive_valid)}/{len(naive_valid)}",
         "panels": panels,
     }
 
 
-def five_persona_panel(model: local.LocalModel, slug: str) -> dict:
-    """All personas on one brief, fanned out at once as the graph does, from an empty KV cache."""
+def five_persona_panel(model: local.LocalModel, slug: str, together: bool = True) -> dict:
+    """Every persona on one brief from an empty cache: fanned out at once as the graph does
+    (decoded together), or, for reference, one call after another."""
     prompts = load_panel_prompts(slug)
-    model.llama.reset()
+    model.forget()
 
-    async def run():
+    async def fan_out():
         return await asyncio.gather(
-            *(local.acomplete(local.DEFAULT_NAME, messages, response_format=RESPONSE_FORMAT) for _, messages in prompts)
+            *(local.acomplete(local.DEFAULT_NAME, m, response_format=RESPONSE_FORMAT) for _, m in prompts)
         )
 
     t = time.perf_counter()
-    outs = asyncio.run(run())
+    if together:
+        outs = asyncio.run(fan_out())
+    else:
+        outs = [model.complete(m, response_format=RESPONSE_FORMAT) for _, m in prompts]
     wall = time.perf_counter() - t
     verdicts = [Verdict.model_validate_json(o.text) for o in outs]
     return {
         "brief": slug,
+        "together": together,
         "personas": len(prompts),
         "wall_s": wall,
         "min_words": min(len(v.rationale.split()) for v in verdicts),
-        "generated": sum(o.sampled_tokens for o in outs),
+        "sampled": sum(o.sampled_tokens for o in outs),
+        "reply": sum(o.completion_tokens for o in outs),
         "ships": sum(v.verdict == "ship" for v in verdicts),
     }
 
 
 def speed_report(r: dict) -> str:
     c, w = r["rates"]["cold"], r["rates"]["warm"]
-    walls = [p["wall_s"] for p in r["panels"]]
+    together = [p for p in r["panels"] if p["together"]]
+    walls = [p["wall_s"] for p in together]
     lines = [
         f"Prompt: persona `{r['persona']}` on brief `{r['brief']}`, {r['prompt_tokens']} prompt tokens, "
-        f"max_tokens {r['max_tokens']} for every path; {r['reps']} interleaved repetitions, medians. "
-        f"Model load (vocabulary tables and thread calibration included): {r['load_s']:.2f} s. "
-        f"Side-by-side paths pinned to {r['threads']} threads; the panel runs use the adaptive default "
-        f"(last decode-step medians by thread count: "
-        + ", ".join(f"{n}: {1000 * v:.1f} ms" for n, v in sorted(r["governor"].items())) + ").",
+        f"max_tokens {r['max_tokens']} for every path; {r['reps']} interleaved repetitions, medians; "
+        f"all paths pinned to {r['threads']} threads. Other processes' load: {r['quiet']:.2f} cores at the "
+        f"start, {r['side_load']:.2f} on average during this table. Model load: {r['load_s']:.2f} s.",
         "",
-        "tokens/s = sampled tokens / wall time of the call: for the panel path only tokens the model chose "
-        "(each a forward pass), not the JSON keys and punctuation it is handed "
-        f"(counting those, its warm rate is {r['reply_rate']:.1f} reply tokens/s). *Warm*: the prompt is "
-        "already in the KV cache (as for personas 2-5 on a brief); *cold*: the cache was reset, so the "
-        "call includes evaluating the whole prompt.",
+        "tokens/s = completion tokens (as usage reports them) / wall time of the call. For the panel path "
+        "the reply includes JSON keys and punctuation this module types instead of sampling; counting "
+        "only the tokens the model sampled, its rate is "
+        f"{r['sampled_rates']['warm']:.1f} warm / {r['sampled_rates']['cold']:.1f} cold. *Warm*: the "
+        "prompt is already cached (as for personas 2-5 on a brief); *cold*: nothing cached, so the call "
+        "includes evaluating the whole prompt, and the rate depends on how many tokens follow it.",
         "",
-        "| path | warm tok/s | × raw | cold tok/s | × raw | generated tokens |",
+        "| path | warm tok/s | × raw | cold tok/s | × raw | completion tokens |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for name, label in (("raw", "raw llama.cpp, no grammar"), ("panel", "panel local path (verdict JSON)"),
@@ -223,16 +282,21 @@ def speed_report(r: dict) -> str:
         )
     lines += [
         "",
-        "Five-persona panel (all five calls fanned out at once through `acomplete`, empty KV cache at start):",
+        "Five-persona panel from an empty cache, default settings (adaptive threads). *Together*: "
+        "the five calls fanned out at once through `acomplete`, as the graph does; *in turn*: one "
+        f"`complete` after another, for reference. Other processes' load meanwhile: {r['panel_load']:.2f} cores.",
         "",
-        "| brief | wall s | min rationale words | sampled tokens | ships |",
-        "|---|---:|---:|---:|---:|",
+        "| brief | calls | wall s | min rationale words | sampled tokens | reply tokens | ships |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for p in r["panels"]:
-        lines.append(f"| {p['brief']} | {p['wall_s']:.2f} | {p['min_words']} | {p['generated']} | {p['ships']}/{p['personas']} |")
+        lines.append(
+            f"| {p['brief']} | {'together' if p['together'] else 'in turn'} | {p['wall_s']:.2f} | {p['min_words']} "
+            f"| {p['sampled']} | {p['reply']} | {p['ships']}/{p['personas']} |"
+        )
     lines += [
         "",
-        f"Panel wall: median {statistics.median(walls):.2f} s, max {max(walls):.2f} s; "
+        f"Panel wall (together): median {statistics.median(walls):.2f} s, max {max(walls):.2f} s; "
         f"min rationale words over all runs: {min(p['min_words'] for p in r['panels'])}.",
     ]
     return "\n".join(lines)
@@ -240,17 +304,22 @@ def speed_report(r: dict) -> str:
 
 # --- sampling sweep --------------------------------------------------------------------------------
 
+_BASE = replace(local.DEFAULT_SAMPLING, temperature=0.7, top_p=0.9, repeat_penalty=1.0, frequency_penalty=0.0, presence_penalty=0.0, dry_multiplier=0.0)
 SETTINGS = {
-    "llama-cpp-python chat defaults (T0.2, no penalty)": replace(local.DEFAULT_SAMPLING, temperature=0.2, repeat_penalty=1.0, dry_multiplier=0, top_p=0.95),
-    "T0.7, no penalty": replace(local.DEFAULT_SAMPLING, repeat_penalty=1.0, dry_multiplier=0),
-    "T0.7, repeat 1.1": replace(local.DEFAULT_SAMPLING, repeat_penalty=1.1, dry_multiplier=0),
-    "T0.7, repeat 1.3": replace(local.DEFAULT_SAMPLING, repeat_penalty=1.3, dry_multiplier=0),
-    "T0.7, frequency 0.5": replace(local.DEFAULT_SAMPLING, repeat_penalty=1.0, frequency_penalty=0.5, dry_multiplier=0),
-    "T0.7, DRY 0.8": replace(local.DEFAULT_SAMPLING, repeat_penalty=1.0, dry_multiplier=0.8),
-    "T0.7, repeat 1.1 + DRY 0.8": replace(local.DEFAULT_SAMPLING, repeat_penalty=1.1, dry_multiplier=0.8),
-    "T0.5, repeat 1.1 + DRY 0.8": replace(local.DEFAULT_SAMPLING, temperature=0.5, repeat_penalty=1.1, dry_multiplier=0.8),
-    "T1.0, repeat 1.1 + DRY 0.8": replace(local.DEFAULT_SAMPLING, temperature=1.0, repeat_penalty=1.1, dry_multiplier=0.8),
+    "T0.2, no penalty (llama-cpp-python chat default)": replace(_BASE, temperature=0.2, top_p=0.95),
+    "T0.7, no penalty": _BASE,
+    "T0.7, frequency 0.5": replace(_BASE, frequency_penalty=0.5),
+    "T0.7, DRY 0.8": replace(_BASE, dry_multiplier=0.8),
+    "T0.7, repeat 1.1 + DRY 0.8": replace(_BASE, repeat_penalty=1.1, dry_multiplier=0.8),
+    "T0.7, repeat 1.3": replace(_BASE, repeat_penalty=1.3),
+    "T0.7, repeat 1.1": replace(_BASE, repeat_penalty=1.1),
+    "T0.6, repeat 1.1": replace(_BASE, temperature=0.6, repeat_penalty=1.1),
+    "T0.5, repeat 1.1": replace(_BASE, temperature=0.5, repeat_penalty=1.1),
+    "T0.4, repeat 1.1": replace(_BASE, temperature=0.4, repeat_penalty=1.1),
+    "T0.6, repeat 1.05": replace(_BASE, temperature=0.6, repeat_penalty=1.05),
+    "T0.6, repeat 1.15": replace(_BASE, temperature=0.6, repeat_penalty=1.15),
 }
+SWEEP_BRIEFS = ["aider", "ollama", "vllm", "langgraph", "qwen3", "github-copilot"]
 
 WORD = re.compile(r"[\w'-]+")
 
@@ -259,8 +328,10 @@ def ngrams(words: list[str], n: int) -> list[tuple]:
     return [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
 
 
-def loop_metrics(text: str, prompt: str) -> dict:
+def loop_metrics(text: str, prompt: str, brief: ToolBrief) -> dict:
     words = [w.lower() for w in WORD.findall(text)]
+    brief_words = {w.lower() for w in WORD.findall(brief.to_yaml())}
+    content = [w for w in words if len(w) > 3]
     tri = ngrams(words, 3)
     four = ngrams(words, 4)
     prompt_four = set(ngrams([w.lower() for w in WORD.findall(prompt)], 4))
@@ -272,25 +343,45 @@ def loop_metrics(text: str, prompt: str) -> dict:
         "distinct3": len(set(tri)) / len(tri) if tri else 1.0,
         "repeat4": repeats / len(four) if four else 0.0,
         "copied4": sum(g in prompt_four for g in four) / len(four) if four else 0.0,
+        "grounded": sum(w in brief_words for w in content) / len(content) if content else 0.0,
+        "named": float(brief.name.lower() in text.lower()),
         "words": len(words),
     }
 
 
+class RationaleOnly(local.VerdictWriter):
+    """Writes only the rationale, with no early stop at a sentence end, so loops have room to show."""
+
+    def __init__(self, *args, tokens: int):
+        super().__init__(*args)
+        self.rationale_tokens = tokens
+
+    def run(self):
+        self.say('{"rationale": "')
+        text = yield from self.text(self.budget.rationale_min_words, self.rationale_tokens)
+        return text, self.generated < self.rationale_tokens  # (text, the model ended it itself)
+
+
 def sweep(rationale_tokens: int) -> dict:
-    """Each setting writes every persona's rationale on each brief to a fixed token budget (no early
-    stop at a sentence end, so loops have room to show)."""
+    """Each setting writes every persona's rationale on each brief with the same budget and no early
+    stop at a sentence end, so loops have room to show; the model may still close the string."""
     model = local.get_model(local.DEFAULT_NAME)
-    prompts = [(slug, name, msgs) for slug in bench_briefs() for name, msgs in load_panel_prompts(slug)]
+    slugs = [s for s in SWEEP_BRIEFS if (ROOT / "tool_briefs" / f"{s}.yaml").exists()] or bench_briefs()
+    prompts = [(slug, name, msgs) for slug in slugs for name, msgs in load_panel_prompts(slug)]
+    briefs = {slug: _brief(slug) for slug in slugs}
     rows = {}
     for label, sampling in SETTINGS.items():
-        metrics, samples = [], []
         t = time.perf_counter()
-        for slug, name, msgs in prompts:
-            msgs = local.ensure_system(msgs)
-            writer = local.VerdictWriter(model, msgs, sampling, local.DEFAULT_BUDGET)
-            writer.say('{"rationale": "')
-            text = writer.text(local.DEFAULT_BUDGET.rationale_min_words, rationale_tokens)
-            metrics.append(loop_metrics(text, msgs[0]["content"] + msgs[1]["content"]))
+        writers = [
+            (slug, name, msgs, RationaleOnly(model, msgs, sampling, local.DEFAULT_BUDGET, tokens=rationale_tokens))
+            for slug, name, msgs in ((slug, name, local.ensure_system(msgs)) for slug, name, msgs in prompts)
+        ]
+        futures = [model.engine.submit_writer(w) for *_, w in writers]
+        metrics, samples = [], []
+        for (slug, name, msgs, _), future in zip(writers, futures):
+            text, closed = future.result()
+            metrics.append(loop_metrics(text, msgs[0]["content"] + msgs[1]["content"], briefs[slug]))
+            metrics[-1]["closed"] = float(closed)
             samples.append((slug, name, text))
         rows[label] = {
             "sampling": asdict(sampling),
@@ -300,23 +391,25 @@ def sweep(rationale_tokens: int) -> dict:
             "example": samples[0],
         }
         print(f"  {label}: distinct3 {rows[label]['distinct3']:.3f}", file=sys.stderr)
-    return {"rows": rows, "n": len(prompts), "rationale_tokens": rationale_tokens}
+    return {"rows": rows, "n": len(prompts), "briefs": slugs, "rationale_tokens": rationale_tokens}
 
 
 def sweep_report(r: dict) -> str:
     lines = [
-        f"{r['n']} rationales per setting (every persona × {', '.join(bench_briefs())}), each written to "
-        f"{r['rationale_tokens']} tokens. distinct-3 = unique word trigrams / trigrams (1 = no repetition), "
-        "mean and worst; repeat-4 = share of word 4-grams seen earlier in the same rationale; copied-4 = "
-        "share of 4-grams lifted from the prompt (the brief or the persona text).",
+        f"{r['n']} rationales per setting (every persona × {', '.join(r['briefs'])}), each written to "
+        f"up to {r['rationale_tokens']} tokens (at least {local.DEFAULT_BUDGET.rationale_min_words} words; no stop at a "
+        "sentence end). distinct-3 = unique word trigrams / trigrams (1 = no repetition), mean and worst; "
+        "repeat-4 = share of word 4-grams seen earlier in the same rationale; copied-4 = share of 4-grams "
+        "lifted from the prompt; grounded = share of content words (4+ letters) that occur in the brief; "
+        "named = rationales that name the tool; closed = rationales the model ended itself before the budget.",
         "",
-        "| setting | distinct-3 | worst | repeat-4 | copied-4 | words |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| setting | distinct-3 | worst | repeat-4 | copied-4 | grounded | named | closed | words |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for label, row in r["rows"].items():
         lines.append(
             f"| {label} | {row['distinct3']:.3f} | {row['worst_distinct3']:.3f} | {row['repeat4']:.3f} "
-            f"| {row['copied4']:.3f} | {row['words']:.0f} |"
+            f"| {row['copied4']:.3f} | {row['grounded']:.2f} | {row['named']:.0%} | {row['closed']:.0%} | {row['words']:.0f} |"
         )
     lines.append("")
     lines.append("First sample of each setting:")
@@ -352,13 +445,14 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=5, help="repetitions of the side-by-side speed runs")
     ap.add_argument("--panel-reps", type=int, default=2, help="repetitions of the five-persona panel per brief")
     ap.add_argument("--max-tokens", type=int, default=256, help="token budget given to every path")
+    ap.add_argument("--quiet-wait", type=float, default=300, help="seconds to wait for other processes to go quiet")
     ap.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
     args = ap.parse_args()
     if args.sweep:
         body = sweep_report(sweep(local.DEFAULT_BUDGET.rationale_max_tokens))
         title = "Sampling settings against looping"
     else:
-        body = speed_report(speed(args.reps, args.max_tokens, args.panel_reps))
+        body = speed_report(speed(args.reps, args.max_tokens, args.panel_reps, args.quiet_wait))
         title = "Speed: local path vs raw llama.cpp"
     print(body)
     if not args.no_write:

