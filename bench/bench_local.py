@@ -118,14 +118,21 @@ def wait_for_quiet(limit_s: float) -> float:
         print(f"  waiting for a quieter machine (other processes: {others:.2f} cores)", file=sys.stderr)
 
 
+def on_engine_thread(model: local.LocalModel, fn):
+    """Run fn on the model's engine thread, as the panel path runs. llama.cpp's OpenMP keeps a
+    team of worker threads per calling thread; computing from a second thread would leave two
+    teams alive and slow *every* path down by about a quarter (libgomp stops spinning)."""
+    return model.engine.submit_call(fn).result()
+
+
 def run_raw(model: local.LocalModel, messages, max_tokens: int) -> tuple[float, int]:
     """Plain create_chat_completion: no grammar, same prompt, same sampling, same max_tokens."""
     s = local.DEFAULT_SAMPLING
     t = time.perf_counter()
-    out = model.llama.create_chat_completion(
+    out = on_engine_thread(model, lambda: model.llama.create_chat_completion(
         messages, max_tokens=max_tokens, temperature=s.temperature, top_k=s.top_k, top_p=s.top_p,
         min_p=s.min_p, repeat_penalty=s.repeat_penalty, seed=1,
-    )
+    ))
     return time.perf_counter() - t, out["usage"]["completion_tokens"]
 
 
@@ -142,11 +149,11 @@ def run_naive(model: local.LocalModel, messages, max_tokens: int) -> tuple[float
     """What llama-cpp-python does with the schema alone (string limits dropped, or it crashes)."""
     s = local.DEFAULT_SAMPLING
     t = time.perf_counter()
-    out = model.llama.create_chat_completion(
+    out = on_engine_thread(model, lambda: model.llama.create_chat_completion(
         local.ensure_system(messages), max_tokens=max_tokens, temperature=s.temperature, top_k=s.top_k,
         top_p=s.top_p, min_p=s.min_p, repeat_penalty=s.repeat_penalty, seed=1,
         response_format={"type": "json_object", "schema": local.grammar_safe_schema(verdict_schema())},
-    )
+    ))
     elapsed = time.perf_counter() - t
     try:
         Verdict.model_validate_json(out["choices"][0]["message"]["content"])
@@ -163,15 +170,15 @@ def median_rate(samples: list[tuple], field: int = 1) -> float:
 def speed(reps: int, max_tokens: int, panel_reps: int, quiet_s: float) -> dict:
     quiet = wait_for_quiet(quiet_s)
     t0 = time.perf_counter()
-    panel_model = local.get_model(local.DEFAULT_NAME)  # as production loads it: adaptive threads
+    model = local.get_model(local.DEFAULT_NAME)  # as production loads it
     load_s = time.perf_counter() - t0
-    # The side-by-side paths share one model with the thread count pinned, so all run alike.
-    threads = panel_model.threads.full
-    os.environ[local.THREADS_ENV] = str(threads)
-    try:
-        model = local.LocalModel(local.resolve_gguf(local.DEFAULT_NAME))
-    finally:
-        del os.environ[local.THREADS_ENV]
+    # One model and one engine thread for everything (a second would mean a second OpenMP team).
+    # The side-by-side paths run with the thread count pinned, so all run alike.
+    governor = model.threads
+    threads, adaptive = governor.full, governor.adaptive
+    governor.adaptive = False
+    if governor.ctxs:
+        on_engine_thread(model, lambda: governor._set(threads))
     slug = bench_briefs()[0]
     persona, messages = load_panel_prompts(slug)[0]
     prompt_tokens = len(model.prompt_tokens(local.ensure_system(messages)))
@@ -196,14 +203,14 @@ def speed(reps: int, max_tokens: int, panel_reps: int, quiet_s: float) -> dict:
                     if name == "naive":
                         naive_valid.append(sample[2])
             print(f"  {mode} runs done", file=sys.stderr)
-    model.close()
 
+    governor.adaptive = adaptive  # the panels run with the default, adaptive threads
     panels = []
     with LoadMonitor() as panel_load:
         for rep in range(panel_reps):
             for slug_i in bench_briefs():
-                panels.append(five_persona_panel(panel_model, slug_i))
-                panels.append(five_persona_panel(panel_model, slug_i, together=False))
+                panels.append(five_persona_panel(model, slug_i))
+                panels.append(five_persona_panel(model, slug_i, together=False))
             print(f"  panel rep {rep + 1}/{panel_reps} done", file=sys.stderr)
     return {
         "load_s": load_s,

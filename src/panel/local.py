@@ -423,7 +423,7 @@ class BatchEngine:
         self.batch = llama_cpp.llama_batch_init(N_BATCH, 0, 1)
         self.sequences = [_Sequence(i, []) for i in range(MAX_SEQUENCES)]
         self.queue: collections.deque = collections.deque()
-        self.lock = threading.Lock()
+        self.wakeup = threading.Condition()
         self.thread: threading.Thread | None = None
         self.evaluated = 0  # tokens run through the model so far (prompt, typed and sampled)
 
@@ -455,11 +455,16 @@ class BatchEngine:
 
     def _enqueue(self, job) -> Future:
         future: Future = Future()
-        with self.lock:
+        with self.wakeup:
             self.queue.append((*job, future))
-            if self.thread is None:  # the engine thread lives while there is work
+            if self.thread is None:
+                # One long-lived thread does all of this model's computing. llama.cpp's CPU
+                # backend parallelises with OpenMP, which keeps a team of worker threads per
+                # calling thread; with a second team alive, libgomp sees more threads than cores
+                # and stops spinning between operations, and every decode step gets ~25% slower.
                 self.thread = threading.Thread(target=self._loop, name="panel-llama", daemon=True)
                 self.thread.start()
+            self.wakeup.notify()
         return future
 
     # -- the engine thread --
@@ -467,10 +472,9 @@ class BatchEngine:
     def _loop(self) -> None:
         runs: list[_Run] = []
         while True:
-            with self.lock:
-                if not runs and not self.queue:
-                    self.thread = None
-                    return
+            with self.wakeup:
+                while not runs and not self.queue:
+                    self.wakeup.wait()
                 jobs = self._admissible(runs)
             try:
                 for kind, job, future in jobs:
