@@ -232,18 +232,11 @@ def verdict_history(db, slug: str, persona: str | None = None) -> list[dict]:
 
 def persona_versions(db, persona: str) -> list[dict]:
     """Stored versions of a persona, oldest first, with how many verdicts each produced (the
-    `persona_version_usage` view; the counts come from an index, not the verdict rows)."""
+    `persona_version_usage` view of m003)."""
     return rows(
         db,
-        """SELECT pv.version, pv.first_seen,
-                  count(v.id) AS verdicts,
-                  coalesce(sum(v.status = 'ok'), 0) AS ok,
-                  coalesce(sum(v.verdict = 'ship'), 0) AS ships,
-                  coalesce(sum(v.verdict = 'skip'), 0) AS skips
-           FROM persona_versions pv
-           LEFT JOIN verdicts v ON v.persona = pv.persona AND v.persona_version = pv.version
-           WHERE pv.persona = ?
-           GROUP BY pv.rowid ORDER BY pv.rowid""",
+        "SELECT version, first_seen, verdicts, ok, ships, skips FROM persona_version_usage"
+        " WHERE persona = ? ORDER BY first_seen, version",
         [persona],
     )
 
