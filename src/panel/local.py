@@ -341,11 +341,6 @@ class LocalModel:
         self.llama.reset()
         self.engine.clear()
 
-    def close(self) -> None:
-        """Free the llama.cpp objects; only for models outside the registry (benchmarks, tests)."""
-        self.engine.close()
-        self.llama.close()
-
     def _chat(self, messages, s: Sampling, max_tokens: int, response_format: dict | None) -> LocalCompletion:
         """Anything but a verdict: llama-cpp-python's chat completion, with a schema grammar if asked."""
         grammar = _grammar_for(self, response_format.get("schema")) if response_format is not None else None
@@ -435,15 +430,6 @@ class BatchEngine:
             if seq.run is None:
                 llama_cpp.llama_memory_seq_rm(self.memory, seq.id, -1, -1)
                 seq.history = []
-
-    def close(self) -> None:
-        """Free the context (only when idle; the model weights must outlive it)."""
-        import llama_cpp
-
-        if self.ctx:
-            llama_cpp.llama_batch_free(self.batch)
-            llama_cpp.llama_free(self.ctx)
-            self.ctx = None
 
     # -- queueing (any thread) --
 
