@@ -301,10 +301,16 @@ def speed_report(r: dict) -> str:
             f"| {p['brief']} | {'together' if p['together'] else 'in turn'} | {p['wall_s']:.2f} | {p['min_words']} "
             f"| {p['sampled']} | {p['reply']} | {p['ships']}/{p['personas']} |"
         )
+    min_words = min(p["min_words"] for p in together)
     lines += [
         "",
         f"Panel wall (together): median {statistics.median(walls):.2f} s, max {max(walls):.2f} s; "
         f"min rationale words over all runs: {min(p['min_words'] for p in r['panels'])}.",
+        "",
+        f"Targets: local path ≥ 0.9 × raw tokens/s (warm): {w['panel'] / w['raw']:.2f} "
+        f"({r['sampled_rates']['warm'] / w['raw']:.2f} counting sampled tokens only); five-persona panel "
+        f"≤ 12 s with every rationale ≥ 50 words: median {statistics.median(walls):.2f} s, max {max(walls):.2f} s, "
+        f"shortest rationale {min_words} words.",
     ]
     return "\n".join(lines)
 
@@ -436,8 +442,7 @@ def write_section(title: str, body: str) -> None:
     text = DOC.read_text() if DOC.exists() else header
     stamp = (
         f"_Measured {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} with `python bench/bench_local.py"
-        f"{' --sweep' if 'Sampling' in title else ''}`; {os.cpu_count()} cores, no GPU; "
-        f"load average {os.getloadavg()[0]:.2f} at the end._\n"
+        f"{' --sweep' if 'Sampling' in title else ''}`; {os.cpu_count()} cores, no GPU._\n"
     )
     section = f"## {title}\n\n{stamp}\n{body}\n"
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)

