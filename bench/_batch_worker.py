@@ -77,19 +77,21 @@ PROFILE = Profile()
 
 
 def load_inputs(home: Path, n: int | None):
-    from panel.briefs import brief_files, load_brief
-    from panel.personas import load_personas
+    from panel.inputs.briefs import brief_files, load_brief
+    from panel.inputs.personas import load_personas
 
     briefs = [load_brief(p) for p in brief_files(home / "briefs")]
     return (briefs[:n] if n else briefs), load_personas(home / "personas")
 
 
 async def run_panel(home: Path, url: str, concurrency: int, n: int | None) -> dict:
-    import panel.graph  # noqa: F401  (review imports it lazily; import it before the clock too)
-    from panel.llm import ModelSeam, ModelSettings, get_litellm
-    from panel.personas import render_messages
-    from panel.review import ReviewOptions, run_review
-    from panel.store import Store
+    import panel.review.graph  # noqa: F401  (review imports it lazily; import it before the clock too)
+    from panel.models.seam import ModelSeam, ModelSettings
+    from panel.models.providers import get_litellm
+    from panel.inputs.personas import render_messages
+    from panel.review.plan import ReviewOptions
+    from panel.review.batch import run_review
+    from panel.store.store import Store
 
     briefs, personas = load_inputs(home, n)
     get_litellm()
@@ -113,8 +115,8 @@ async def run_panel(home: Path, url: str, concurrency: int, n: int | None) -> di
 
 async def run_bare(home: Path, url: str, concurrency: int, n: int | None) -> dict:
     """The same requests through litellm.acompletion under asyncio.gather, litellm as installed."""
-    from panel.llm import ModelSeam, ModelSettings
-    from panel.personas import render_messages
+    from panel.models.seam import ModelSeam, ModelSettings
+    from panel.inputs.personas import render_messages
 
     briefs, personas = load_inputs(home, n)
     # Exactly the keyword arguments the seam sends, built before the clock starts.
@@ -142,9 +144,11 @@ async def run_bare(home: Path, url: str, concurrency: int, n: int | None) -> dic
 async def run_seam(home: Path, url: str, concurrency: int, n: int | None, store_too: bool = False) -> dict:
     """The model seam alone (prompts rendered before the clock starts), optionally with each
     result stored as production does: separates the seam's and the store's cost from the graph's."""
-    from panel.llm import ModelSeam, ModelSettings, get_litellm
-    from panel.personas import render_messages
-    from panel.store import Store, cache_key
+    from panel.models.seam import ModelSeam, ModelSettings
+    from panel.models.providers import get_litellm
+    from panel.inputs.personas import render_messages
+    from panel.store.store import Store
+    from panel.review.plan import cache_key
 
     briefs, personas = load_inputs(home, n)
     pairs = [(b, p, render_messages(p, b)) for b in briefs for p in personas.values()]

@@ -25,9 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from panel import local  # noqa: E402
-from panel.briefs import ToolBrief, brief_files, load_brief  # noqa: E402
-from panel.verdict import Verdict, verdict_schema  # noqa: E402
+from panel.models import local  # noqa: E402
+from panel.core.brief import ToolBrief  # noqa: E402
+from panel.inputs.briefs import brief_files, load_brief
+from panel.core.verdict import Verdict, verdict_schema  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks-local.md"
 RESPONSE_FORMAT = {"type": "json_schema", "json_schema": {"name": "verdict", "schema": verdict_schema(), "strict": True}}
@@ -41,7 +42,7 @@ def load_panel_prompts(slug: str) -> list[tuple[str, list[dict]]]:
     """(persona, messages) for every persona on one brief; a stand-in if personas/ is not there yet."""
     brief = _brief(slug)
     try:
-        from panel.personas import load_personas, render_messages
+        from panel.inputs.personas import load_personas, render_messages
 
         personas = load_personas(ROOT / "personas")
         return [(name, render_messages(p, brief)) for name, p in personas.items()]
@@ -61,7 +62,7 @@ def _brief(slug: str) -> ToolBrief:
     files = brief_files(ROOT / "tool_briefs")
     if files:
         return load_brief(files[0])
-    from panel.personas import SAMPLE_BRIEF
+    from panel.inputs.personas import SAMPLE_BRIEF
 
     return SAMPLE_BRIEF
 

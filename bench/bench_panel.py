@@ -25,12 +25,14 @@ import common  # noqa: E402
 
 
 async def measure(url: str, home: Path, repeats: int) -> dict:
-    import panel.graph  # noqa: F401  (imported lazily by review; not part of what is timed)
-    from panel.briefs import brief_files, load_brief
-    from panel.llm import ModelSeam, ModelSettings, get_litellm
-    from panel.personas import load_personas, render_messages
-    from panel.review import ReviewOptions, run_review
-    from panel.store import Store
+    import panel.review.graph  # noqa: F401  (imported lazily by review; not part of what is timed)
+    from panel.inputs.briefs import brief_files, load_brief
+    from panel.models.seam import ModelSeam, ModelSettings
+    from panel.models.providers import get_litellm
+    from panel.inputs.personas import load_personas, render_messages
+    from panel.review.plan import ReviewOptions
+    from panel.review.batch import run_review
+    from panel.store.store import Store
 
     brief = load_brief(brief_files(home / "briefs")[0])
     personas = load_personas(home / "personas")

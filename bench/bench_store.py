@@ -41,7 +41,7 @@ def sentence(rng: random.Random, n: int) -> str:
 
 def fill(store, n_verdicts: int, seed: int = 7) -> dict:
     """n_verdicts verdicts: n/10 tools x 5 personas x 2 runs, with panels for the second run."""
-    from panel.store import now
+    from panel.store.db import now
 
     rng = random.Random(seed)
     n_tools = max(1, n_verdicts // 10)
@@ -105,7 +105,7 @@ def timed(fn, repeats: int) -> tuple[float, object]:
 
 
 def audit_queries(store, n_tools: int) -> list[tuple[str, object]]:
-    from panel import audit
+    from panel.store import audit
 
     db = store.db
     slug = f"tool-{n_tools // 2:05d}"
@@ -127,9 +127,10 @@ def make_outcomes(n: int) -> list:
     sys.path.insert(0, str(common.REPO / "tests"))
     from fake_openai import default_verdict
 
-    from panel.briefs import ToolBrief
-    from panel.llm import CallOutcome, parse_verdict
-    from panel.personas import load_personas, render_messages
+    from panel.core.brief import ToolBrief
+    from panel.models.seam import CallOutcome
+    from panel.core.verdict import parse_verdict
+    from panel.inputs.personas import load_personas, render_messages
 
     import yaml
 
@@ -147,7 +148,8 @@ def make_outcomes(n: int) -> list:
 
 
 def measure_writes(n: int, repeats: int) -> list[float]:
-    from panel.store import Store, cache_key
+    from panel.store.store import Store
+    from panel.review.plan import cache_key
 
     outcomes = make_outcomes(n)
     totals = []
@@ -176,7 +178,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args()
 
-    from panel.store import Store
+    from panel.store.store import Store
 
     writes = measure_writes(args.writes, args.write_repeats)
     write_median = common.median(writes)

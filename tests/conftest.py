@@ -16,7 +16,7 @@ def _isolated_env(monkeypatch, tmp_path):
     """No test reads the developer's real environment or writes into the repository."""
     for var in ("PANEL_MODEL", "PANEL_DB", "PANEL_API_BASE", "PANEL_CONCURRENCY", "PANEL_HOME"):
         monkeypatch.delenv(var, raising=False)
-    from panel import scripted
+    from panel.models import scripted
 
     scripted.reset()
     yield

@@ -1,7 +1,7 @@
 import math
 
-from panel.aggregate import aggregate, wilson_interval
-from panel.verdict import PersonaResult, Verdict
+from panel.core.panel import aggregate, wilson_interval
+from panel.core.verdict import PersonaResult, Verdict
 
 
 def result(persona, decision=None, status="ok"):

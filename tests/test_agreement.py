@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from panel import scripted
-from panel.agreement import fleiss_kappa, pairwise_agreement, ship_rates
+from panel.models import scripted
+from panel.analysis.agreement import fleiss_kappa, pairwise_agreement, ship_rates
 
 # The fixture panel, one row per brief; None = the persona's reply never parsed (unscored);
 # a missing key = the persona was not seated. B = builder, S = skeptic, F = futurist.

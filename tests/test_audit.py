@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from panel import scripted
-from panel.store import Store
+from panel.models import scripted
+from panel.store.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -2,8 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from panel.briefs import ToolBrief, brief_files, load_brief
-from panel.errors import BriefError
+from panel.core.brief import ToolBrief
+from panel.inputs.briefs import brief_files, load_brief
+from panel.core.errors import BriefError
 
 REPO = Path(__file__).resolve().parents[1]
 

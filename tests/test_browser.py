@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from panel import scripted
+from panel.models import scripted
 from test_compare import CALLS, reviewer, write_hostile
 
 REPO = Path(__file__).resolve().parents[1]

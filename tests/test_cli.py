@@ -5,7 +5,7 @@ import json
 import pytest
 import yaml
 
-from panel import scripted
+from panel.models import scripted
 
 
 def test_review_prints_table_writes_report_and_exits_0(workspace, run_cli):
@@ -95,7 +95,7 @@ def test_briefs_new_writes_a_valid_brief_and_refuses_duplicates(workspace, run_c
             "--link", "repo=https://example.com/acme", "--panel", "builder,skeptic"]
     res = run_cli(*args)
     assert res.exit_code == 0, res.output
-    from panel.briefs import load_brief
+    from panel.inputs.briefs import load_brief
 
     brief = load_brief(workspace / "tool_briefs" / "acme-agent.yaml")
     assert brief.panel == ["builder", "skeptic"] and brief.links == {"repo": "https://example.com/acme"}

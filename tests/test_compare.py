@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from panel import scripted
-from panel.compare import entry_amount, licence_kind, pricing_read
+from panel.models import scripted
+from panel.publish.pricing import entry_amount, licence_kind, pricing_read
 
 # As on the reference page: four personas each, three of four ship both tools (75%).
 CALLS = {
@@ -318,8 +318,12 @@ def test_editor_summary_carries_over_and_is_marked_when_data_moves_on(workspace,
 
 
 def test_editor_failure_still_writes_the_pages_and_exits_1(workspace, run_cli):
+    from panel.models.providers import get_litellm
+
     review(run_cli, "smollm3", "mistral-small-3-1")
-    scripted.script("editor", [RuntimeError("editor offline")])
+    # The editor's call goes through the seam: a transient failure would be retried, so fail for good.
+    refused = get_litellm().AuthenticationError("editor key revoked", llm_provider="scripted", model="editor")
+    scripted.script("editor", [refused])
     res = run_cli("compare", "smollm3", "mistral-small-3-1", "--editor", "scripted/editor")
     assert res.exit_code == 1
     assert "--editor scripted/editor" in res.stderr and "written without it" in res.stderr

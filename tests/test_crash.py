@@ -167,10 +167,11 @@ def test_schema_migration_waits_for_another_process_applying_it(tmp_path, monkey
     the write lock and then sees it applied; a deferred transaction failed with "locked" here."""
     import threading
 
-    from panel import store as store_module
+    from panel.store import db as store_module
+    from panel.store.store import Store
 
     db = tmp_path / "panel.db"
-    store_module.Store(db).close()
+    Store(db).close()
 
     def m999_extra(database):
         database.execute("CREATE TABLE extra (id INTEGER PRIMARY KEY)")
@@ -202,7 +203,7 @@ def test_schema_migration_waits_for_another_process_applying_it(tmp_path, monkey
 
     monkeypatch.setattr(store_module.Database, "execute", execute_then_release)
     try:
-        opened = store_module.Store(db)  # must not raise StoreError("database is locked")
+        opened = Store(db)  # must not raise StoreError("database is locked")
     finally:
         release.set()
         writer.join(10)

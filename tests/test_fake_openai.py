@@ -58,7 +58,7 @@ except ImportError:  # e.g. pytest --import-mode=importlib
     from fake_openai import FakeOpenAI, message_text
 
 try:
-    from panel.verdict import Verdict
+    from panel.core.verdict import Verdict
 except ImportError:
     Verdict = None
 

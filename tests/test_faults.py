@@ -15,7 +15,7 @@ import sqlite3
 import pytest
 from reliability_helpers import MODEL, PERSONAS, RecordingFake, verdict_rows
 
-from panel import llm
+from panel.models import retry, seam
 
 BRIEF = "aider"  # seats all five personas
 
@@ -107,13 +107,13 @@ def test_recoverable_fault_ends_ok(review, fake, workspace, monkeypatch, faults,
 
 def test_retry_after_is_honoured(review, fake, workspace, monkeypatch):
     waits = []
-    real = llm.backoff_seconds
+    real = retry.backoff_seconds
 
     def spy(attempt, exc):
         waits.append(real(attempt, exc))
         return waits[-1]
 
-    monkeypatch.setattr(llm, "backoff_seconds", spy)
+    monkeypatch.setattr(retry, "backoff_seconds", spy)
     fake.add_faults("429:1.2")  # well above the jittered backoff (at most 0.5 s) used without it
     res, out = review("--personas", "skeptic")
     assert res.exit_code == 0 and only_verdict(out)["status"] == "ok"
@@ -123,7 +123,7 @@ def test_retry_after_is_honoured(review, fake, workspace, monkeypatch):
 
 
 def test_an_absurd_retry_after_is_capped(review, fake, monkeypatch):
-    monkeypatch.setattr(llm, "MAX_RETRY_AFTER_S", 0.1)
+    monkeypatch.setattr(retry, "MAX_RETRY_AFTER_S", 0.1)
     fake.add_faults("429:86400")  # "come back tomorrow" must not hang the batch
     res, out = review("--personas", "skeptic")
     assert res.exit_code == 0 and only_verdict(out)["status"] == "ok"
@@ -136,12 +136,12 @@ def test_an_absurd_retry_after_is_capped(review, fake, monkeypatch):
 @pytest.mark.parametrize("fault", ["500", "429:0", "drop", "slow:2"])
 def test_retries_are_bounded(review, fake, workspace, monkeypatch, fault):
     monkeypatch.setenv("PANEL_TIMEOUT", "0.3")
-    fake.add_faults(*[fault] * (llm.MAX_ATTEMPTS + 2))
+    fake.add_faults(*[fault] * (retry.MAX_ATTEMPTS + 2))
     res, out = review("--personas", "skeptic")
     assert res.exit_code == 1
     verdict = only_verdict(out)
     assert verdict["status"] == "error" and verdict["verdict"] is None
-    assert fake.requests == llm.MAX_ATTEMPTS  # then it gave up
+    assert fake.requests == retry.MAX_ATTEMPTS  # then it gave up
     [row] = verdict_rows(db_path(workspace))
     assert row["status"] == "error" and row["error"]
     expected = {"500": "InternalServerError", "429:0": "rate limited",
@@ -192,10 +192,10 @@ def test_bad_request_is_not_retried(review, fake, workspace):
     ],
 )
 def test_unparseable_answers_end_unscored_with_the_raw_text(review, fake, workspace, fault, raw):
-    fake.add_faults(*[fault] * (llm.MAX_REASKS + 1))
+    fake.add_faults(*[fault] * (seam.MAX_REASKS + 1))
     res, out = review("--personas", "skeptic")
     assert res.exit_code == 1
-    assert fake.requests == llm.MAX_REASKS + 1  # the answer and two re-asks, then stop
+    assert fake.requests == seam.MAX_REASKS + 1  # the answer and two re-asks, then stop
     verdict = only_verdict(out)
     assert verdict["status"] == "unscored" and verdict["verdict"] is None
     [row] = verdict_rows(db_path(workspace))

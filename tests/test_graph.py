@@ -1,44 +1,62 @@
-"""The review graph's shape, and that langgraph.json points at it."""
+"""The review graph's shape, that langgraph.json points at it, and that it fans out per pair."""
 
 import asyncio
-import importlib.util
 import json
 from pathlib import Path
 
-from panel.briefs import ToolBrief
-from panel.graph import graph
-from panel.verdict import PersonaResult, Verdict
+from panel.core.brief import ToolBrief
+from panel.core.panel import aggregate
+from panel.core.verdict import PersonaResult, Verdict
+from panel.inputs.personas import load_personas
+from panel.review.graph import compiled_graph, run_panel
+from panel.review.plan import ReviewOptions, plan_review
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def test_langgraph_json_points_at_the_compiled_graph():
+    """As LangGraph's server loads a spec: a module path (a file path would break relative
+    imports), the name looked up in the module's namespace, a function called to build it."""
+    import importlib
+
     config = json.loads((REPO / "langgraph.json").read_text())
-    path, _, attr = config["graphs"]["review"].partition(":")
-    spec = importlib.util.spec_from_file_location("graph_from_json", REPO / path)
-    assert (REPO / path).exists() and attr == "graph"
-    drawn = graph.get_graph()
-    assert {"__start__", "persona", "aggregate", "__end__"} <= set(drawn.nodes)
-    assert spec is not None
+    module, _, attr = config["graphs"]["review"].partition(":")
+    assert "/" not in module
+    found = vars(importlib.import_module(module))[attr]
+    loaded = found() if callable(found) and not hasattr(found, "ainvoke") else found
+    assert loaded is compiled_graph()
+    assert {"__start__", "persona", "aggregate", "__end__"} <= set(loaded.get_graph().nodes)
 
 
-def test_fan_out_runs_one_node_per_seated_persona_concurrently():
-    started, finished = [], []
+class RecordingBatch:
+    """Stands in for panel.review.batch.Batch: every node is in flight before any finishes."""
 
-    class Context:
-        async def review_persona(self, name, brief):
-            started.append(name)
-            await asyncio.sleep(0.05)  # every node is in flight before any finishes
-            assert len(started) == 3
-            finished.append(name)
-            verdict = Verdict(rationale="r", verdict="ship" if name != "skeptic" else "skip", confidence=0.5,
-                              headline="h", strengths=[], risks=[], competitors=[])
-            return PersonaResult(persona=name, persona_version="v", model="m", status="ok", verdict=verdict)
+    def __init__(self, seats: int):
+        self.seats, self.started, self.finished, self.panels = seats, [], [], {}
 
+    def carry_over(self, plan):
+        return []
+
+    async def review_pair(self, pair):
+        self.started.append(pair.name)
+        await asyncio.sleep(0.05)
+        assert len(self.started) == self.seats
+        self.finished.append(pair.name)
+        verdict = Verdict(rationale="r", verdict="skip" if pair.name == "skeptic" else "ship", confidence=0.5,
+                          headline="h", strengths=[], risks=[], competitors=[])
+        return PersonaResult(persona=pair.name, persona_version=pair.persona.version, model="m", status="ok",
+                             verdict=verdict)
+
+    def finish_panel(self, plan, results):
+        self.panels[plan.slug] = aggregate(plan.slug, plan.brief_hash, plan.seated, results)
+        return self.panels[plan.slug]
+
+
+def test_fan_out_runs_one_node_per_seated_persona_concurrently(workspace):
     brief = ToolBrief(slug="t", name="T", tagline="t", category="c", vendor="v", description="d",
-                      pricing={"model": "free", "entry": "Free"}, licence="MIT")
-    state = asyncio.run(graph.ainvoke({"brief": brief, "seated": ["builder", "skeptic", "creative"],
-                                       "results": []}, context=Context()))
-    panel = state["panel"]
-    assert sorted(finished) == ["builder", "creative", "skeptic"]
+                      pricing={"model": "free", "entry": "Free"}, licence="MIT", panel=["builder", "skeptic", "creative"])
+    [plan] = plan_review([brief], load_personas(workspace / "personas"), ReviewOptions(model="scripted/x"))
+    batch = RecordingBatch(seats=3)
+    panel = asyncio.run(run_panel(plan, batch, use_graph=True))
+    assert sorted(batch.finished) == ["builder", "creative", "skeptic"]
     assert panel.reported == 3 and panel.ships == 2 and panel.seated == ["builder", "skeptic", "creative"]

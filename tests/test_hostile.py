@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from reliability_helpers import MODEL, FakeOpenAI, table_dump, tree_snapshot
 
-from panel.briefs import load_brief
-from panel.personas import fence_for
+from panel.inputs.briefs import load_brief
+from panel.inputs.personas import fence_for
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "hostile_briefs"

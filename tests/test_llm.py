@@ -6,8 +6,12 @@ import json
 import httpx
 import pytest
 
-from panel import scripted
-from panel.llm import ModelSeam, ModelSettings, VerdictParseError, parse_verdict, redact, retry_after_seconds
+from panel.models import scripted
+from panel.models.seam import ModelSeam, ModelSettings
+from panel.core.errors import VerdictParseError
+from panel.core.verdict import parse_verdict
+from panel.models.redact import redact
+from panel.models.retry import retry_after_seconds
 
 GOOD = {
     "rationale": "Solid tool with a clear niche.",
@@ -27,7 +31,7 @@ def review(model="scripted/t", **kw):
 
 
 def litellm_error(cls_name, status, headers=None):
-    from panel.llm import get_litellm
+    from panel.models.providers import get_litellm
 
     lt = get_litellm()
     request = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
@@ -120,7 +124,7 @@ def test_concurrency_is_capped_by_one_semaphore():
 
     async def main():
         seam = ModelSeam(concurrency=3)
-        import panel.llm as llm
+        import panel.models.seam as llm
 
         lt = llm.get_litellm()
         real = lt.acompletion

@@ -9,9 +9,9 @@ import json
 
 import pytest
 
-from panel import local
-from panel.errors import ModelConfigError
-from panel.verdict import Verdict, verdict_schema
+from panel.models import local
+from panel.core.errors import ModelConfigError
+from panel.core.verdict import Verdict, verdict_schema
 
 VERDICT_FORMAT = {"type": "json_schema", "json_schema": {"name": "verdict", "schema": verdict_schema(), "strict": True}}
 

@@ -10,11 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from panel import scripted
-from panel.briefs import load_brief
-from panel.personas import load_personas, render_messages
-from panel.review import ReviewOptions, run_review
-from panel.store import Store
+from panel.models import scripted
+from panel.inputs.briefs import load_brief
+from panel.inputs.personas import load_personas, render_messages
+from panel.review.plan import ReviewOptions
+from panel.review.batch import run_review
+from panel.store.store import Store
 
 HEAVY = ("litellm", "langgraph", "langchain_core", "openai", "tenacity")
 
@@ -67,13 +68,13 @@ def test_help_and_listing_import_nothing_heavy(workspace):
 
 def test_fully_stored_briefs_skip_the_graph_and_match_the_first_run(workspace, monkeypatch):
     first = review(workspace, ["smollm3", "qwen3"])
-    import panel.graph
+    import panel.review.graph
 
     class NoGraph:
         async def ainvoke(self, *args, **kwargs):
             raise AssertionError("the graph ran for a brief whose every seat is stored")
 
-    monkeypatch.setattr(panel.graph, "graph", NoGraph())
+    monkeypatch.setattr(panel.review.graph, "compiled_graph", lambda: NoGraph())
     second = review(workspace, ["smollm3", "qwen3"])
     assert second.calls_made == 0 and second.calls_reused == 9
     assert [p.to_json() for p in second.panels] == [
@@ -106,8 +107,8 @@ def test_cached_renders_equal_fresh_ones_and_follow_template_edits(workspace):
 
 
 def test_each_call_gets_its_own_copy_of_the_schema():
-    from panel.llm import ModelSeam, ModelSettings
-    from panel.verdict import verdict_schema
+    from panel.models.seam import ModelSeam, ModelSettings
+    from panel.core.verdict import verdict_schema
 
     seam = ModelSeam()
     first = seam._call_kwargs(ModelSettings(model="openai/x"))["response_format"]["json_schema"]["schema"]
@@ -117,7 +118,8 @@ def test_each_call_gets_its_own_copy_of_the_schema():
 
 
 def test_a_price_litellm_could_not_find_is_not_searched_again(monkeypatch):
-    from panel.llm import CallOutcome, ModelSeam, ModelSettings, get_litellm
+    from panel.models.seam import CallOutcome, ModelSeam, ModelSettings
+    from panel.models.providers import get_litellm
 
     litellm = get_litellm()
 
@@ -142,7 +144,8 @@ def test_success_logs_are_dropped_only_while_nobody_listens():
     from litellm.integrations.custom_logger import CustomLogger
     from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
 
-    from panel.llm import ModelSeam, ModelSettings, get_litellm
+    from panel.models.seam import ModelSeam, ModelSettings
+    from panel.models.providers import get_litellm
 
     litellm = get_litellm()
     seen = []

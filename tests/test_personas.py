@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from panel.briefs import ToolBrief
-from panel.errors import PersonaError
-from panel.personas import fence_for, load_persona, load_personas, render_messages
+from panel.core.brief import ToolBrief
+from panel.core.errors import PersonaError
+from panel.inputs.personas import fence_for, load_persona, load_personas, render_messages
 
 REPO = Path(__file__).resolve().parents[1]
 

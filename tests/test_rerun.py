@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from panel import scripted
+from panel.models import scripted
 
 EDIT = "\n  Since the edit: skips anything whose pricing hides a catch."
 

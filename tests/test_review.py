@@ -6,12 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from panel import scripted
-from panel.briefs import load_brief
-from panel.errors import PanelError, PersonaError
-from panel.personas import load_personas
-from panel.review import ReviewOptions, run_review
-from panel.store import Store
+from panel.models import scripted
+from panel.inputs.briefs import load_brief
+from panel.core.errors import PanelError, PersonaError
+from panel.inputs.personas import load_personas
+from panel.review.plan import ReviewOptions
+from panel.review.batch import run_review
+from panel.store import queries
+from panel.store.store import Store
 
 
 def by_title(messages):
@@ -98,7 +100,7 @@ def test_everything_is_stored_for_audit(workspace):
     assert run_row["status"] == "complete" and run_row["calls_made"] == 4 and run_row["model"] == "scripted/p"
     verdicts = list(db.query("SELECT * FROM verdicts_fts WHERE verdicts_fts MATCH 'Because'"))
     assert len(verdicts) == 4
-    stored = Store(workspace / "outputs" / "panel.db").latest_panel("smollm3")
+    stored = queries.latest_panel(Store(workspace / "outputs" / "panel.db").db, "smollm3")
     assert stored.ship_pct == 75.0 and stored.seated == outcome.panels[0].seated
 
 

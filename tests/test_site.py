@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from panel import scripted
+from panel.models import scripted
 from test_compare import CALLS, reviewer, write_hostile
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,6 +1,7 @@
 import sqlite3
 
-from panel.store import Store, cache_key
+from panel.store.store import Store
+from panel.review.plan import cache_key
 
 
 def columns(db_path, table):
@@ -50,7 +51,7 @@ def test_cache_key_covers_every_part():
 def test_not_a_database_is_a_clear_error(tmp_path):
     import pytest
 
-    from panel.errors import StoreError
+    from panel.core.errors import StoreError
 
     path = tmp_path / "junk.db"
     path.write_bytes(b"this is not sqlite" * 100)

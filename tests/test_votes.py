@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from panel.errors import VoteError
-from panel.store import Store
-from panel.votes import Vote, read_votes_csv, save_votes, tally
+from panel.core.errors import VoteError
+from panel.store.store import Store
+from panel.inputs.votes import Vote, read_votes_csv
+from panel.store.queries import tallies
 
 KNOWN = {"smollm3", "qwen3"}
 
@@ -157,8 +158,8 @@ def test_a_failed_save_rolls_back_the_whole_batch(workspace):
         good = Vote("smollm3", "a", "ship", "2025-01-01T00:00:00.000+00:00")
         broken = Vote("smollm3", "b", "ship", None)  # NOT NULL cast_at: the database refuses it
         with pytest.raises(sqlite3.IntegrityError):
-            save_votes(store, [good, broken])
-        assert tally(store, "smollm3").votes == 0
+            store.save_votes([good, broken])
+        assert tallies(store.db, ["smollm3"])["smollm3"].votes == 0
     finally:
         store.close()
 
@@ -166,10 +167,10 @@ def test_a_failed_save_rolls_back_the_whole_batch(workspace):
 def test_tally_counts_and_says_nothing_without_votes(workspace):
     store = Store(workspace / "outputs" / "panel.db")
     try:
-        assert tally(store, "qwen3").pct is None and tally(store, "qwen3").interval is None
-        save_votes(store, [Vote("qwen3", str(i), "ship" if i < 3 else "skip", "2025-01-01T00:00:00.000+00:00")
+        assert tallies(store.db, ["qwen3"])["qwen3"].pct is None and tallies(store.db, ["qwen3"])["qwen3"].interval is None
+        store.save_votes([Vote("qwen3", str(i), "ship" if i < 3 else "skip", "2025-01-01T00:00:00.000+00:00")
                            for i in range(4)])
-        counted = tally(store, "qwen3")
+        counted = tallies(store.db, ["qwen3"])["qwen3"]
         assert (counted.ships, counted.skips, counted.votes, counted.pct) == (3, 1, 4, 75.0)
     finally:
         store.close()

@@ -38,7 +38,7 @@ def guarded(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from ..errors import PanelError
+        from ..core.errors import PanelError
 
         try:
             return func(*args, **kwargs)
@@ -51,7 +51,7 @@ def guarded(func):
 
 
 def workspace():
-    from ..workspace import Workspace
+    from ..inputs.workspace import Workspace
 
     return Workspace.from_env()
 
@@ -69,8 +69,8 @@ def console(stderr: bool = False):
 
 def open_store(db_override=None, must_exist: bool = False):
     """The workspace's store; with must_exist, a missing database is bad input, not a new file."""
-    from ..errors import StoreError
-    from ..store import Store
+    from ..core.errors import StoreError
+    from ..store.store import Store
 
     path = workspace().db_path(db_override)
     if must_exist and not path.exists():

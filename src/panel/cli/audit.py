@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from enum import Enum
-from pathlib import Path
 from typing import Optional
 
 import typer
 
+from . import options
 from .app import app, console, guarded, print_json
 
 audit_app = typer.Typer(
@@ -15,8 +15,6 @@ audit_app = typer.Typer(
 )
 app.add_typer(audit_app, name="audit")
 
-DB_HELP = "SQLite database (default: $PANEL_DB, else outputs/panel.db)."
-JSON_HELP = "Print one JSON document on stdout and nothing else there."
 
 
 class Decision(str, Enum):
@@ -67,11 +65,11 @@ def table(*columns: str, wrap: tuple[str, ...] = (), **kwargs):
 @guarded
 def audit_runs(
     limit: int = typer.Option(50, "--limit", min=1, help="Show at most this many runs, newest first."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
+    as_json: options.AsJson = False,
+    db: options.Db = None,
 ):
     """List runs: date, command, model, briefs, calls made vs reused, tokens, cost, duration, status."""
-    from ..audit import list_runs
+    from ..store.audit import list_runs
 
     store = reading(db)
     try:
@@ -109,12 +107,12 @@ def audit_show(
     run_id: int = typer.Argument(..., help="A run id from `panel audit runs`."),
     brief: Optional[str] = typer.Option(None, "--brief", help="Only calls for this brief (slug)."),
     persona: Optional[str] = typer.Option(None, "--persona", help="Only calls by this persona."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
+    as_json: options.AsJson = False,
+    db: options.Db = None,
 ):
     """Every persona call in a run: version, model, rendered prompt, raw response, attempts,
     latency, tokens, cost and outcome; plus the stored verdicts the run reused."""
-    from ..audit import run_detail
+    from ..store.audit import run_detail
 
     store = reading(db)
     try:
@@ -177,11 +175,12 @@ def audit_search(
     verdict: Optional[Decision] = typer.Option(None, "--verdict", help="Only ship or only skip verdicts."),
     brief: Optional[str] = typer.Option(None, "--brief", help="Only verdicts on this brief (slug)."),
     limit: int = typer.Option(20, "--limit", min=1, help="Show at most this many matches, newest first."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP + " Matches are marked [like this]."),
-    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json", help=options.JSON_HELP + " Matches are marked [like this]."),
+    db: options.Db = None,
 ):
     """Full-text search over verdict headlines and rationales, newest first, matches highlighted."""
-    from ..audit import plain_marks, search_verdicts
+    from ..analysis.audit import plain_marks
+    from ..store.audit import search_verdicts
 
     store = reading(db)
     try:
@@ -213,7 +212,7 @@ def marked(text: str):
     """Text with the search's highlight markers turned into a rich style (and the markers removed)."""
     from rich.text import Text
 
-    from ..audit import MARK_END, MARK_START
+    from ..store.audit import MARK_END, MARK_START
 
     result = Text()
     highlighted = False
@@ -231,11 +230,11 @@ def marked(text: str):
 def audit_history(
     slug: str = typer.Argument(..., help="The tool (slug) whose verdicts to trace."),
     persona: Optional[str] = typer.Option(None, "--persona", help="Only this persona."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
+    as_json: options.AsJson = False,
+    db: options.Db = None,
 ):
     """How each persona's verdict on a tool changed over time, with the version and model behind each."""
-    from ..audit import verdict_history
+    from ..store.audit import verdict_history
 
     store = reading(db)
     try:
@@ -270,14 +269,14 @@ def audit_history(
 @audit_app.command("agreement")
 @guarded
 def audit_agreement(
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
+    as_json: options.AsJson = False,
+    db: options.Db = None,
 ):
     """Pairwise agreement between personas, Fleiss' kappa over complete panels, and ship rates.
 
     Uses each persona's latest ok verdict per tool; see docs/audit.md for the exact rules."""
-    from ..agreement import agreement_report
-    from ..audit import latest_verdicts
+    from ..analysis.agreement import agreement_report
+    from ..store.queries import latest_verdicts
 
     store = reading(db)
     try:

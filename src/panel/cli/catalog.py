@@ -24,7 +24,7 @@ app.add_typer(briefs_app, name="briefs")
 @guarded
 def personas_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
     """List the personas in personas/ with their current versions."""
-    from ..personas import load_personas
+    from ..inputs.personas import load_personas
 
     personas = load_personas(workspace().personas_dir)
     rows = [
@@ -51,15 +51,15 @@ def personas_show(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Show a persona's file, version and (with --brief) the exact prompt it would send."""
-    from ..errors import PersonaError
-    from ..personas import load_persona, render_messages
+    from ..core.errors import PersonaError
+    from ..inputs.personas import load_persona, render_messages
 
     ws = workspace()
     path = ws.personas_dir / f"{name}.yaml"
     if not path.exists():
         raise PersonaError(f"no persona '{name}': {path} does not exist")
     persona = load_persona(path)
-    messages = render_messages(persona, load_batch(ws, [brief])[0]) if brief else None
+    messages = render_messages(persona, load_batch(ws, [brief])[0][0]) if brief else None
     if as_json:
         return print_json({"name": persona.name, "version": persona.version, "spec": persona.spec.model_dump(),
                            "messages": messages})
@@ -73,7 +73,7 @@ def personas_show(
 @guarded
 def personas_validate(paths: Optional[list[Path]] = typer.Argument(None, help="Persona files (default: all in personas/).")):
     """Check persona files and their templates; exit 2 on the first problem."""
-    from ..personas import load_persona, load_personas
+    from ..inputs.personas import load_persona, load_personas
 
     if paths:
         loaded = [load_persona(p) for p in paths]
@@ -90,7 +90,7 @@ def personas_validate(paths: Optional[list[Path]] = typer.Argument(None, help="P
 @guarded
 def briefs_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
     """List the briefs in tool_briefs/."""
-    from ..briefs import brief_files, load_brief
+    from ..inputs.briefs import brief_files, load_brief
 
     briefs = [load_brief(p) for p in brief_files(workspace().briefs_dir)]
     rows = [{"slug": b.slug, "name": b.name, "category": b.category, "entry": b.pricing.entry,
@@ -110,8 +110,8 @@ def briefs_list(as_json: bool = typer.Option(False, "--json", help="Print JSON."
 @guarded
 def briefs_validate(paths: list[Path] = typer.Argument(..., help="Brief files or folders of briefs.")):
     """Check brief files: one line per problem, exit 2 if any is invalid."""
-    from ..briefs import load_brief
-    from ..errors import BriefError
+    from ..core.errors import BriefError
+    from ..inputs.briefs import load_brief
 
     ws = workspace()
     files = ws.resolve_briefs([str(p) for p in paths])
@@ -146,10 +146,10 @@ def briefs_new(
     """Write a new, validated brief to tool_briefs/<slug>.yaml (prompts for missing fields on a terminal)."""
     from pydantic import ValidationError
 
-    from ..briefs import ToolBrief
-    from ..errors import BriefError
-    from ..reports import write_atomic
-    from ..yamlfile import describe_validation_error
+    from ..core.brief import ToolBrief
+    from ..core.errors import BriefError
+    from ..inputs.yamlfile import describe_validation_error
+    from ..publish.render import write_atomic
 
     values = {"slug": slug, "name": name, "tagline": tagline, "category": category, "vendor": vendor,
               "description": description, "pricing_model": pricing_model, "entry_price": entry_price,

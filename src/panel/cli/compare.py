@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from . import options
 from .app import EXIT_OK, EXIT_PARTIAL, app, guarded, print_json, workspace
 
 votes_app = typer.Typer(help="Community votes: import a CSV of ship/skip votes.", no_args_is_help=True)
@@ -22,11 +23,11 @@ def compare(
     slugs: list[str] = typer.Argument(..., help="Two or more tool slugs, e.g. smollm3 mistral-small-3-1."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the pages (default: outputs/compare/)."),
     as_json: bool = typer.Option(False, "--json", help="Print the comparison data as one JSON document."),
-    db: Optional[Path] = typer.Option(None, "--db", help="SQLite database (default: $PANEL_DB, else outputs/panel.db)."),
+    db: options.Db = None,
     editor: Optional[str] = typer.Option(None, "--editor", help="Model that writes a short summary on top of the data (any litellm model string)."),
     model: Optional[str] = typer.Option(None, "--model", help="Model for reviewing tools that have no stored panel yet (as in `panel review`)."),
-    api_base: Optional[str] = typer.Option(None, "--api-base", envvar="PANEL_API_BASE", help="Base URL of an OpenAI-compatible server, for --model and --editor."),
-    concurrency: int = typer.Option(8, "--concurrency", envvar="PANEL_CONCURRENCY", min=1, max=512, help="Model calls in flight when reviewing missing panels."),
+    api_base: options.ApiBase = None,
+    concurrency: options.Concurrency = 8,
 ):
     """Compare reviewed tools side by side: writes outputs/compare/<a>-vs-<b>.md and .html.
 
@@ -36,19 +37,20 @@ def compare(
 
     Exit 1 if a review was partial or the --editor model failed; the pages are still written.
     """
-    from ..compare import CompareError, EditorError, build_comparison, check_slugs, latest_editor_note, missing_panels
-    from ..compare import save_comparison, write_comparison, write_editor_summary
-    from .review import run_review_command
+    from ..core.errors import CompareError, EditorError
+    from ..publish.comparison import build_comparison, check_slugs, latest_editor_note, missing_panels
+    from ..publish.comparison import save_comparison, write_comparison
+    from ..publish.editor import write_editor_summary
+    from ..review.plan import ReviewOptions
+    from ..store.store import Store
+    from .review import default_model, run_review_command
 
     ws = workspace()
     check_slugs(slugs)
     hashes = current_brief_hashes(ws, slugs)
     if ws.db_path(db).exists():
-        store = open_or_create_store(ws, db)
-        try:
-            missing = missing_panels(store, slugs)
-        finally:
-            store.close()
+        with Store(ws.db_path(db)) as store:
+            missing = missing_panels(store.db, slugs)
     else:
         missing = list(slugs)  # no database yet: check the briefs before creating one
     code = EXIT_OK
@@ -58,28 +60,26 @@ def compare(
                 raise CompareError(f"'{slug}' has no stored panel and no brief at {ws.brief_path(slug)}")
         if not as_json:
             typer.echo(f"No stored panel for {', '.join(missing)}: reviewing first.", err=True)
-        outcome, _ = run_review_command(ws, missing, None, model, api_base, concurrency, False, None, db, as_json,
-                                        command="compare")
+        review_options = ReviewOptions(model=model, default_model=default_model(), api_base=api_base,
+                                       concurrency=concurrency, command="compare")
+        outcome, _ = run_review_command(ws, missing, review_options, db, as_json)
         if not outcome.complete:
             code = EXIT_PARTIAL
         hashes = current_brief_hashes(ws, slugs)
-    store = open_or_create_store(ws, db)
-    try:
-        comparison = build_comparison(store, slugs, hashes)
-        request = None
+    with Store(ws.db_path(db)) as store:
+        comparison = build_comparison(store.db, slugs, hashes)
+        editor_call = None
         if editor:
             try:
-                comparison.editor, request = write_editor_summary(comparison, editor, api_base)
+                comparison.editor, editor_call = write_editor_summary(comparison, editor, api_base)
             except EditorError as exc:
                 typer.echo(f"Warning: {exc}; the pages were written without it.", err=True)
                 code = EXIT_PARTIAL
         if comparison.editor is None:
-            comparison.editor = latest_editor_note(store, comparison)
+            comparison.editor = latest_editor_note(store.db, comparison)
         out_dir = out or ws.outputs_dir / "compare"
         md_path, html_path = write_comparison(comparison, out_dir)
-        comparison_id = save_comparison(store, comparison, md_path, html_path, request)
-    finally:
-        store.close()
+        comparison_id = save_comparison(store, comparison, md_path, html_path, editor_call)
     if as_json:
         data = comparison.model_dump(mode="json")
         data["id"] = comparison_id
@@ -91,16 +91,10 @@ def compare(
     raise typer.Exit(code)
 
 
-def open_or_create_store(ws, db):
-    from ..store import Store
-
-    return Store(ws.db_path(db))
-
-
 def current_brief_hashes(ws, slugs: list[str]) -> dict[str, str]:
     """Content hashes of the workspace's brief files, to flag panels judged on older text."""
-    from ..briefs import load_brief
-    from ..errors import BriefError
+    from ..core.errors import BriefError
+    from ..inputs.briefs import load_brief
 
     hashes = {}
     for slug in slugs:
@@ -123,20 +117,19 @@ def vote(
     choice: str = typer.Argument(..., metavar="ship|skip", help="Your vote: ship or skip."),
     voter: Optional[str] = typer.Option(None, "--voter", help="Who is voting (default: local:<your login name>)."),
     as_json: bool = typer.Option(False, "--json", help="Print the tool's community tally as JSON."),
-    db: Optional[Path] = typer.Option(None, "--db", help="SQLite database (default: $PANEL_DB, else outputs/panel.db)."),
+    db: options.Db = None,
 ):
     """Cast a community vote on a tool. One vote per voter per tool: voting again replaces it."""
-    from ..votes import default_voter, make_vote, save_votes, tally
+    from ..inputs.votes import default_voter, make_vote
+    from ..store.queries import tallies
+    from ..store.store import Store
 
     ws = workspace()
     cast = make_vote(slug, choice.strip().lower(), voter if voter is not None else default_voter(),
                      vote_targets(ws, db))
-    store = open_or_create_store(ws, db)
-    try:
-        save_votes(store, [cast])
-        counts = tally(store, slug)
-    finally:
-        store.close()
+    with Store(ws.db_path(db)) as store:
+        store.save_votes([cast])
+        counts = tallies(store.db, [slug])[slug]
     if as_json:
         return print_json({"vote": cast.__dict__, "community": counts.to_json()})
     pct = "—" if counts.pct is None else f"{counts.pct:.0f}%"
@@ -149,7 +142,7 @@ def vote(
 def votes_import(
     file: Path = typer.Argument(..., help="CSV with lines slug,voter,vote[,cast_at]; an optional header line."),
     as_json: bool = typer.Option(False, "--json", help="Print the import counts as JSON."),
-    db: Optional[Path] = typer.Option(None, "--db", help="SQLite database (default: $PANEL_DB, else outputs/panel.db)."),
+    db: options.Db = None,
 ):
     """Import community votes from a CSV file, all or nothing.
 
@@ -159,15 +152,13 @@ def votes_import(
 
     A vote older than the one already stored for that voter and tool is ignored: the latest wins.
     """
-    from ..votes import read_votes_csv, save_votes
+    from ..inputs.votes import read_votes_csv
+    from ..store.store import Store
 
     ws = workspace()
     votes = read_votes_csv(file, vote_targets(ws, db))
-    store = open_or_create_store(ws, db)
-    try:
-        result = save_votes(store, votes)
-    finally:
-        store.close()
+    with Store(ws.db_path(db)) as store:
+        result = store.save_votes(votes)
     if as_json:
         return print_json({"file": str(file), "votes": result.read, "applied": result.applied, "stale": result.stale})
     typer.echo(f"Imported {result.applied} vote{'s' if result.applied != 1 else ''} from {file}"
@@ -176,15 +167,15 @@ def votes_import(
 
 def vote_targets(ws, db) -> set[str]:
     """Slugs a vote may name. Reads the store only if it exists: a rejected vote creates nothing."""
-    from ..votes import known_slugs
+    from ..inputs.briefs import brief_files
+    from ..store.queries import stored_brief_slugs
+    from ..store.store import Store
 
-    if not ws.db_path(db).exists():
-        return known_slugs(None, ws.briefs_dir)
-    store = open_or_create_store(ws, db)
-    try:
-        return known_slugs(store, ws.briefs_dir)
-    finally:
-        store.close()
+    known = {path.stem for path in brief_files(ws.briefs_dir)} if ws.briefs_dir.is_dir() else set()
+    if ws.db_path(db).exists():
+        with Store(ws.db_path(db)) as store:
+            known |= stored_brief_slugs(store.db)
+    return known
 
 
 # --- site ----------------------------------------------------------------------------------------------
@@ -195,18 +186,15 @@ def vote_targets(ws, db) -> set[str]:
 def site(
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the site (default: outputs/site/)."),
     as_json: bool = typer.Option(False, "--json", help="Print the list of pages written as JSON."),
-    db: Optional[Path] = typer.Option(None, "--db", help="SQLite database (default: $PANEL_DB, else outputs/panel.db)."),
+    db: options.Db = None,
 ):
     """Build a static site: an index of every reviewed tool, a page per tool, every comparison."""
-    from ..site import build_site
+    from ..publish.site import build_site
     from .app import open_store
 
     ws = workspace()
-    store = open_store(db, must_exist=True)
-    try:
-        built = build_site(store, out or ws.outputs_dir / "site")
-    finally:
-        store.close()
+    with open_store(db, must_exist=True) as store:
+        built = build_site(store.db, out or ws.outputs_dir / "site")
     if as_json:
         return print_json({"index": str(built.index), "pages": [str(p) for p in built.pages]})
     typer.echo(str(built.index))

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Optional
 
 import typer
 
+from . import options
 from .app import console, guarded, print_json, workspace
 from .catalog import personas_app
 
-DB_HELP = "SQLite database (default: $PANEL_DB, else outputs/panel.db)."
 
 
 def current_persona(name: str):
     """The persona as on disk now, or None when its file is gone (its stored versions remain)."""
-    from ..personas import load_persona
+    from ..inputs.personas import load_persona
 
     path = workspace().personas_dir / f"{name}.yaml"
     return load_persona(path) if path.exists() else None
@@ -28,12 +27,14 @@ def personas_diff(
     from_version: Optional[str] = typer.Option(None, "--from", help="Stored version (or a unique prefix). Default: the newest stored version before --to."),
     to_version: Optional[str] = typer.Option(None, "--to", help="Stored version (or prefix), or 'current'. Default: the file on disk now."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
+    db: options.Db = None,
 ):
     """Show the prompt diff (persona file and templates) between two versions of a persona.
 
     Compares with the file on disk without storing it; versions are stored when a review runs."""
-    from ..audit import AuditError, default_from_version, stored_version, version_diff, version_from_file
+    from ..analysis.audit import version_diff, version_from_file
+    from ..core.errors import AuditError
+    from ..store.audit import default_from_version, stored_version
     from .app import open_store
 
     store = open_store(db, must_exist=True)
@@ -67,11 +68,11 @@ def personas_diff(
 def personas_history(
     name: str = typer.Argument(..., help="Persona name, e.g. skeptic."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    db: Optional[Path] = typer.Option(None, "--db", help=DB_HELP),
+    db: options.Db = None,
 ):
     """List a persona's stored versions with the date first seen and the verdicts each produced."""
-    from ..audit import AuditError, persona_versions
-    from ..errors import PersonaError
+    from ..core.errors import AuditError, PersonaError
+    from ..store.audit import persona_versions
     from .app import open_store
 
     store = open_store(db, must_exist=True)

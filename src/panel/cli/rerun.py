@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from . import options
 from .app import EXIT_OK, EXIT_PARTIAL, app, console, guarded, print_json, workspace
 
 
@@ -17,12 +18,12 @@ def rerun(
     persona: Optional[str] = typer.Option(None, "--persona", help="Re-run this persona (with --changed: only if it changed)."),
     brief: Optional[str] = typer.Option(None, "--brief", help="Only this brief (a slug with a stored panel)."),
     model: Optional[str] = typer.Option(None, "--model", help="Use this model for every re-run pair (default: the model behind each old verdict)."),
-    api_base: Optional[str] = typer.Option(None, "--api-base", envvar="PANEL_API_BASE", help="Base URL of an OpenAI-compatible server."),
-    concurrency: int = typer.Option(8, "--concurrency", envvar="PANEL_CONCURRENCY", min=1, max=512, help="Model calls in flight at once."),
+    api_base: options.ApiBase = None,
+    concurrency: options.Concurrency = 8,
     fresh: bool = typer.Option(False, "--fresh", help="Call the model even when the store has a verdict for the same version, brief and model."),
-    max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop starting new calls once recorded cost (USD) would pass this."),
+    max_cost: options.MaxCost = None,
     as_json: bool = typer.Option(False, "--json", help="Print the flip report as one JSON document."),
-    db: Optional[Path] = typer.Option(None, "--db", help="SQLite database (default: $PANEL_DB, else outputs/panel.db)."),
+    db: options.Db = None,
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the updated Markdown reports (default: outputs/)."),
 ):
     """Re-run personas after a prompt edit and show which verdicts flip.
@@ -34,29 +35,33 @@ def rerun(
     """
     import asyncio
 
-    from ..personas import load_personas
-    from ..rerun import RerunRequest, plan_rerun, run_rerun
+    from ..inputs.personas import load_personas
+    from ..review.batch import Batch
+    from ..review.flips import RerunOutcome, flip_report
+    from ..review.plan import RerunRequest, ReviewOptions, check_plan_models, plan_rerun
     from .app import open_store
     from .review import default_model, progress_bar, report_budget_stop
 
     ws = workspace()
     personas = load_personas(ws.personas_dir)
-    request = RerunRequest(
-        changed=changed, persona=persona, slug=brief, model=model, default_model=default_model(),
-        api_base=api_base, concurrency=concurrency, fresh=fresh, max_cost=max_cost,
-        command=rerun_command(changed, persona, brief, model, fresh),
+    review_options = ReviewOptions(
+        model=model, default_model=default_model(), api_base=api_base, concurrency=concurrency, fresh=fresh,
+        max_cost=max_cost, command=rerun_command(changed, persona, brief, model, fresh),
     )
+    request = RerunRequest(changed=changed, persona=persona, slug=brief, options=review_options)
     request.check(personas)  # before opening the store: bad input needs no database
-    store = open_store(db, must_exist=True)
-    try:
-        plans = plan_rerun(store, personas, request)
+    with open_store(db, must_exist=True) as store:
+        plans = plan_rerun(store.db, personas, request)
         if not plans:
             return nothing_changed(as_json)
+        check_plan_models(plans)
+        # The run's record names the models the re-run pairs use.
+        label = ", ".join(sorted({pair.settings.model for plan in plans for pair in plan.pairs}))
         with progress_bar(as_json) as advance:
             advance(None, sum(len(p.seated) for p in plans))
-            outcome = asyncio.run(run_rerun(store, personas, plans, request, on_result=advance))
-    finally:
-        store.close()
+            runner = Batch(store, review_options, label=label, on_result=advance)
+            review = asyncio.run(runner.run(plans, personas))
+    outcome = RerunOutcome(review=review, plans=plans, report=flip_report(plans, review))
     write_reports(out or ws.outputs_dir, outcome)
     if as_json:
         print_json(outcome.to_json())
@@ -88,7 +93,7 @@ def nothing_changed(as_json: bool) -> None:
 
 
 def write_reports(out_dir: Path, outcome) -> None:
-    from ..reports import write_panel_report
+    from ..publish.reports import write_panel_report
 
     briefs = {plan.slug: plan.brief for plan in outcome.plans}
     for panel in outcome.review.panels:

@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 
+from . import options
 from .app import EXIT_OK, EXIT_PARTIAL, app, console, guarded, print_json, workspace
 
 
@@ -16,38 +17,25 @@ from .app import EXIT_OK, EXIT_PARTIAL, app, console, guarded, print_json, works
 
 
 def default_model() -> str:
-    from ..llm import DEFAULT_MODEL
+    from ..models.providers import DEFAULT_MODEL
 
     return os.environ.get("PANEL_MODEL") or DEFAULT_MODEL
 
 
-def load_batch(ws, brief_args: list[str]):
-    return [brief for _, brief in load_batch_files(ws, brief_args)]
+def load_batch(ws, brief_args: list[str]) -> tuple[list, dict[str, str]]:
+    """Every brief named (files, folders, slugs) and the file each came from; a slug given twice
+    is bad input naming both files."""
+    from ..core.errors import BriefError
+    from ..inputs.briefs import load_brief
 
-
-def load_batch_files(ws, brief_args: list[str]):
-    """(path, brief) for every brief named; a slug given twice is bad input naming both files."""
-    from ..briefs import load_brief
-    from ..errors import BriefError
-
-    loaded, seen = [], {}
+    loaded, sources = [], {}
     for path in ws.resolve_briefs(brief_args):
         brief = load_brief(path)
-        if brief.slug in seen:
-            raise BriefError(f"{path}: slug '{brief.slug}' is given twice in this batch (also {seen[brief.slug]})")
-        seen[brief.slug] = path
-        loaded.append((path, brief))
-    return loaded
-
-
-def check_brief_panels(files, personas) -> None:
-    """A brief's own `panel:` may only name personas that exist; say which file is wrong."""
-    from ..errors import BriefError
-
-    for path, brief in files:
-        for name in brief.panel or []:
-            if name not in personas:
-                raise BriefError(f"{path}: panel: unknown persona '{name}' (known: {', '.join(personas)})")
+        if brief.slug in sources:
+            raise BriefError(f"{path}: slug '{brief.slug}' is given twice in this batch (also {sources[brief.slug]})")
+        sources[brief.slug] = str(path)
+        loaded.append(brief)
+    return loaded, sources
 
 
 @app.command()
@@ -55,14 +43,14 @@ def check_brief_panels(files, personas) -> None:
 def review(
     briefs: list[str] = typer.Argument(..., help="Brief files, folders of briefs, or slugs in tool_briefs/."),
     personas: Optional[str] = typer.Option(None, "--personas", help="Comma-separated personas to seat (default: each brief's panel, else all)."),
-    model: Optional[str] = typer.Option(None, "--model", help="Any litellm model string, e.g. openai/gpt-4o-mini. Default: $PANEL_MODEL, else the embedded local/smollm2."),
-    api_base: Optional[str] = typer.Option(None, "--api-base", envvar="PANEL_API_BASE", help="Base URL of an OpenAI-compatible server (with openai/<name>)."),
-    concurrency: int = typer.Option(8, "--concurrency", envvar="PANEL_CONCURRENCY", min=1, max=512, help="Model calls in flight at once, across all briefs."),
-    fresh: bool = typer.Option(False, "--fresh", help="Ignore stored verdicts and call the model again."),
-    max_cost: Optional[float] = typer.Option(None, "--max-cost", min=0, help="Stop starting new calls once recorded cost (USD) would pass this."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else there."),
-    db: Optional[Path] = typer.Option(None, "--db", help="SQLite database (default: $PANEL_DB, else outputs/panel.db)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Folder for Markdown reports (default: outputs/)."),
+    model: options.Model = None,
+    api_base: options.ApiBase = None,
+    concurrency: options.Concurrency = 8,
+    fresh: options.Fresh = False,
+    max_cost: options.MaxCost = None,
+    as_json: options.AsJson = False,
+    db: options.Db = None,
+    out: options.Out = None,
 ):
     """Review tool briefs with the persona panel; store every verdict; write outputs/<slug>.md.
 
@@ -70,8 +58,13 @@ def review(
     are reused, so running the same command again makes no model calls.
     Exit codes: 0 every panel complete, 1 some persona failed (partial panel), 2 bad input.
     """
+    from ..review.plan import ReviewOptions
+
     ws = workspace()
-    outcome, batch = run_review_command(ws, briefs, personas, model, api_base, concurrency, fresh, max_cost, db, as_json)
+    only = [p.strip() for p in personas.split(",") if p.strip()] if personas else None
+    review_options = ReviewOptions(model=model, default_model=default_model(), api_base=api_base,
+                                   concurrency=concurrency, fresh=fresh, only_personas=only, max_cost=max_cost)
+    outcome, batch = run_review_command(ws, briefs, review_options, db, as_json)
     out_dir = out or ws.outputs_dir
     write_reports(out_dir, batch, outcome)
     if as_json:
@@ -94,33 +87,23 @@ def report_budget_stop(outcome, max_cost) -> None:
         )
 
 
-def run_review_command(ws, brief_args, personas_opt, model, api_base, concurrency, fresh, max_cost, db, quiet, command="review"):
-    """Validate everything first (bad input writes nothing), then run the batch with progress."""
+def run_review_command(ws, brief_args, review_options, db, quiet):
+    """Validate and plan everything first (bad input writes nothing), then run the batch with progress."""
     import asyncio
 
-    from ..personas import load_personas
-    from ..review import ReviewOptions, check_batch, check_models, run_review
-    from ..store import Store
+    from ..inputs.personas import load_personas
+    from ..review.batch import Batch
+    from ..review.plan import check_plan_models, plan_review
+    from ..store.store import Store
 
-    files = load_batch_files(ws, brief_args)
-    batch = [brief for _, brief in files]
+    batch, sources = load_batch(ws, brief_args)
     personas = load_personas(ws.personas_dir)
-    check_brief_panels(files, personas)
-    only = [p.strip() for p in personas_opt.split(",") if p.strip()] if personas_opt else None
-    options = ReviewOptions(
-        model=model, default_model=default_model(), api_base=api_base, concurrency=concurrency,
-        fresh=fresh, only_personas=only, max_cost=max_cost, command=command,
-    )
-    check_batch(batch, personas, only)
-    check_models(options, personas)
-    store = Store(ws.db_path(db))
-    try:
-        with progress_bar(quiet) as advance:
-            total = sum(len(b.panel or personas) if not only else len(only) for b in batch)
-            advance(None, total)
-            outcome = asyncio.run(run_review(batch, personas, store, options, on_result=advance))
-    finally:
-        store.close()
+    plans = plan_review(batch, personas, review_options, sources)
+    check_plan_models(plans)
+    with Store(ws.db_path(db)) as store, progress_bar(quiet) as advance:
+        advance(None, sum(len(plan.seated) for plan in plans))
+        runner = Batch(store, review_options, on_result=advance)
+        outcome = asyncio.run(runner.run(plans, personas))
     return outcome, batch
 
 
@@ -159,7 +142,7 @@ class progress_bar:
 
 
 def write_reports(out_dir: Path, batch, outcome) -> None:
-    from ..reports import write_panel_report
+    from ..publish.reports import write_panel_report
 
     by_slug = {b.slug: b for b in batch}
     for panel in outcome.panels:
@@ -211,7 +194,7 @@ def show_panels(outcome) -> None:
 @guarded
 def init(folder: Path = typer.Argument(Path("."), help="Folder to scaffold (created if missing).")):
     """Create a workspace: default personas/, tool_briefs/ and outputs/ in FOLDER."""
-    from ..workspace import init_workspace
+    from ..inputs.workspace import init_workspace
 
     written = init_workspace(folder)
     typer.echo(f"Created {len(written)} files in {folder}/ (personas/, tool_briefs/, outputs/).")

@@ -1,0 +1,24 @@
+"""Options several commands share, declared once so their flags and help read the same everywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+DB_HELP = "SQLite database (default: $PANEL_DB, else outputs/panel.db)."
+JSON_HELP = "Print one JSON document on stdout and nothing else there."
+
+Db = Annotated[Optional[Path], typer.Option("--db", help=DB_HELP)]
+AsJson = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
+Model = Annotated[Optional[str], typer.Option(
+    "--model", help="Any litellm model string, e.g. openai/gpt-4o-mini. Default: $PANEL_MODEL, else the embedded local/smollm2.")]
+ApiBase = Annotated[Optional[str], typer.Option(
+    "--api-base", envvar="PANEL_API_BASE", help="Base URL of an OpenAI-compatible server (with openai/<name>).")]
+Concurrency = Annotated[int, typer.Option(
+    "--concurrency", envvar="PANEL_CONCURRENCY", min=1, max=512, help="Model calls in flight at once, across all briefs.")]
+Fresh = Annotated[bool, typer.Option("--fresh", help="Ignore stored verdicts and call the model again.")]
+MaxCost = Annotated[Optional[float], typer.Option(
+    "--max-cost", min=0, help="Stop starting new calls once recorded cost (USD) would pass this.")]
+Out = Annotated[Optional[Path], typer.Option("--out", help="Folder for the Markdown reports (default: outputs/).")]

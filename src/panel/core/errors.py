@@ -1,0 +1,50 @@
+"""Every exception class panel raises. The CLI turns each PanelError into a one-line message and
+its exit code; nothing else in panel decides how an error is shown."""
+
+
+class PanelError(Exception):
+    """Base class: bad input or usage. The CLI exits 2 and writes nothing."""
+
+    exit_code = 2
+
+
+class BriefError(PanelError):
+    """A tool brief file is missing, unreadable or invalid."""
+
+
+class PersonaError(PanelError):
+    """A persona file or its prompt template is invalid."""
+
+
+class VoteError(PanelError):
+    """A vote or a vote file is invalid."""
+
+
+class ModelConfigError(PanelError):
+    """No model configured, or a model that cannot be used at all (e.g. a missing GGUF file)."""
+
+
+class StoreError(PanelError):
+    """The database cannot be opened or is not a panel database."""
+
+
+class RerunError(PanelError):
+    """A re-run that cannot start: nothing stored, unknown persona or brief, wrong seating."""
+
+
+class AuditError(PanelError):
+    """An audit question that cannot be answered: unknown run, slug, persona or version."""
+
+
+class CompareError(PanelError):
+    """A comparison cannot be built: too few tools, a repeated slug, or a tool with no panel."""
+
+
+class EditorError(PanelError):
+    """The editor model could not write a summary (the comparison is still written without one)."""
+
+    exit_code = 1
+
+
+class VerdictParseError(ValueError):
+    """A model reply that is not a valid verdict; its message is sent back to the model."""

@@ -1,0 +1,76 @@
+"""A panel: the results of the personas seated on one brief, and its arithmetic (ship percentage
+over the verdicts reported, a Wilson interval, the split)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .verdict import PersonaResult
+
+
+def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval for a proportion; honest for tiny panels where 3/4 is not 75% ± 0."""
+    if trials == 0:
+        return (0.0, 1.0)
+    p = successes / trials
+    denom = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denom
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+@dataclass
+class PanelResult:
+    slug: str
+    brief_hash: str
+    seated: list[str]
+    results: list[PersonaResult] = field(default_factory=list)
+
+    @property
+    def reported(self) -> int:
+        return sum(1 for r in self.results if r.status == "ok")
+
+    @property
+    def ships(self) -> int:
+        return sum(1 for r in self.results if r.decision == "ship")
+
+    @property
+    def ship_pct(self) -> float | None:
+        """Ships over verdicts reported; unscored and failed personas are shown, never counted."""
+        return round(100 * self.ships / self.reported, 1) if self.reported else None
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        lo, hi = wilson_interval(self.ships, self.reported)
+        return (round(100 * lo, 1), round(100 * hi, 1))
+
+    @property
+    def complete(self) -> bool:
+        return self.reported == len(self.seated)
+
+    def split(self) -> dict[str, list[str]]:
+        """Persona names grouped by outcome: ship, skip, unscored, error."""
+        groups: dict[str, list[str]] = {"ship": [], "skip": [], "unscored": [], "error": []}
+        for r in self.results:
+            groups[r.decision or r.status].append(r.persona)
+        return groups
+
+    def ordered(self) -> list[PersonaResult]:
+        """Results in seating order (fan-in order depends on which model answered first)."""
+        rank = {name: i for i, name in enumerate(self.seated)}
+        return sorted(self.results, key=lambda r: rank.get(r.persona, len(rank)))
+
+    def to_json(self) -> dict:
+        return {
+            "slug": self.slug,
+            "ship_pct": self.ship_pct,
+            "reported": self.reported,
+            "seated": len(self.seated),
+            "interval": list(self.interval),
+            "verdicts": [r.to_json() for r in self.ordered()],
+        }
+
+
+def aggregate(slug: str, brief_hash: str, seated: list[str], results: list[PersonaResult]) -> PanelResult:
+    return PanelResult(slug=slug, brief_hash=brief_hash, seated=list(seated), results=list(results))

@@ -1,0 +1,158 @@
+"""The structured verdict a persona returns: its schema, how a reply is parsed into it, the
+re-ask text when a reply does not fit, and one persona's result on one brief."""
+
+from __future__ import annotations
+
+import json
+import re
+import typing
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from .errors import VerdictParseError
+
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+LIST_FIELDS = ("strengths", "risks", "competitors")
+
+
+class Verdict(BaseModel):
+    """Field order matters: the model writes its rationale before it commits to a decision."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rationale: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=6000)]
+    verdict: Literal["ship", "skip"]
+    confidence: float = Field(ge=0, le=1)
+    headline: Short
+    strengths: list[Short] = Field(max_length=8)
+    risks: list[Short] = Field(max_length=8)
+    competitors: list[Short] = Field(max_length=8)
+
+    def to_columns(self) -> dict:
+        """The verdict as store columns (lists as JSON text)."""
+        data = self.model_dump()
+        for name in LIST_FIELDS:
+            data[name] = json.dumps(data[name])
+        return data
+
+    @classmethod
+    def from_columns(cls, row: dict) -> "Verdict":
+        data = {name: row[name] for name in cls.model_fields}
+        for name in LIST_FIELDS:
+            data[name] = json.loads(data[name] or "[]")
+        return cls.model_validate(data)
+
+
+def verdict_schema() -> dict:
+    """JSON schema sent as `response_format`; every field required (OpenAI strict mode wants that)."""
+    schema = Verdict.model_json_schema()
+    schema["required"] = list(Verdict.model_fields)
+    return schema
+
+
+# --- parsing a reply -------------------------------------------------------------------------------
+
+_FENCED = re.compile(r"^```[a-zA-Z]*\s*(.*?)\s*```$", re.S)
+
+
+def parse_verdict(text: str) -> Verdict:
+    """Parse a reply into a Verdict. Tolerates a code fence or prose around one JSON object."""
+    body = (text or "").strip()
+    if not body:
+        raise VerdictParseError("the reply was empty")
+    fenced = _FENCED.match(body)
+    if fenced:
+        body = fenced.group(1)
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as exc:
+        start, end = body.find("{"), body.rfind("}")
+        try:
+            data = json.loads(body[start : end + 1]) if 0 <= start < end else None
+        except json.JSONDecodeError:
+            data = None
+        if data is None:
+            raise VerdictParseError(f"the reply is not valid JSON ({exc.msg} at character {exc.pos})") from None
+    if not isinstance(data, dict):
+        raise VerdictParseError("the reply must be one JSON object")
+    try:
+        return Verdict.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'object'}: {e['msg']}" for e in exc.errors()[:6])
+        raise VerdictParseError(f"the JSON does not match the verdict schema: {problems}") from None
+
+
+def _field_hint(name: str) -> str:
+    """`verdict ("ship" or "skip")`, `confidence (0 to 1)`: the field's name and what it takes."""
+    info = Verdict.model_fields[name]
+    if typing.get_origin(info.annotation) is Literal:
+        return f"{name} (" + " or ".join(f'"{v}"' for v in typing.get_args(info.annotation)) + ")"
+    bounds = {type(m).__name__: m for m in info.metadata}
+    if "Ge" in bounds and "Le" in bounds:
+        return f"{name} ({bounds['Ge'].ge} to {bounds['Le'].le})"
+    return name
+
+
+def reask_message(error: str) -> dict:
+    """The follow-up sent when a reply does not fit: the error, then the fields it must have."""
+    fields = ", ".join(_field_hint(name) for name in Verdict.model_fields)
+    return {
+        "role": "user",
+        "content": f"Your reply could not be used: {error}. Reply again with only one JSON object with the fields {fields}.",
+    }
+
+
+# --- one persona's result ----------------------------------------------------------------------------
+
+Status = Literal["ok", "unscored", "error"]
+
+
+@dataclass
+class PersonaResult:
+    """One seated persona's outcome for one brief, fresh from a model or reused from the store."""
+
+    persona: str
+    persona_version: str
+    model: str
+    status: Status
+    verdict: Verdict | None = None
+    raw: str = ""
+    error: str | None = None
+    cached: bool = False
+    verdict_id: int | None = None
+
+    @property
+    def decision(self) -> str | None:
+        return self.verdict.verdict if self.verdict else None
+
+    @classmethod
+    def from_row(cls, row: dict, cached: bool) -> "PersonaResult":
+        """Rebuild a result from a stored verdicts row."""
+        return cls(
+            persona=row["persona"],
+            persona_version=row["persona_version"],
+            model=row["model"],
+            status=row["status"],
+            verdict=Verdict.from_columns(row) if row["status"] == "ok" else None,
+            raw=row["raw"] or "",
+            error=row["error"],
+            cached=cached,
+            verdict_id=row["id"],
+        )
+
+    def to_json(self) -> dict:
+        v = self.verdict
+        return {
+            "persona": self.persona,
+            "status": self.status,
+            "verdict": v.verdict if v else None,
+            "confidence": v.confidence if v else None,
+            "headline": v.headline if v else None,
+            "rationale": v.rationale if v else None,
+            "cached": self.cached,
+            "model": self.model,
+            "persona_version": self.persona_version,
+            "error": self.error,
+        }

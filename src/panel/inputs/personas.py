@@ -1,0 +1,199 @@
+"""Reviewer personas: YAML files in personas/ plus the Jinja2 prompt templates they use.
+
+A persona's *version* is a hash of its file and of every template file it renders, so editing
+any prompt text makes a new version and old verdicts stay linked to the version behind them.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from ..core.brief import ToolBrief
+from ..core.errors import PersonaError
+from ..core.slugs import Slug
+from .textcheck import read_text_file
+from .yamlfile import load_model
+
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+
+
+class PersonaSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Slug
+    title: Line
+    lens: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    questions: list[Line] = Field(min_length=1, max_length=12)
+    voice: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    model: Line | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, ge=64, le=8192)
+    system_template: Line = Field(default="_system.j2", description="file in personas/ for the system message")
+    prompt_template: Line = Field(default="_review.j2", description="file in personas/ for the user message")
+
+
+@dataclass(frozen=True)
+class Persona:
+    """A loaded persona: its spec, its template sources and its version hash."""
+
+    spec: PersonaSpec
+    path: Path
+    system_source: str
+    prompt_source: str
+    version: str
+    file_text: str
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+def _template_path(personas_dir: Path, persona_path: Path, name: str) -> Path:
+    path = (personas_dir / name).resolve()
+    if personas_dir.resolve() not in path.parents:
+        raise PersonaError(f"{persona_path}: template '{name}' must be a file inside {personas_dir}")
+    return path
+
+
+def load_persona(path: Path) -> Persona:
+    path = Path(path)
+    spec = load_model(path, PersonaSpec, PersonaError, defaults={"name": path.stem})
+    if spec.name != path.stem:
+        raise PersonaError(f"{path}: name: '{spec.name}' does not match the file name '{path.stem}'")
+    folder = path.parent
+    file_text = read_text_file(path, PersonaError)
+    sources = {}
+    for field in ("system_template", "prompt_template"):
+        tpath = _template_path(folder, path, getattr(spec, field))
+        sources[field] = read_text_file(tpath, PersonaError)
+    digest = hashlib.sha256()
+    for part in (file_text, sources["system_template"], sources["prompt_template"]):
+        digest.update(part.encode())
+        digest.update(b"\x00")
+    persona = Persona(
+        spec=spec,
+        path=path,
+        system_source=sources["system_template"],
+        prompt_source=sources["prompt_template"],
+        version=digest.hexdigest()[:12],
+        file_text=file_text,
+    )
+    check_templates(persona)
+    return persona
+
+
+def persona_files(folder: Path) -> list[Path]:
+    return sorted(p for p in Path(folder).glob("*.yaml") if not p.name.startswith((".", "_")))
+
+
+def load_personas(folder: Path) -> dict[str, Persona]:
+    personas = {}
+    for path in persona_files(folder):
+        persona = load_persona(path)
+        personas[persona.name] = persona
+    if not personas:
+        raise PersonaError(f"{folder}: no persona files (*.yaml) found")
+    return personas
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+_ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+# Compiling a template costs about a millisecond; a batch renders the same few sources 1000s of times.
+_compiled = functools.lru_cache(maxsize=128)(_ENV.from_string)
+# Dumping a brief to YAML costs about a millisecond too, and every seated persona needs the same
+# block: keep recent ones, keyed by the content hash (same hash, same fields, same YAML).
+_FENCED: dict[str, tuple[str, str]] = {}
+_FENCED_MAX = 1024
+
+
+def fence_for(brief: ToolBrief) -> str:
+    """A delimiter derived from the brief's own hash: the brief cannot contain its closing fence
+    (it would have to contain a hash of itself), and the prompt stays deterministic for caching."""
+    return f"BRIEF-{brief.content_hash()[:10].upper()}"
+
+
+def _fence_and_block(brief: ToolBrief, digest: str | None = None) -> tuple[str, str]:
+    """The fence and the brief as data between fences. Angle-bracket runs are neutralised so a
+    vendor cannot write something that looks like a fence of ours."""
+    digest = digest or brief.content_hash()
+    found = _FENCED.get(digest)
+    if found is None:
+        fence = f"BRIEF-{digest[:10].upper()}"  # as fence_for, without hashing the brief again
+        body = brief.to_yaml()
+        # Break up our fence markers and chat-template control tokens (<|im_start|> and friends):
+        # a local model tokenises the prompt with special tokens on and would read them as roles.
+        for token, safe in (("<<<", "< < <"), (">>>", "> > >"), ("<|", "< |"), ("|>", "| >")):
+            body = body.replace(token, safe)
+        found = (fence, f"<<<{fence}>>>\n{body.rstrip()}\n<<<END-{fence}>>>")
+        if len(_FENCED) >= _FENCED_MAX:
+            _FENCED.pop(next(iter(_FENCED)))  # oldest first: dicts keep insertion order
+        _FENCED[digest] = found
+    return found
+
+
+def _render(persona: Persona, which: str, source: str, brief: ToolBrief, fenced: tuple[str, str]) -> str:
+    template_name = getattr(persona.spec, which)
+    fence, block = fenced
+    try:
+        template = _compiled(source)
+        return template.render(
+            persona=persona.spec.model_dump(),
+            brief=brief.model_dump(mode="json"),
+            brief_block=block,
+            fence=fence,
+        ).strip()
+    except jinja2.TemplateSyntaxError as exc:
+        raise PersonaError(f"{persona.path}: template {template_name} line {exc.lineno}: {exc.message}") from None
+    except jinja2.exceptions.SecurityError as exc:
+        raise PersonaError(f"{persona.path}: template {template_name}: unsafe operation blocked ({exc})") from None
+    except jinja2.UndefinedError as exc:
+        line = _error_line(exc)
+        raise PersonaError(f"{persona.path}: template {template_name}{line}: {exc.message}") from None
+    except Exception as exc:  # any other template runtime error is the template's fault
+        raise PersonaError(f"{persona.path}: template {template_name}: {type(exc).__name__}: {exc}") from None
+
+
+def _error_line(exc: BaseException) -> str:
+    tb = exc.__traceback__
+    lineno = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            lineno = tb.tb_lineno
+        tb = tb.tb_next
+    return f" line {lineno}" if lineno else ""
+
+
+def render_messages(persona: Persona, brief: ToolBrief, brief_hash: str | None = None) -> list[dict]:
+    """The chat messages for one persona reviewing one brief (pass the brief's hash if known)."""
+    fenced = _fence_and_block(brief, brief_hash)
+    return [
+        {"role": "system", "content": _render(persona, "system_template", persona.system_source, brief, fenced)},
+        {"role": "user", "content": _render(persona, "prompt_template", persona.prompt_source, brief, fenced)},
+    ]
+
+
+SAMPLE_BRIEF = ToolBrief(
+    slug="sample",
+    name="Sample",
+    tagline="A sample tool",
+    category="Developer Tools",
+    vendor="Example",
+    description="Used to check that persona templates render.",
+    pricing={"model": "free", "entry": "Free"},
+    licence="MIT",
+    links={"homepage": "https://example.com"},
+)
+
+
+def check_templates(persona: Persona) -> None:
+    """Render both templates once against a sample brief so errors surface at load time."""
+    render_messages(persona, SAMPLE_BRIEF)

@@ -1,0 +1,292 @@
+"""Comparison write-ups: two or more reviewed tools side by side, built only from stored data.
+
+`build_comparison` gathers everything a reader needs into a `Comparison` (panel verdicts,
+prices and licences, the reviewer split, every rationale, community votes, fairness caveats and
+a closing verdict written from those numbers by panel.publish.prose). The Markdown and HTML
+pages only render it, and `--json` dumps it, so all three always say the same thing. An optional
+editor model may add a summary on top (panel.publish.editor); it is stored next to the data and
+never replaces any of it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from ..core.errors import CompareError
+from ..core.tally import Tally
+from ..store import queries
+from .pricing import PricingRead, pricing_read
+from .prose import DISAGREE_POINTS, closing_verdict, community_note, fairness_notes
+from .render import render_html, render_markdown, write_atomic
+
+Outcome = Literal["ship", "skip", "unscored", "error", "not seated"]
+QUESTION = "Which one should you ship with?"
+INTRO = ("Below: what the panel decided, what each tool costs to ship with, where the reviewers parted ways and"
+         " how the community voted, all from the stored reviews.")
+
+
+# --- the data behind the page ------------------------------------------------------------------------
+
+
+class PersonaVerdict(BaseModel):
+    persona: str
+    title: str
+    outcome: Outcome
+    confidence: float | None = None
+    headline: str | None = None
+    rationale: str | None = None
+    strengths: list[str] = []
+    risks: list[str] = []
+    competitors: list[str] = []
+    error: str | None = None
+    model: str | None = None
+    persona_version: str | None = None
+
+
+class PanelSummary(BaseModel):
+    panel_id: int
+    run_id: int
+    reviewed_at: str
+    seated: list[str]
+    reported: int
+    ships: int
+    skips: int
+    ship_pct: float | None
+    interval: tuple[float, float]
+    complete: bool
+    models: list[str]
+    verdicts: list[PersonaVerdict]  # one per seated persona, in seating order
+
+
+class Community(BaseModel):
+    votes: int
+    ships: int
+    skips: int
+    pct: float | None  # None: nobody has voted
+    interval: tuple[float, float] | None
+
+
+class ToolColumn(BaseModel):
+    slug: str
+    name: str
+    tagline: str
+    category: str
+    vendor: str
+    description: str
+    links: dict[str, str]
+    pricing: PricingRead
+    panel: PanelSummary
+    community: Community
+    brief_changed: bool = False  # the brief file differs from the one this panel judged
+
+
+class SplitRow(BaseModel):
+    persona: str
+    title: str
+    outcomes: dict[str, Outcome]  # slug -> outcome
+    split: bool  # shipped at least one tool and skipped another
+
+
+class CommunityRow(BaseModel):
+    slug: str
+    name: str
+    panel_pct: float | None
+    community_pct: float | None
+    votes: int
+    gap: float | None  # community minus panel, in points
+    disagrees: bool
+
+
+class EditorNote(BaseModel):
+    model: str
+    summary: str
+    written_at: str
+    current: bool  # False: written for earlier panels or votes than the data shown
+
+
+class Comparison(BaseModel):
+    slugs: list[str]
+    title: str
+    question: str
+    intro: str
+    generated_at: str
+    tools: list[ToolColumn]
+    split: list[SplitRow]
+    split_personas: list[str]
+    community: list[CommunityRow]
+    community_notes: list[str]
+    fairness: list[str]  # caveats; empty when every tool was judged the same way
+    judged_alike: str  # one sentence on how the tools were judged
+    verdict: str
+    basis: dict[str, list[int]]  # slug -> [panel id, votes, ship votes]: what an editor summary was written for
+    editor: EditorNote | None = None
+
+    @property
+    def name(self) -> str:
+        return comparison_name(self.slugs)
+
+    def tool(self, slug: str) -> ToolColumn:
+        return next(t for t in self.tools if t.slug == slug)
+
+
+def comparison_name(slugs: list[str]) -> str:
+    return "-vs-".join(slugs)
+
+
+# --- gathering from the store -----------------------------------------------------------------------
+
+
+def persona_titles(db, versions: set[str]) -> dict[str, str]:
+    """Display titles ("Business Analyst") from the persona files stored with each version."""
+    titles = {}
+    for version, fields in queries.persona_fields(db, versions).items():
+        title = fields.get("title")
+        if isinstance(title, str) and title.strip():
+            titles[version] = title.strip()
+    return titles
+
+
+def panel_summary(db, row: dict) -> PanelSummary:
+    panel = queries.panel_by_id(db, row["id"])
+    results = panel.ordered()
+    titles = persona_titles(db, {r.persona_version for r in results})
+    verdicts = []
+    for r in results:
+        v = r.verdict
+        verdicts.append(PersonaVerdict(
+            persona=r.persona, title=titles.get(r.persona_version, r.persona.replace("-", " ").title()),
+            outcome=r.decision or r.status, confidence=v.confidence if v else None,
+            headline=v.headline if v else None, rationale=v.rationale if v else None,
+            strengths=v.strengths if v else [], risks=v.risks if v else [],
+            competitors=v.competitors if v else [], error=r.error, model=r.model,
+            persona_version=r.persona_version,
+        ))
+    return PanelSummary(
+        panel_id=row["id"], run_id=row["run_id"], reviewed_at=row["created_at"], seated=list(panel.seated),
+        reported=panel.reported, ships=panel.ships, skips=panel.reported - panel.ships,
+        ship_pct=panel.ship_pct, interval=panel.interval, complete=panel.complete,
+        models=sorted({r.model for r in results}), verdicts=verdicts,
+    )
+
+
+def community_of(tally: Tally) -> Community:
+    return Community(votes=tally.votes, ships=tally.ships, skips=tally.skips, pct=tally.pct, interval=tally.interval)
+
+
+def tool_column(db, slug: str, row: dict, tally: Tally, current_hash: str | None) -> ToolColumn:
+    brief = queries.brief_json(db, row["brief_hash"])
+    if brief is None:  # cannot happen through the CLI: a panel's brief is stored before the panel
+        raise CompareError(f"'{slug}': the stored panel has no stored brief")
+    return ToolColumn(
+        slug=slug, name=brief["name"], tagline=brief["tagline"], category=brief["category"],
+        vendor=brief["vendor"], description=brief["description"], links=brief.get("links") or {},
+        pricing=pricing_read(brief["pricing"], brief["licence"]), panel=panel_summary(db, row),
+        community=community_of(tally),
+        brief_changed=current_hash is not None and current_hash != row["brief_hash"],
+    )
+
+
+def check_slugs(slugs: list[str]) -> None:
+    if len(slugs) < 2:
+        raise CompareError("compare needs at least two tools")
+    repeated = sorted({s for s in slugs if slugs.count(s) > 1})
+    if repeated:
+        raise CompareError(f"a tool is named twice: {', '.join(repeated)}")
+
+
+def missing_panels(db, slugs: list[str]) -> list[str]:
+    return [slug for slug in slugs if queries.latest_panel_row(db, slug) is None]
+
+
+def build_comparison(db, slugs: list[str], current_hashes: dict[str, str] | None = None) -> Comparison:
+    """Everything the comparison page shows, from the latest stored panel of each tool."""
+    check_slugs(slugs)
+    rows = {}
+    for slug in slugs:
+        rows[slug] = queries.latest_panel_row(db, slug)
+        if rows[slug] is None:
+            raise CompareError(f"'{slug}' has no stored panel; run `panel review {slug}` first")
+    counts = queries.tallies(db, slugs)
+    hashes = current_hashes or {}
+    tools = [tool_column(db, s, rows[s], counts[s], hashes.get(s)) for s in slugs]
+    split = split_rows(tools)
+    community, community_notes = community_read(tools)
+    fairness, alike = fairness_notes(tools)
+    comparison = Comparison(
+        slugs=list(slugs), title=" vs ".join(t.name for t in tools), question=QUESTION, intro=INTRO,
+        generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), tools=tools, split=split,
+        split_personas=[r.persona for r in split if r.split], community=community,
+        community_notes=community_notes, fairness=fairness, judged_alike=alike, verdict="",
+        basis={t.slug: [t.panel.panel_id, t.community.votes, t.community.ships] for t in tools},
+    )
+    comparison.verdict = closing_verdict(comparison)
+    return comparison
+
+
+def split_rows(tools: list[ToolColumn]) -> list[SplitRow]:
+    """Persona × tool: every persona seated on any of the panels, in first-seated order."""
+    order: list[str] = []
+    titles: dict[str, str] = {}
+    for tool in tools:
+        for v in tool.panel.verdicts:
+            if v.persona not in titles:
+                order.append(v.persona)
+                titles[v.persona] = v.title
+    rows = []
+    for persona in order:
+        outcomes: dict[str, Outcome] = {}
+        for tool in tools:
+            found = next((v for v in tool.panel.verdicts if v.persona == persona), None)
+            outcomes[tool.slug] = found.outcome if found else "not seated"
+        decided = set(outcomes.values()) & {"ship", "skip"}
+        rows.append(SplitRow(persona=persona, title=titles[persona], outcomes=outcomes, split=len(decided) == 2))
+    return rows
+
+
+def community_read(tools: list[ToolColumn]) -> tuple[list[CommunityRow], list[str]]:
+    rows, notes = [], []
+    for tool in tools:
+        panel, crowd = tool.panel.ship_pct, tool.community.pct
+        gap = None if panel is None or crowd is None else round(crowd - panel, 1)
+        disagrees = gap is not None and ((crowd >= 50) != (panel >= 50) or abs(gap) >= DISAGREE_POINTS)
+        rows.append(CommunityRow(slug=tool.slug, name=tool.name, panel_pct=panel, community_pct=crowd,
+                                 votes=tool.community.votes, gap=gap, disagrees=disagrees))
+        notes.append(community_note(tool, gap, disagrees))
+    return rows, notes
+
+
+# --- stored comparisons ------------------------------------------------------------------------------
+
+
+def save_comparison(store, c: Comparison, markdown_path: Path, html_path: Path, editor_call=None) -> int:
+    """Record the comparison (its data, the files and any new editor summary with its call)."""
+    return store.save_comparison(c.slugs, c.generated_at, c.model_dump_json(exclude={"editor"}), markdown_path,
+                                 html_path, c.editor, editor_call)
+
+
+def latest_editor_note(db, c: Comparison) -> EditorNote | None:
+    """The newest editor summary stored for these tools, marked stale if the data has moved on."""
+    row = queries.latest_editor_row(db, c.slugs)
+    if row is None:
+        return None
+    basis = json.loads(row["data"]).get("basis")
+    return EditorNote(model=row["editor_model"], summary=row["editor_summary"], written_at=row["created_at"],
+                      current=basis == c.basis)
+
+
+def write_comparison(c: Comparison, out_dir: Path) -> tuple[Path, Path]:
+    """outputs/compare/<a>-vs-<b>.md and .html, each written atomically."""
+    md_path = write_atomic(Path(out_dir) / f"{c.name}.md", render_markdown("compare.md.j2", c=c))
+    html_path = write_atomic(Path(out_dir) / f"{c.name}.html", render_comparison_html(c))
+    return md_path, html_path
+
+
+def render_comparison_html(comparison: Comparison, root: str | None = None) -> str:
+    """A comparison page. With `root` (the site's relative root, e.g. "../") tool names link to
+    their pages; without it the page stands alone and links nowhere inside a site."""
+    return render_html("site/compare.html.j2", c=comparison, root=root, page_title=comparison.title)

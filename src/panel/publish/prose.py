@@ -1,0 +1,151 @@
+"""The comparison's words, written from its numbers: the community notes, the fairness caveats, and
+the closing verdict."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .render import pct as pct_text
+
+if TYPE_CHECKING:  # the data types only: panel.publish.comparison calls into this module
+    from .comparison import Comparison, PersonaVerdict, ToolColumn
+
+# A vote count below this is shown, but the page says the figure is still noisy.
+FEW_VOTES = 10
+# Panel and community "disagree" when they land on different sides of 50%, or this far apart.
+DISAGREE_POINTS = 25.0
+
+
+def community_note(tool: ToolColumn, gap: float | None, disagrees: bool) -> str:
+    name, votes = tool.name, tool.community.votes
+    if votes == 0:
+        return f"Nobody has voted on {name} yet."
+    counted = f"{votes} vote{'s' if votes != 1 else ''}"
+    crowd = pct_text(tool.community.pct)
+    noisy = f" With only {counted}, that figure is still noisy." if votes < FEW_VOTES else ""
+    if gap is None:
+        return (f"The community gives {name} {crowd} ship over {counted}; the panel reported no verdict to"
+                f" compare.{noisy}")
+    panel = pct_text(tool.panel.ship_pct)
+    if not disagrees:
+        return f"Panel and community roughly agree on {name}: {panel} against {crowd} over {counted}.{noisy}"
+    side = "warmer" if gap > 0 else "cooler"
+    return (f"The community is {side} on {name} than the panel: {crowd} ship over {counted}, against the panel's"
+            f" {panel}.{noisy}")
+
+
+def fairness_notes(tools: list[ToolColumn]) -> tuple[list[str], str]:
+    """Differences in how the tools were judged, which a fair reader has to know about."""
+    version_notes: list[str] = []
+    by_persona: dict[str, dict[str, PersonaVerdict]] = {}
+    for tool in tools:
+        for v in tool.panel.verdicts:
+            by_persona.setdefault(v.persona, {})[tool.slug] = v
+    names = {t.slug: t.name for t in tools}
+    for persona, seen in by_persona.items():
+        if len(seen) < 2:
+            continue
+        versions = {v.persona_version for v in seen.values()}
+        if len(versions) > 1:
+            detail = ", ".join(f"{seen[s].persona_version} for {names[s]}" for s in seen)
+            title = next(iter(seen.values())).title
+            version_notes.append(f"The {title} judged these tools with different prompt versions ({detail}).")
+    notes = list(version_notes)
+    model_sets = {t.slug: t.panel.models for t in tools}
+    if len({tuple(m) for m in model_sets.values()}) > 1:
+        detail = "; ".join(f"{names[s]} by {', '.join(m)}" for s, m in model_sets.items())
+        notes.append(f"Different models wrote the verdicts: {detail}.")
+    seated = {t.slug: set(t.panel.seated) for t in tools}
+    if len({frozenset(s) for s in seated.values()}) > 1:
+        shared = set.intersection(*seated.values())
+        extras = []
+        for tool in tools:
+            own = [v.title for v in tool.panel.verdicts if v.persona not in shared]
+            if own:
+                extras.append(f"{tool.name} alone seated the {join_words(own)}")
+        notes.append(f"The panels differ: {'; '.join(extras)}. Each percentage is over that tool's own panel.")
+    for tool in tools:
+        if not tool.panel.complete:
+            missing = [v.title for v in tool.panel.verdicts if v.outcome in ("unscored", "error")]
+            notes.append(f"{tool.name}'s panel is partial: {tool.panel.reported} of {len(tool.panel.seated)} reported"
+                         f" (no verdict from the {join_words(missing)}); the percentage counts only those who did.")
+        if tool.brief_changed:
+            notes.append(f"{tool.name}'s brief has changed since its panel sat; `panel review {tool.slug}`"
+                         " would judge the current text.")
+    return notes, judged_alike(tools, same_versions=not version_notes, notes=notes)
+
+
+def judged_alike(tools: list[ToolColumn], same_versions: bool, notes: list[str]) -> str:
+    """One sentence on the conditions every tool was judged under."""
+    models = sorted({m for t in tools for m in t.panel.models})
+    prompts = ("Every persona that sat on more than one of these panels used the same prompt version" if same_versions
+               else "Some personas' prompts changed between these reviews")
+    model = f"{models[0]} wrote every verdict" if len(models) == 1 else f"{len(models)} models wrote the verdicts"
+    tail = "; the caveats above say what differs." if notes else "."
+    return f"{prompts}, and {model}{tail}"
+
+
+def join_words(items: list[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _panel_phrase(tool: ToolColumn) -> str:
+    p = tool.panel
+    return f"{pct_text(p.ship_pct)} for {tool.name} ({p.ships} of {p.reported})"
+
+
+def closing_verdict(c: Comparison) -> str:
+    """The closing paragraph: who leads, how sure that is, who split, price and the crowd."""
+    ranked = sorted(c.tools, key=lambda t: -1 if t.panel.ship_pct is None else t.panel.ship_pct, reverse=True)
+    scored = [t for t in ranked if t.panel.ship_pct is not None]
+    parts: list[str] = []
+    leader = None
+    if not scored:
+        parts.append("No reviewer reported a verdict on any of these tools, so the panel cannot pick one.")
+    else:
+        top = scored[0].panel.ship_pct
+        level = [t for t in scored if t.panel.ship_pct == top]
+        if len(level) > 1:
+            parts.append(f"The panel rates {join_words([t.name for t in level])} level at {pct_text(top)} ship.")
+        else:
+            leader = scored[0]
+            rest = join_words([_panel_phrase(t) for t in ranked[1:]])
+            parts.append(f"{leader.name} has the stronger panel verdict: {pct_text(top)} ship"
+                         f" ({leader.panel.ships} of {leader.panel.reported} reviewers), against {rest}.")
+        if len(scored) > 1:
+            a, b = scored[0].panel.interval, scored[1].panel.interval
+            spans = f"{a[0]:.0f}–{a[1]:.0f}% and {b[0]:.0f}–{b[1]:.0f}%"
+            if a[0] <= b[1] and b[0] <= a[1]:
+                parts.append(f"Panels this small have wide 95% intervals ({spans}) and these overlap,"
+                             " so read the gap as a lean, not a settled result.")
+            else:
+                parts.append(f"The 95% intervals ({spans}) do not overlap, so the gap is more than panel noise.")
+    splitters = [r.title for r in c.split if r.split]
+    shared = [r for r in c.split if sum(o != "not seated" for o in r.outcomes.values()) > 1]
+    if splitters:
+        parts.append(f"The {join_words(splitters)} split between the tools; their rationales show what tipped it.")
+    elif shared:
+        parts.append("No reviewer split: each persona that sat on more than one panel made the same call on each.")
+    entries = {t.pricing.entry for t in c.tools}
+    if len(entries) == 1:
+        both = "Both" if len(c.tools) == 2 else "All of them"
+        parts.append(f"{both} start at {next(iter(entries))}, so the entry price does not separate them.")
+    else:
+        parts.append("On price: " + join_words([f"{t.name} starts at {t.pricing.entry}" for t in c.tools]) + ".")
+    voted = [r for r in c.community if r.votes]
+    if not voted:
+        parts.append("The community has not voted on " + ("either" if len(c.tools) == 2 else "any of them") + " yet.")
+    elif any(r.disagrees for r in voted):
+        names = join_words([r.name for r in voted if r.disagrees])
+        parts.append(f"The community reads {names} differently from the panel; see the vote comparison.")
+    else:
+        parts.append("Where the community has voted, it broadly agrees with the panel.")
+    if leader is not None:
+        caveat = ", with the caveats on how they were judged" if c.fairness else ""
+        parts.append(f"If you must pick one today, the panel's pick is {leader.name}{caveat}.")
+    elif scored:
+        parts.append("The choice comes down to price, licence and the specific concerns in the scorecard.")
+    return " ".join(parts)

@@ -1,0 +1,120 @@
+"""Rendering: the template environments (HTML autoescaped, Markdown with its own escaping), the
+filters and labels every page shares, and writing a page atomically.
+
+Every HTML page is self-contained: inline CSS, no scripts, no fonts or images fetched from
+anywhere, and a Content-Security-Policy that forbids scripts outright, so even a slip in escaping
+could not run a vendor's `<script>`. Brief and model text is always escaped.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+OUTCOME_LABELS = {"ship": "Ship", "skip": "Skip", "unscored": "Unscored", "error": "No answer",
+                  "not seated": "Not seated"}
+
+
+# --- filters ---------------------------------------------------------------------------------------
+
+
+def pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}%"
+
+
+def span(interval) -> str:
+    """A 95% interval as "30–95%" (or an em dash when there is none)."""
+    if not interval:
+        return "—"
+    return f"{interval[0]:.0f}–{interval[1]:.0f}%"
+
+
+def when(stamp: str | None) -> str:
+    """A stored UTC ISO time as "2025-06-01 14:03 UTC"."""
+    if not stamp:
+        return "—"
+    try:
+        return datetime.fromisoformat(stamp).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return stamp
+
+
+def bar_widths(parts: list[int]) -> list[tuple[float, float]]:
+    """(x, width) in a 0-100 box for each count; an all-zero bar stays empty."""
+    total = sum(parts)
+    out, x = [], 0.0
+    for n in parts:
+        w = 100.0 * n / total if total else 0.0
+        out.append((round(x, 2), round(w, 2)))
+        x += w
+    return out
+
+
+def md_text(value: object) -> str:
+    """Untrusted text in Markdown: no raw HTML, no accidental headings or tables."""
+    text = "" if value is None else str(value)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("|", "\\|").replace("\r", "")
+
+
+def md_line(value: object) -> str:
+    return " ".join(md_text(value).split())
+
+
+# --- environments ----------------------------------------------------------------------------------
+
+
+def _environment(autoescape: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("panel", "templates"),
+        undefined=jinja2.StrictUndefined,
+        autoescape=autoescape,  # HTML: every brief and every model answer is untrusted
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=not autoescape,
+    )
+    env.filters.update(pct=pct, span=span, when=when, md=md_text, mdline=md_line)
+    env.globals.update(outcome_label=OUTCOME_LABELS, bar_widths=bar_widths)
+    return env
+
+
+@lru_cache(maxsize=1)
+def html_environment() -> jinja2.Environment:
+    return _environment(autoescape=True)
+
+
+@lru_cache(maxsize=1)
+def markdown_environment() -> jinja2.Environment:
+    """Markdown is not autoescaped: untrusted text goes through the `md`/`mdline` filters."""
+    return _environment(autoescape=False)
+
+
+def render_html(template: str, **context) -> str:
+    return html_environment().get_template(template).render(**context)
+
+
+def render_markdown(template: str, **context) -> str:
+    return markdown_environment().get_template(template).render(**context)
+
+
+# --- writing ----------------------------------------------------------------------------------------
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Write via a temp file and rename, so a reader never sees half a page."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,138 @@
+"""Running a planned batch: every panel through the review graph, sharing one model seam (one cap
+on calls in flight) and one store, recorded as one run.
+
+`Batch.review_pair` is the step every persona node takes: reuse the stored `ok` verdict with the
+pair's cache key if there is one; otherwise render the prompt, call the model, store the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Callable
+
+from ..core.brief import ToolBrief
+from ..core.panel import PanelResult, aggregate
+from ..core.verdict import PersonaResult
+from ..inputs.personas import Persona, render_messages
+from ..models.seam import ModelSeam
+from ..store import queries
+from ..store.store import Store
+from .plan import PanelPlan, ReviewOptions, check_plan_models, plan_review
+
+OnResult = Callable[[str, PersonaResult], None]
+
+
+@dataclass
+class ReviewOutcome:
+    run_id: int
+    panels: list[PanelResult]
+    calls_made: int = 0
+    calls_reused: int = 0
+    budget_skipped: int = 0  # calls not started because --max-cost would have been passed
+
+    @property
+    def complete(self) -> bool:
+        return all(p.complete for p in self.panels)
+
+
+class Batch:
+    """One recorded run over planned panels. `label` is the model named in the run's record."""
+
+    def __init__(self, store: Store, options: ReviewOptions, label: str | None = None,
+                 on_result: OnResult | None = None):
+        self.store = store
+        self.options = options
+        self.label = label or options.label
+        self.on_result = on_result
+        self.seam = ModelSeam(concurrency=options.concurrency, max_cost=options.max_cost)
+        self.run_id = 0
+        self.cached: dict[str, dict] = {}
+        self.panels: dict[str, PanelResult] = {}
+
+    async def run(self, plans: list[PanelPlan], personas: dict[str, Persona]) -> ReviewOutcome:
+        """Store the inputs, look up every pair in the store at once, then run each panel.
+        `personas` are recorded as versions even when not seated, so their history starts now."""
+        for digest, brief in {plan.brief_hash: plan.brief for plan in plans}.items():
+            self.store.save_brief(brief, digest)
+        for persona in personas.values():
+            self.store.save_persona_version(persona)
+        if not self.options.fresh:
+            self.cached = queries.find_cached(self.store.db, [pair.key for plan in plans for pair in plan.pairs])
+        self.run_id = self.store.start_run(self.options.command, self.label, [p.slug for p in plans],
+                                           self.options.concurrency)
+        status = "interrupted"
+        try:
+            panels = await self._run_panels(plans)
+            status = "complete" if all(p.complete for p in panels) else "partial"
+        finally:
+            self.store.finish_run(self.run_id, status)
+        made = sum(1 for p in panels for r in p.results if not r.cached)
+        return ReviewOutcome(self.run_id, panels, calls_made=made,
+                             calls_reused=sum(len(p.results) for p in panels) - made,
+                             budget_skipped=self.seam.budget_skipped)
+
+    async def _run_panels(self, plans: list[PanelPlan]) -> list[PanelResult]:
+        from .graph import run_panel
+
+        # With no model call to make anywhere, the panels are assembled by the graph's own node
+        # functions in place: building the graph would import langgraph (~1 s) for nothing.
+        use_graph = any(pair.key not in self.cached for plan in plans for pair in plan.pairs)
+        # Briefs in flight are capped too (the model semaphore alone would let every brief's graph
+        # start at once, holding rendered prompts and graph state for the whole batch).
+        window = asyncio.Semaphore(max(1, self.options.concurrency))
+
+        async def in_window(plan: PanelPlan) -> PanelResult:
+            async with window:
+                return await run_panel(plan, self, use_graph)
+
+        return list(await asyncio.gather(*(in_window(plan) for plan in plans)))
+
+    # --- the steps the graph's nodes take ---------------------------------------------------------------
+
+    def carry_over(self, plan: PanelPlan) -> list[PersonaResult]:
+        """The verdicts a re-run keeps, reported like any other seat's."""
+        kept = list(plan.kept.values())
+        for result in kept:
+            self._report(plan.brief, result)
+        return kept
+
+    async def review_pair(self, pair) -> PersonaResult:
+        """One persona on one brief (a planned Pair): from the store, or from the model and stored."""
+        row = self.cached.get(pair.key)
+        if row is not None:
+            result = PersonaResult.from_row(row, cached=True)
+        else:
+            settings = pair.settings
+            call = await self.seam.review(settings, pair.name, pair.persona.version,
+                                          render_messages(pair.persona, pair.brief, pair.brief_hash))
+            verdict_id = self.store.record_call(self.run_id, pair.brief.slug, pair.brief_hash, pair.key,
+                                                settings.params(), call)
+            result = PersonaResult(persona=pair.name, persona_version=pair.persona.version, model=settings.model,
+                                   status=call.status, verdict=call.verdict, raw=call.raw, error=call.error,
+                                   cached=False, verdict_id=verdict_id)
+        self._report(pair.brief, result)
+        return result
+
+    def finish_panel(self, plan: PanelPlan, results: list[PersonaResult]) -> PanelResult:
+        panel = aggregate(plan.slug, plan.brief_hash, plan.seated, results)
+        self.store.record_panel(self.run_id, panel)
+        self.panels[plan.slug] = panel
+        return panel
+
+    def _report(self, brief: ToolBrief, result: PersonaResult) -> None:
+        if self.on_result:
+            self.on_result(brief.slug, result)
+
+
+async def run_review(
+    briefs: list[ToolBrief],
+    personas: dict[str, Persona],
+    store: Store,
+    options: ReviewOptions,
+    on_result: OnResult | None = None,
+) -> ReviewOutcome:
+    """Plan and run a review of `briefs` (bad input raises before anything is written)."""
+    plans = plan_review(briefs, personas, options)
+    check_plan_models(plans)
+    return await Batch(store, options, on_result=on_result).run(plans, personas)

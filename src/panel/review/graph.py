@@ -1,0 +1,103 @@
+"""The review graph: one persona node per planned pair, fanned out from START with LangGraph's
+`Send`, fanned back in by a list reducer, and an aggregate node that turns the results into the
+brief's panel and records it.
+
+Where a brief becomes a verdict: `persona_node` -> `Batch.review_pair` (panel.review.batch) ->
+`ModelSeam.review` (panel.models.seam).
+
+langgraph is imported only when the graph is built (it costs about a second): `run_panel` runs
+the same node steps in place when a batch has no model call to make.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from dataclasses import dataclass
+from typing import Annotated, Any, TypedDict
+
+from ..core.verdict import PersonaResult
+from .plan import Pair, PanelPlan
+
+
+@dataclass
+class PanelContext:
+    """What the nodes run in (LangGraph's context_schema): the batch that owns the store and seam."""
+
+    batch: Any  # a panel.review.batch.Batch
+
+
+class PanelState(TypedDict, total=False):
+    plan: PanelPlan
+    results: Annotated[list[PersonaResult], operator.add]
+    panel: dict  # the panel as `panel review --json` prints it
+
+
+class PairTask(TypedDict):
+    pair: Pair
+
+
+# The routing and aggregate functions are async although they never await: langgraph runs a sync
+# function in a thread pool, one hand-off per brief that a batch of hundreds does not need.
+def pair_tasks(state: PanelState) -> list[PairTask]:
+    return [PairTask(pair=pair) for pair in state["plan"].pairs]
+
+
+async def fan_out(state: PanelState) -> list:
+    from langgraph.types import Send
+
+    return [Send("persona", task) for task in pair_tasks(state)]
+
+
+async def persona_node(task: PairTask, runtime) -> dict:
+    return {"results": [await runtime.context.batch.review_pair(task["pair"])]}
+
+
+async def aggregate_node(state: PanelState, runtime) -> dict:
+    panel = runtime.context.batch.finish_panel(state["plan"], state["results"])
+    return {"panel": panel.to_json()}
+
+
+def build_graph():
+    from langgraph.graph import END, START, StateGraph
+
+    builder = StateGraph(PanelState, context_schema=PanelContext)
+    builder.add_node("persona", persona_node)
+    builder.add_node("aggregate", aggregate_node)
+    builder.add_conditional_edges(START, fan_out, ["persona"])
+    builder.add_edge("persona", "aggregate")
+    builder.add_edge("aggregate", END)
+    return builder.compile(name="panel-review")
+
+
+@functools.lru_cache(maxsize=1)
+def compiled_graph():
+    return build_graph()
+
+
+def __getattr__(name: str):
+    """`panel.review.graph:graph`, the compiled graph, built on first use (see langgraph.json)."""
+    if name == "graph":
+        return compiled_graph()
+    raise AttributeError(name)
+
+
+class _InPlace:
+    """The runtime the nodes see when run_panel runs them without langgraph."""
+
+    def __init__(self, context: PanelContext):
+        self.context = context
+
+
+async def run_panel(plan: PanelPlan, batch, use_graph: bool = True):
+    """One brief's panel: carried-over verdicts first, then a node per pair, then the aggregate."""
+    state: PanelState = {"plan": plan, "results": batch.carry_over(plan)}
+    context = PanelContext(batch=batch)
+    if use_graph:
+        await compiled_graph().ainvoke(state, context=context)
+    else:
+        runtime = _InPlace(context)
+        for task in pair_tasks(state):
+            state["results"] = state["results"] + (await persona_node(task, runtime))["results"]
+        await aggregate_node(state, runtime)
+    return batch.panels[plan.slug]

@@ -1,0 +1,236 @@
+"""Schema migrations. Append new functions to MIGRATIONS; never edit one that has shipped.
+
+Each runs once, inside a transaction, and is recorded in the `_migrations` table.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+
+def m001_initial(db: Database) -> None:
+    db["briefs"].create(
+        {"hash": str, "slug": str, "name": str, "json": str, "first_seen": str},
+        pk="hash",
+    )
+    db["briefs"].create_index(["slug"])
+    db["persona_versions"].create(
+        {
+            "version": str,
+            "persona": str,
+            "file_text": str,
+            "system_template": str,
+            "prompt_template": str,
+            "first_seen": str,
+        },
+        pk="version",
+    )
+    db["persona_versions"].create_index(["persona"])
+    db["runs"].create(
+        {
+            "id": int,
+            "started_at": str,
+            "finished_at": str,
+            "command": str,
+            "model": str,
+            "concurrency": int,
+            "briefs": str,  # JSON list of slugs
+            "status": str,  # running | complete | partial | interrupted
+            "calls_made": int,
+            "calls_reused": int,
+            "prompt_tokens": int,
+            "completion_tokens": int,
+            "cost": float,
+        },
+        pk="id",
+    )
+    db["calls"].create(
+        {
+            "id": int,
+            "run_id": int,
+            "slug": str,
+            "brief_hash": str,
+            "persona": str,
+            "persona_version": str,
+            "model": str,
+            "params": str,  # JSON sampling params
+            "request": str,  # JSON messages as sent, re-asks included
+            "response": str,  # raw text of the last completion
+            "attempts": int,
+            "latency": float,
+            "prompt_tokens": int,
+            "completion_tokens": int,
+            "cost": float,
+            "outcome": str,  # ok | unscored | error
+            "error": str,
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[
+            ("run_id", "runs", "id"),
+            ("brief_hash", "briefs", "hash"),
+            ("persona_version", "persona_versions", "version"),
+        ],
+    )
+    db["calls"].create_index(["run_id"])
+    db["verdicts"].create(
+        {
+            "id": int,
+            "call_id": int,
+            "run_id": int,
+            "slug": str,
+            "brief_hash": str,
+            "persona": str,
+            "persona_version": str,
+            "model": str,
+            "params": str,
+            "cache_key": str,
+            "status": str,  # ok | unscored | error
+            "verdict": str,  # ship | skip | NULL
+            "confidence": float,
+            "headline": str,
+            "rationale": str,
+            "strengths": str,  # JSON lists
+            "risks": str,
+            "competitors": str,
+            "raw": str,
+            "error": str,
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[
+            ("call_id", "calls", "id"),
+            ("run_id", "runs", "id"),
+            ("brief_hash", "briefs", "hash"),
+            ("persona_version", "persona_versions", "version"),
+        ],
+    )
+    # The cache lookup: only ok verdicts are ever reused.
+    db.execute("CREATE INDEX idx_verdicts_cache ON verdicts (cache_key) WHERE status = 'ok'")
+    db["verdicts"].create_index(["slug", "persona"])
+    db["verdicts"].enable_fts(["headline", "rationale"], create_triggers=True, tokenize="porter")
+    db["panels"].create(
+        {
+            "id": int,
+            "run_id": int,
+            "slug": str,
+            "brief_hash": str,
+            "seated": int,
+            "reported": int,
+            "ships": int,
+            "ship_pct": float,
+            "interval_lo": float,
+            "interval_hi": float,
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[("run_id", "runs", "id"), ("brief_hash", "briefs", "hash")],
+    )
+    db["panels"].create_index(["slug"])
+    db["panel_members"].create(
+        {"panel_id": int, "persona": str, "verdict_id": int, "cached": int},
+        pk=("panel_id", "persona"),
+        foreign_keys=[("panel_id", "panels", "id"), ("verdict_id", "verdicts", "id")],
+    )
+
+
+def m002_votes_and_comparisons(db: Database) -> None:
+    """Community votes and stored comparison write-ups (issue 4)."""
+    # One vote per voter per tool: the primary key makes "latest wins" an upsert.
+    db["votes"].create(
+        {"slug": str, "voter": str, "vote": str, "cast_at": str},  # vote: ship | skip; cast_at: UTC ISO-8601
+        pk=("slug", "voter"),
+        not_null={"slug", "voter", "vote", "cast_at"},
+    )
+    db["comparisons"].create(
+        {
+            "id": int,
+            "slugs": str,  # JSON list, in the order the user named them
+            "created_at": str,
+            "data": str,  # JSON of the Comparison the pages were rendered from
+            "editor_model": str,
+            "editor_summary": str,  # LLM-written text shown above the data, never instead of it
+            "editor_request": str,  # JSON messages sent to the editor model, for the audit
+            "markdown_path": str,
+            "html_path": str,
+        },
+        pk="id",
+    )
+    db["comparisons"].create_index(["slugs"])
+
+
+def m003_audit_views(db: Database) -> None:
+    """SQL views for the audit and for Datasette (issue 5), and the indexes the audit reads by."""
+    # `audit show` reads a run's verdicts and panels; `audit runs` counts a run's calls by outcome;
+    # `personas history` counts verdicts per version (covered by the index, no table reads).
+    db["verdicts"].create_index(["call_id"])
+    db["verdicts"].create_index(["persona", "persona_version", "status", "verdict"])
+    db["calls"].create_index(["run_id", "outcome"])
+    db["panels"].create_index(["run_id"])
+    db["panel_members"].create_index(["verdict_id"])
+    # The latest verdict of each persona on each tool is the one in the newest panel that seated
+    # it. Panels, not verdict rows, decide: a panel may reuse an older stored verdict (after a
+    # prompt edit is reverted, say), and that reused verdict is the current one. One indexed
+    # probe per tool × persona, newest panel first, so the view stays fast on a large store and
+    # `WHERE slug = ?` reaches only that tool's panels.
+    db.execute(
+        """CREATE VIEW latest_verdicts AS
+        SELECT x.slug, x.persona, x.panel_id, p.run_id AS panel_run_id, p.created_at AS panel_created_at,
+               m.cached AS reused, v.id AS verdict_id, v.status, v.verdict, v.confidence, v.headline,
+               v.rationale, v.persona_version, v.model, v.brief_hash, v.run_id, v.call_id, v.created_at
+        FROM (
+            SELECT s.slug, n.persona,
+                   (SELECT lp.id FROM panels lp
+                    JOIN panel_members lm ON lm.panel_id = lp.id AND lm.persona = n.persona
+                    WHERE lp.slug = s.slug ORDER BY lp.id DESC LIMIT 1) AS panel_id
+            FROM (SELECT DISTINCT slug FROM panels) s, (SELECT DISTINCT persona FROM persona_versions) n
+        ) x
+        JOIN panels p ON p.id = x.panel_id
+        JOIN panel_members m ON m.panel_id = x.panel_id AND m.persona = x.persona
+        JOIN verdicts v ON v.id = m.verdict_id"""
+    )
+    # "Newest stored version" is the last one the store saw for that persona (rowid order). SQL
+    # cannot see the files on disk; `panel rerun --changed` compares with those instead.
+    db.execute(
+        """CREATE VIEW newest_persona_versions AS
+        SELECT persona, version, first_seen FROM persona_versions
+        WHERE rowid IN (SELECT max(rowid) FROM persona_versions GROUP BY persona)"""
+    )
+    db.execute(
+        """CREATE VIEW stale_verdicts AS
+        SELECT l.*, n.version AS newest_version, n.first_seen AS newest_version_seen
+        FROM latest_verdicts l JOIN newest_persona_versions n ON n.persona = l.persona
+        WHERE l.persona_version != n.version"""
+    )
+    db.execute(
+        """CREATE VIEW run_summary AS
+        SELECT r.id, r.started_at, r.finished_at,
+               round((julianday(r.finished_at) - julianday(r.started_at)) * 86400.0, 3) AS duration_s,
+               r.command, r.model, r.status, json_array_length(r.briefs) AS brief_count, r.briefs,
+               r.calls_made, r.calls_reused, r.prompt_tokens, r.completion_tokens, r.cost,
+               (SELECT count(*) FROM calls c WHERE c.run_id = r.id AND c.outcome = 'ok') AS calls_ok,
+               (SELECT count(*) FROM calls c WHERE c.run_id = r.id AND c.outcome = 'unscored') AS calls_unscored,
+               (SELECT count(*) FROM calls c WHERE c.run_id = r.id AND c.outcome = 'error') AS calls_error
+        FROM runs r"""
+    )
+    db.execute(
+        """CREATE VIEW persona_version_usage AS
+        SELECT pv.persona, pv.version, pv.first_seen,
+               count(v.id) AS verdicts,
+               coalesce(sum(v.status = 'ok'), 0) AS ok,
+               coalesce(sum(v.verdict = 'ship'), 0) AS ships,
+               coalesce(sum(v.verdict = 'skip'), 0) AS skips
+        FROM persona_versions pv
+        LEFT JOIN verdicts v ON v.persona = pv.persona AND v.persona_version = pv.version
+        GROUP BY pv.rowid"""
+    )
+
+
+def m004_editor_usage(db: Database) -> None:
+    """The comparison editor's call goes through the model seam now: keep its usage like any call's."""
+    for column, kind in (("editor_attempts", int), ("editor_latency", float), ("editor_prompt_tokens", int),
+                         ("editor_completion_tokens", int), ("editor_cost", float)):
+        db["comparisons"].add_column(column, kind)
+
+
+MIGRATIONS = [m001_initial, m002_votes_and_comparisons, m003_audit_views, m004_editor_usage]
