@@ -1,4 +1,5 @@
 # The README's commands. `make demo` runs a real panel on the embedded model; `make test` runs the suite.
+# `make test-fast` leaves out the tests marked slow (the real embedded model, subprocesses, Chromium).
 PY ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
@@ -18,7 +19,10 @@ demo: install
 test: install
 	$(BIN)/pytest
 
+test-fast: install
+	$(BIN)/pytest -m "not slow"
+
 bench: install
 	$(BIN)/python bench/run_all.py
 
-.PHONY: install demo test bench
+.PHONY: install demo test test-fast bench

@@ -46,6 +46,17 @@ except ``slow`` which sleeps ``slow_seconds`` instead:
     fenced         200, content = "```json\\n{verdict}\\n```"
     empty_choices  200, ``"choices": []``
     bad_schema     200, valid JSON but verdict="maybe" and confidence=7
+
+Structured-output personalities (``formats=``, a standing rule rather than a queued fault): how
+real servers treat ``response_format``, with the statuses and texts they send:
+
+    "all"               every type accepted (the default)
+    "llama-cpp-python"  only text / json_object (+ schema); json_schema -> 500 whose body starts
+                        "1 validation error" and names response_format.type (llama-cpp-python 0.3)
+    "lmstudio"          only text / json_schema; json_object -> 400 {"error": "'response_format.type'
+                        must be 'json_schema' or 'text'"}
+    "text-only"         any response_format -> 400 "response_format is not supported"
+    "ignores"           accepts anything but answers in prose unless the messages ask for JSON
 """
 
 from __future__ import annotations
@@ -226,6 +237,39 @@ async def _read_body(reader: asyncio.StreamReader, headers: dict) -> bytes:
     return await reader.readexactly(n) if n else b""
 
 
+def _format_type(response_format: Any) -> str:
+    return str(response_format.get("type")) if isinstance(response_format, dict) else "text"
+
+
+def _llama_cpp_python(response_format: Any):
+    if _format_type(response_format) in ("text", "json_object"):
+        return None
+    detail = ("1 validation error for Request\nbody -> response_format -> type\n  Input should be 'text' or"
+              f" 'json_object' [type=literal_error, input_value='{_format_type(response_format)}']")
+    return 500, _json_bytes({"error": {"message": detail, "type": "internal_server_error", "code": None}}), {}
+
+
+def _lmstudio(response_format: Any):
+    if _format_type(response_format) in ("text", "json_schema"):
+        return None
+    return 400, _json_bytes({"error": "'response_format.type' must be 'json_schema' or 'text'"}), {}
+
+
+def _text_only(response_format: Any):
+    if response_format is None:
+        return None
+    return _error(400, "response_format is not supported by this server", code="unsupported_parameter")
+
+
+_FORMAT_RULES: dict[str, Callable[[Any], Any]] = {
+    "all": lambda response_format: None,
+    "ignores": lambda response_format: None,
+    "llama-cpp-python": _llama_cpp_python,
+    "lmstudio": _lmstudio,
+    "text-only": _text_only,
+}
+
+
 def _encode_response(status: int, body: bytes, headers: dict[str, str], keep_alive: bool) -> bytes:
     try:
         reason = http.HTTPStatus(status).phrase
@@ -283,9 +327,13 @@ class FakeOpenAI:
         *,
         decide: Callable[[list], str] | None = None,
         content: Callable[[dict], str] | None = None,
+        formats: str = "all",
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
+        if formats not in _FORMAT_RULES:
+            raise ValueError(f"formats must be one of {sorted(_FORMAT_RULES)}, not {formats!r}")
+        self.formats = formats
         self.latency = float(latency)
         self.retry_after = retry_after
         self.slow_seconds = float(slow_seconds)
@@ -601,8 +649,13 @@ class FakeOpenAI:
             return _error(400, "We could not parse the JSON body of your request.")
         if not isinstance(body.get("messages"), list):
             return _error(400, "'messages' is a required property", code="missing_required_parameter")
+        refusal = _FORMAT_RULES[self.formats](body.get("response_format"))
+        if refusal is not None:
+            return refusal
 
-        if name in ("", "slow"):
+        if name in ("", "slow") and self.formats == "ignores" and "JSON schema" not in json.dumps(body["messages"]):
+            content = "I would ship this tool: it looks useful and well made."
+        elif name in ("", "slow"):
             content = self.make_content(body)
         elif name == "non_json":
             content = "I think this tool is great"

@@ -2,26 +2,30 @@
 
 import json
 import re
+import sqlite3
 
 import pytest
 
 from panel.models import scripted
 from panel.analysis.agreement import fleiss_kappa, pairwise_agreement, ship_rates
 
-# The fixture panel, one row per brief; None = the persona's reply never parsed (unscored);
-# a missing key = the persona was not seated. B = builder, S = skeptic, F = futurist.
+# The fixture panel, one row per brief (each a brief the `agreement` fixture writes, seating all
+# five personas; the reviews seat only these); None = the persona's reply never parsed
+# (unscored); a missing key = the persona was not seated. B = builder, S = skeptic, F = futurist.
 FIXTURE = {
-    "aider": {"Builder": "ship", "Skeptic": "ship", "Futurist": "ship"},
-    "qwen3": {"Builder": "ship", "Skeptic": "skip", "Futurist": "ship"},
-    "vllm": {"Builder": "skip", "Skeptic": "skip", "Futurist": "ship"},
-    "ollama": {"Builder": "skip", "Skeptic": "skip", "Futurist": "skip"},
-    "langgraph": {"Builder": "ship", "Skeptic": None, "Futurist": "skip"},
-    "gemma-3": {"Builder": "skip", "Skeptic": "skip"},
+    "alpha": {"Builder": "ship", "Skeptic": "ship", "Futurist": "ship"},
+    "bravo": {"Builder": "ship", "Skeptic": "skip", "Futurist": "ship"},
+    "charlie": {"Builder": "skip", "Skeptic": "skip", "Futurist": "ship"},
+    "delta": {"Builder": "skip", "Skeptic": "skip", "Futurist": "skip"},
+    "echo": {"Builder": "ship", "Skeptic": None, "Futurist": "skip"},
+    "foxtrot": {"Builder": "skip", "Skeptic": "skip"},
 }
 
 
 def from_fixture(messages):
-    text = messages[-1]["content"]
+    # The persona and the brief are read from the first prompt: a re-ask's last message is the
+    # validation error, and must get the same (unparseable) answer for the verdict to end unscored.
+    text = messages[1]["content"]
     title = re.search(r"You are the (.+?) on the panel", text).group(1)
     slug = re.search(r"^slug: (\S+)$", text, re.M).group(1)
     decision = FIXTURE[slug][title]
@@ -32,16 +36,21 @@ def from_fixture(messages):
 
 
 @pytest.fixture
-def agreement(workspace, run_cli):
-    # An older panel on aider where everyone skipped: only the latest verdicts may count.
+def agreement(workspace, run_cli, make_brief):
+    for slug in FIXTURE:
+        make_brief(slug)
+    # An older panel on alpha where everyone skipped: only the latest verdicts may count.
     scripted.script("old", lambda m: {"rationale": "Old.", "verdict": "skip", "confidence": 0.5, "headline": "old",
                                       "strengths": [], "risks": [], "competitors": []})
-    run_cli("review", "aider", "--personas", "builder,skeptic,futurist", "--model", "scripted/old")
+    run_cli("review", "alpha", "--personas", "builder,skeptic,futurist", "--model", "scripted/old")
     scripted.script("p", from_fixture)
-    res = run_cli("review", "aider", "qwen3", "vllm", "ollama", "langgraph",
+    res = run_cli("review", "alpha", "bravo", "charlie", "delta", "echo",
                   "--personas", "builder,skeptic,futurist", "--model", "scripted/p")
-    assert res.exit_code == 1  # langgraph's skeptic is unscored
-    assert run_cli("review", "gemma-3", "--personas", "builder,skeptic", "--model", "scripted/p").exit_code == 0
+    assert res.exit_code == 1  # echo's skeptic is unscored
+    with sqlite3.connect(workspace / "outputs" / "panel.db") as conn:
+        assert conn.execute("SELECT status FROM verdicts WHERE slug = 'echo' AND persona = 'skeptic'").fetchall() == [
+            ("unscored",)]
+    assert run_cli("review", "foxtrot", "--personas", "builder,skeptic", "--model", "scripted/p").exit_code == 0
     res = run_cli("audit", "agreement", "--json")
     assert res.exit_code == 0, res.output
     return json.loads(res.stdout)
@@ -49,17 +58,17 @@ def agreement(workspace, run_cli):
 
 def test_pairwise_agreement_by_hand(agreement):
     pairs = {(p["a"], p["b"]): p for p in agreement["pairs"]}
-    # builder-skeptic, briefs where both have an ok verdict: aider (ship/ship, agree),
-    # qwen3 (ship/skip, disagree), vllm (skip/skip, agree), ollama (skip/skip, agree),
-    # gemma-3 (skip/skip, agree); langgraph is out (skeptic unscored). 4 of 5 = 0.8.
+    # builder-skeptic, briefs where both have an ok verdict: alpha (ship/ship, agree),
+    # bravo (ship/skip, disagree), charlie (skip/skip, agree), delta (skip/skip, agree),
+    # foxtrot (skip/skip, agree); echo is out (skeptic unscored). 4 of 5 = 0.8.
     assert (pairs["builder", "skeptic"]["briefs"], pairs["builder", "skeptic"]["agree"]) == (5, 4)
     assert pairs["builder", "skeptic"]["rate"] == 0.8
-    # builder-futurist: aider agree, qwen3 agree, vllm (skip/ship) disagree, ollama agree,
-    # langgraph (ship/skip) disagree; gemma-3 has no futurist. 3 of 5 = 0.6.
+    # builder-futurist: alpha agree, bravo agree, charlie (skip/ship) disagree, delta agree,
+    # echo (ship/skip) disagree; foxtrot has no futurist. 3 of 5 = 0.6.
     assert (pairs["builder", "futurist"]["briefs"], pairs["builder", "futurist"]["agree"]) == (5, 3)
     assert pairs["builder", "futurist"]["rate"] == 0.6
-    # futurist-skeptic: aider agree, qwen3 (ship/skip) disagree, vllm (ship/skip) disagree,
-    # ollama agree. 2 of 4 = 0.5.
+    # futurist-skeptic: alpha agree, bravo (ship/skip) disagree, charlie (ship/skip) disagree,
+    # delta agree. 2 of 4 = 0.5.
     assert (pairs["futurist", "skeptic"]["briefs"], pairs["futurist", "skeptic"]["agree"]) == (4, 2)
     assert pairs["futurist", "skeptic"]["rate"] == 0.5
     assert len(pairs) == 3
@@ -67,14 +76,14 @@ def test_pairwise_agreement_by_hand(agreement):
 
 def test_fleiss_kappa_by_hand(agreement):
     fleiss = agreement["fleiss"]
-    # Complete panels: aider, qwen3, vllm, ollama (3 raters each) and gemma-3 (2 raters);
-    # langgraph is incomplete. The most common size is 3, so kappa uses those four briefs
-    # and leaves gemma-3 out.
-    assert fleiss["raters"] == 3 and fleiss["slugs"] == ["aider", "ollama", "qwen3", "vllm"]
-    assert fleiss["left_out"] == ["gemma-3"]
-    # Counts [ship, skip]: aider [3,0], qwen3 [2,1], vllm [1,2], ollama [0,3]; n = 3, n(n-1) = 6.
-    # P_i = (sum of squares - n) / 6: aider (9-3)/6 = 1, qwen3 (4+1-3)/6 = 1/3,
-    #       vllm (1+4-3)/6 = 1/3, ollama (9-3)/6 = 1.  P-bar = (1 + 1/3 + 1/3 + 1) / 4 = 2/3.
+    # Complete panels: alpha, bravo, charlie, delta (3 raters each) and foxtrot (2 raters);
+    # echo is incomplete. The most common size is 3, so kappa uses those four briefs
+    # and leaves foxtrot out.
+    assert fleiss["raters"] == 3 and fleiss["slugs"] == ["alpha", "bravo", "charlie", "delta"]
+    assert fleiss["left_out"] == ["foxtrot"]
+    # Counts [ship, skip]: alpha [3,0], bravo [2,1], charlie [1,2], delta [0,3]; n = 3, n(n-1) = 6.
+    # P_i = (sum of squares - n) / 6: alpha (9-3)/6 = 1, bravo (4+1-3)/6 = 1/3,
+    #       charlie (1+4-3)/6 = 1/3, delta (9-3)/6 = 1.  P-bar = (1 + 1/3 + 1/3 + 1) / 4 = 2/3.
     # p_ship = (3+2+1+0)/12 = 1/2, p_skip = 1/2, so P-bar-e = 1/4 + 1/4 = 1/2.
     # kappa = (2/3 - 1/2) / (1 - 1/2) = (1/6) / (1/2) = 1/3.
     assert fleiss["observed"] == pytest.approx(2 / 3, abs=1e-4)
@@ -84,11 +93,11 @@ def test_fleiss_kappa_by_hand(agreement):
 
 def test_ship_rates_by_hand(agreement):
     rates = {s["persona"]: s for s in agreement["ship_rates"]}
-    # builder ships aider, qwen3, langgraph of 6 ok verdicts: 3/6 = 0.5.
+    # builder ships alpha, bravo, echo of 6 ok verdicts: 3/6 = 0.5.
     assert (rates["builder"]["verdicts"], rates["builder"]["ships"], rates["builder"]["rate"]) == (6, 3, 0.5)
-    # skeptic ships only aider, of 5 ok verdicts (langgraph unscored): 1/5 = 0.2.
+    # skeptic ships only alpha, of 5 ok verdicts (echo unscored): 1/5 = 0.2.
     assert (rates["skeptic"]["verdicts"], rates["skeptic"]["ships"], rates["skeptic"]["rate"]) == (5, 1, 0.2)
-    # futurist ships aider, qwen3, vllm of 5: 3/5 = 0.6.
+    # futurist ships alpha, bravo, charlie of 5: 3/5 = 0.6.
     assert (rates["futurist"]["verdicts"], rates["futurist"]["ships"], rates["futurist"]["rate"]) == (5, 3, 0.6)
     assert agreement["briefs"] == 6
 
@@ -98,12 +107,13 @@ def test_agreement_in_the_terminal(agreement, run_cli):
     assert res.exit_code == 0
     out = " ".join(res.stdout.split())
     assert "Fleiss' kappa: 0.333 over 4 brief(s) with complete panels of 3" in out
-    assert "builder skeptic 5 4 80%" in out and "gemma-3" in out
+    assert "builder skeptic 5 4 80%" in out and "foxtrot" in out
 
 
-def test_agreement_with_nothing_stored_yet(workspace, run_cli):
+def test_agreement_with_nothing_stored_yet(workspace, run_cli, make_brief):
+    make_brief("alpha")
     scripted.script("p", ["nope"] * 3)
-    run_cli("review", "aider", "--personas", "builder", "--model", "scripted/p")
+    run_cli("review", "alpha", "--personas", "builder", "--model", "scripted/p")
     data = json.loads(run_cli("audit", "agreement", "--json").stdout)
     assert data["briefs"] == 0 and data["pairs"] == [] and data["fleiss"]["kappa"] is None
     assert "No ok verdicts" in run_cli("audit", "agreement").stdout

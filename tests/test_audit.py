@@ -32,10 +32,13 @@ def distinct_verdicts(messages):
 
 
 @pytest.fixture
-def stored(workspace, run_cli):
-    """Two briefs reviewed once (run 1), then the skeptic edited and re-run (run 2)."""
+def stored(workspace, run_cli, make_brief):
+    """Two briefs reviewed once (run 1): quartet seats four personas (no creative), quintet all
+    five; then the skeptic edited and re-run (run 2)."""
+    make_brief("quartet", panel=["builder", "skeptic", "futurist", "business"])
+    make_brief("quintet", name="Quintet")
     scripted.script("p", distinct_verdicts)
-    assert run_cli("review", "smollm3", "aider", "--model", "scripted/p").exit_code == 0
+    assert run_cli("review", "quartet", "quintet", "--model", "scripted/p").exit_code == 0
     path = workspace / "personas" / "skeptic.yaml"
     path.write_text(path.read_text().rstrip("\n") + "\n  Looks hard at licences.\n")
     assert run_cli("rerun", "--changed").exit_code == 0
@@ -62,9 +65,10 @@ def test_audit_runs_lists_what_each_run_did(stored, run_cli):
     assert [r["id"] for r in runs] == [2, 1]  # newest first
     rerun, review = runs
     assert review["command"] == "review" and review["model"] == "scripted/p" and review["status"] == "complete"
-    assert review["briefs"] == ["smollm3", "aider"] and review["brief_count"] == 2
-    assert review["calls_made"] == 9 and review["calls_reused"] == 0 and review["calls_ok"] == 9
-    assert rerun["command"] == "rerun --changed" and rerun["calls_made"] == 2 and rerun["calls_reused"] == 7
+    assert review["briefs"] == ["quartet", "quintet"] and review["brief_count"] == 2
+    assert review["calls_made"] == 4 + 5 and review["calls_reused"] == 0 and review["calls_ok"] == 4 + 5
+    # The re-run asks the skeptic once per brief and carries the other 3 + 4 verdicts over.
+    assert rerun["command"] == "rerun --changed" and rerun["calls_made"] == 2 and rerun["calls_reused"] == 3 + 4
     stored_tokens = conn(stored).execute("SELECT sum(prompt_tokens), sum(completion_tokens) FROM calls"
                                          " WHERE run_id = 1").fetchone()
     assert (review["prompt_tokens"], review["completion_tokens"]) == tuple(stored_tokens)
@@ -79,34 +83,34 @@ def test_audit_runs_table(stored, run_cli):
 def test_audit_show_has_every_call_with_prompt_and_raw_reply(stored, run_cli):
     detail = jrun(run_cli, "audit", "show", "1")
     calls = detail["calls"]
-    assert len(calls) == 9 and {c["slug"] for c in calls} == {"smollm3", "aider"}
-    call = next(c for c in calls if c["slug"] == "aider" and c["persona"] == "skeptic")
+    assert len(calls) == 4 + 5 and {c["slug"] for c in calls} == {"quartet", "quintet"}
+    call = next(c for c in calls if c["slug"] == "quintet" and c["persona"] == "skeptic")
     # The rendered prompt as sent, the raw reply as received, and the bookkeeping around it.
     assert [m["role"] for m in call["request"]] == ["system", "user"]
-    assert "name: Aider" in call["request"][1]["content"] and "You are the Skeptic" in call["request"][1]["content"]
-    assert json.loads(call["response"])["headline"] == "Skeptic says skip for aider"
+    assert "name: Quintet" in call["request"][1]["content"] and "You are the Skeptic" in call["request"][1]["content"]
+    assert json.loads(call["response"])["headline"] == "Skeptic says skip for quintet"
     assert call["attempts"] == 1 and call["outcome"] == "ok" and call["latency"] >= 0
     assert call["prompt_tokens"] > 0 and call["cost"] == 0 and call["model"] == "scripted/p"
-    assert call["verdict"] == "skip" and call["headline"] == "Skeptic says skip for aider"
+    assert call["verdict"] == "skip" and call["headline"] == "Skeptic says skip for quintet"
     version = conn(stored).execute("SELECT persona_version FROM verdicts WHERE id = ?", [call["verdict_id"]]).fetchone()[0]
     assert call["persona_version"] == version
     assert detail["reused"] == [] and len(detail["panels"]) == 2
 
 
 def test_audit_show_lists_reused_verdicts_and_filters(stored, run_cli):
-    detail = jrun(run_cli, "audit", "show", "2", "--brief", "aider")
-    assert [(c["slug"], c["persona"]) for c in detail["calls"]] == [("aider", "skeptic")]
+    detail = jrun(run_cli, "audit", "show", "2", "--brief", "quintet")
+    assert [(c["slug"], c["persona"]) for c in detail["calls"]] == [("quintet", "skeptic")]
     assert sorted(r["persona"] for r in detail["reused"]) == ["builder", "business", "creative", "futurist"]
     assert all(r["from_run"] == 1 for r in detail["reused"])
     only = jrun(run_cli, "audit", "show", "2", "--persona", "builder")
-    assert only["calls"] == [] and {r["slug"] for r in only["reused"]} == {"smollm3", "aider"}
+    assert only["calls"] == [] and {r["slug"] for r in only["reused"]} == {"quartet", "quintet"}
 
 
 def test_audit_show_in_the_terminal(stored, run_cli):
-    res = run_cli("audit", "show", "1", "--brief", "aider", "--persona", "skeptic")
+    res = run_cli("audit", "show", "1", "--brief", "quintet", "--persona", "skeptic")
     assert res.exit_code == 0
-    assert "aider / skeptic" in res.stdout and "[system]" in res.stdout and "[response]" in res.stdout
-    assert "Skeptic says skip for aider" in res.stdout
+    assert "quintet / skeptic" in res.stdout and "[system]" in res.stdout and "[response]" in res.stdout
+    assert "Skeptic says skip for quintet" in res.stdout
 
 
 def test_audit_show_unknown_run_exits_2(stored, run_cli):
@@ -130,12 +134,12 @@ def test_search_finds_rationales_with_the_match_marked(stored, run_cli):
 def test_search_filters_by_persona_verdict_and_brief(stored, run_cli):
     assert len(jrun(run_cli, "audit", "search", "weighed", "--persona", "builder")["matches"]) == 2
     assert jrun(run_cli, "audit", "search", "weighed", "--verdict", "skip")["matches"][0]["persona"] == "skeptic"
-    one = jrun(run_cli, "audit", "search", "weighed", "--brief", "aider", "--persona", "futurist")["matches"]
-    assert len(one) == 1 and one[0]["headline"] == "Futurist says ship for aider"
+    one = jrun(run_cli, "audit", "search", "weighed", "--brief", "quintet", "--persona", "futurist")["matches"]
+    assert len(one) == 1 and one[0]["headline"] == "Futurist says ship for quintet"
     assert jrun(run_cli, "audit", "search", "weighed", "--persona", "nobody")["matches"] == []
     # Headline matches are marked too.
-    marked = jrun(run_cli, "audit", "search", "Futurist", "--brief", "smollm3")["matches"][0]
-    assert marked["headline"] == "[Futurist] says ship for smollm3"
+    marked = jrun(run_cli, "audit", "search", "Futurist", "--brief", "quartet")["matches"][0]
+    assert marked["headline"] == "[Futurist] says ship for quartet"
 
 
 def test_search_accepts_fts_syntax(stored, run_cli):
@@ -161,9 +165,9 @@ def test_empty_search_exits_2(stored, run_cli):
 
 
 def test_search_in_the_terminal_highlights(stored, run_cli):
-    res = run_cli("audit", "search", "licence", "--brief", "aider", "--limit", "1")
+    res = run_cli("audit", "search", "licence", "--brief", "quintet", "--limit", "1")
     assert res.exit_code == 0
-    assert "Skeptic says skip for aider" in res.stdout and "licence" in res.stdout
+    assert "Skeptic says skip for quintet" in res.stdout and "licence" in res.stdout
     assert "\x02" not in res.stdout and "\x03" not in res.stdout
 
 
@@ -171,7 +175,7 @@ def test_search_in_the_terminal_highlights(stored, run_cli):
 
 
 def test_history_shows_each_persona_over_time(stored, run_cli):
-    history = jrun(run_cli, "audit", "history", "aider", "--persona", "skeptic")
+    history = jrun(run_cli, "audit", "history", "quintet", "--persona", "skeptic")
     rows = history["verdicts"]
     assert len(rows) == 2
     first, second = rows
@@ -179,23 +183,24 @@ def test_history_shows_each_persona_over_time(stored, run_cli):
     assert (first["change"], second["change"]) == ("first", "hold")
     assert (first["current"], second["current"]) == (False, True)
     assert (first["run_id"], second["run_id"]) == (1, 2) and second["model"] == "scripted/p"
-    everyone = jrun(run_cli, "audit", "history", "aider")["verdicts"]
+    everyone = jrun(run_cli, "audit", "history", "quintet")["verdicts"]
     assert sorted({r["persona"] for r in everyone}) == ["builder", "business", "creative", "futurist", "skeptic"]
     assert sum(r["current"] for r in everyone) == 5
 
 
 def test_history_marks_flips(stored, run_cli):
     scripted.script("p", lambda m: {**distinct_verdicts(m), "verdict": "ship"})
-    assert run_cli("rerun", "--persona", "skeptic", "--brief", "aider", "--fresh").exit_code == 0
-    rows = jrun(run_cli, "audit", "history", "aider", "--persona", "skeptic")["verdicts"]
+    assert run_cli("rerun", "--persona", "skeptic", "--brief", "quintet", "--fresh").exit_code == 0
+    rows = jrun(run_cli, "audit", "history", "quintet", "--persona", "skeptic")["verdicts"]
     assert [r["change"] for r in rows] == ["first", "hold", "flip"]
-    res = run_cli("audit", "history", "aider", "--persona", "skeptic")
+    res = run_cli("audit", "history", "quintet", "--persona", "skeptic")
     assert res.exit_code == 0 and "flip" in res.stdout and "skeptic" in res.stdout
 
 
-def test_history_of_unknown_slug_exits_2(stored, run_cli):
-    res = run_cli("audit", "history", "vllm")
-    assert res.exit_code == 2 and "no verdicts stored for 'vllm'" in res.stderr
+def test_history_of_unknown_slug_exits_2(stored, run_cli, make_brief):
+    make_brief("unreviewed")  # a brief on disk, never reviewed
+    res = run_cli("audit", "history", "unreviewed")
+    assert res.exit_code == 2 and "no verdicts stored for 'unreviewed'" in res.stderr
 
 
 def test_audit_without_a_database_exits_2_and_creates_nothing(workspace, run_cli):
@@ -254,9 +259,10 @@ def test_personas_diff_bad_versions_exit_2(stored, run_cli, args, message):
     assert res.exit_code == 2 and message in res.stderr
 
 
-def test_personas_diff_with_nothing_earlier_exits_2(workspace, run_cli):
+def test_personas_diff_with_nothing_earlier_exits_2(workspace, run_cli, make_brief):
+    make_brief("quintet")
     scripted.script("p", distinct_verdicts)
-    run_cli("review", "aider", "--model", "scripted/p")
+    run_cli("review", "quintet", "--model", "scripted/p")
     res = run_cli("personas", "diff", "builder")
     assert res.exit_code == 2 and "no earlier stored version" in res.stderr
 
@@ -268,20 +274,20 @@ def test_views_answer_the_common_questions(stored, run_cli):
     c = conn(stored)
     latest = {(r["slug"], r["persona"]): dict(r) for r in c.execute("SELECT * FROM latest_verdicts")}
     assert len(latest) == 4 + 5
-    assert latest[("aider", "skeptic")]["panel_run_id"] == 2 and latest[("aider", "skeptic")]["reused"] == 0
-    assert latest[("aider", "builder")]["run_id"] == 1 and latest[("aider", "builder")]["reused"] == 1
+    assert latest[("quintet", "skeptic")]["panel_run_id"] == 2 and latest[("quintet", "skeptic")]["reused"] == 0
+    assert latest[("quintet", "builder")]["run_id"] == 1 and latest[("quintet", "builder")]["reused"] == 1
     assert c.execute("SELECT count(*) FROM stale_verdicts").fetchone()[0] == 0
 
     # A builder edit reviewed on one brief only: the other brief's builder verdict is now stale.
     path = stored / "personas" / "builder.yaml"
     path.write_text(path.read_text().rstrip("\n") + "\n  Edited.\n")
-    assert run_cli("review", "aider", "--model", "scripted/p").exit_code == 0
+    assert run_cli("review", "quintet", "--model", "scripted/p").exit_code == 0
     stale = [dict(r) for r in conn(stored).execute("SELECT * FROM stale_verdicts")]
-    assert [(r["slug"], r["persona"]) for r in stale] == [("smollm3", "builder")]
+    assert [(r["slug"], r["persona"]) for r in stale] == [("quartet", "builder")]
     assert stale[0]["newest_version"] != stale[0]["persona_version"]
 
     summary = {r["id"]: dict(r) for r in conn(stored).execute("SELECT * FROM run_summary")}
-    assert summary[1]["calls_ok"] == 9 and summary[2]["brief_count"] == 2 and summary[1]["duration_s"] >= 0
+    assert summary[1]["calls_ok"] == 4 + 5 and summary[2]["brief_count"] == 2 and summary[1]["duration_s"] >= 0
     usage = {(r["persona"], r["version"]): r["verdicts"] for r in conn(stored).execute("SELECT * FROM persona_version_usage")}
     assert sum(v for (p, _), v in usage.items() if p == "skeptic") == 4
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from panel.models import scripted
-from test_compare import CALLS, reviewer, write_hostile
+from test_compare import CALLS, reviewer, write_catalogue, write_hostile
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -95,15 +95,17 @@ def shots(tmp_path) -> Path:
 
 
 @pytest.fixture
-def pages(workspace, run_cli) -> Path:
-    """Two reviewed tools and a hostile one, their comparisons, votes and the site."""
+def pages(workspace, run_cli, make_brief) -> Path:
+    """Two reviewed tools (alpha-lm and beta-lm: four seats each, 3 of 4 ship) and a hostile one,
+    their comparisons, votes and the site."""
+    write_catalogue(make_brief)
     write_hostile(workspace)
     scripted.script("panel", reviewer(CALLS))
-    assert run_cli("review", "smollm3", "mistral-small-3-1", "evil-tool", "--model", "scripted/panel").exit_code == 0
+    assert run_cli("review", "alpha-lm", "beta-lm", "evil-tool", "--model", "scripted/panel").exit_code == 0
     for voter, choice in (("a", "ship"), ("b", "ship"), ("c", "skip"), ("d", "ship")):
-        assert run_cli("vote", "smollm3", choice, "--voter", voter).exit_code == 0
-    assert run_cli("compare", "smollm3", "mistral-small-3-1").exit_code == 0
-    assert run_cli("compare", "evil-tool", "smollm3").exit_code == 0
+        assert run_cli("vote", "alpha-lm", choice, "--voter", voter).exit_code == 0
+    assert run_cli("compare", "alpha-lm", "beta-lm").exit_code == 0
+    assert run_cli("compare", "evil-tool", "alpha-lm").exit_code == 0
     assert run_cli("site").exit_code == 0
     return workspace / "outputs"
 
@@ -117,14 +119,14 @@ def test_harness_detects_a_script_that_runs(tmp_path):
 
 
 def test_comparison_page_renders_both_tools_and_every_persona(pages, shots):
-    page = pages / "compare" / "smollm3-vs-mistral-small-3-1.html"
+    page = pages / "compare" / "alpha-lm-vs-beta-lm.html"
     dom = read_dom(page)
-    assert dom.title == "SmolLM3 vs Mistral Small 3.1"
+    assert dom.title == "Alpha LM vs Beta LM"
     text = dom.words
-    for expected in ("SmolLM3 vs Mistral Small 3.1", "Which one should you ship with?", "Open Models",
+    for expected in ("Alpha LM vs Beta LM", "Which one should you ship with?", "Open Models",
                      "75% Panel ship 4/4 reported", "75% Community 4 votes", "— Community no votes yet",
                      "Free Entry Apache-2.0", "Pricing read", "Reviewer split", "Reviewer scorecard",
-                     "Community vote comparison", "The panel rates SmolLM3 and Mistral Small 3.1 level at 75% ship"):
+                     "Community vote comparison", "The panel rates Alpha LM and Beta LM level at 75% ship"):
         assert expected in text, expected
     for title in ("Builder", "Skeptic", "Futurist", "Business Analyst", "Creative Technologist"):
         assert f"{title} says" in text, title  # each seated persona's headline is on the page
@@ -134,9 +136,9 @@ def test_comparison_page_renders_both_tools_and_every_persona(pages, shots):
 
 
 def test_hostile_brief_runs_no_script(pages, shots):
-    page = pages / "compare" / "evil-tool-vs-smollm3.html"
+    page = pages / "compare" / "evil-tool-vs-alpha-lm.html"
     dom = read_dom(page)
-    assert dom.title == "Evil <b>Tool</b> vs SmolLM3"
+    assert dom.title == "Evil <b>Tool</b> vs Alpha LM"
     assert "pwned" not in dom.ids
     assert "script" not in dom.tags and "img" not in dom.tags and "b" not in dom.tags
     assert "<script>document.title='PWNED'" in dom.words  # shown to the reader as text
@@ -151,11 +153,11 @@ def test_site_index_renders_every_tool(pages, shots):
     dom = read_dom(page)
     assert dom.title == "Tools by panel ship % · Panel verdicts"
     text = dom.words
-    for name in ("SmolLM3", "Mistral Small 3.1", "Evil <b>Tool</b>"):
+    for name in ("Alpha LM", "Beta LM", "Evil <b>Tool</b>"):
         assert name in text
-    assert "75% 4/4 75% 4 votes Free" in text  # SmolLM3's row: panel, community, entry
-    assert "75% 4/4 — no votes Free" in text  # Mistral's row
+    assert "75% 4/4 75% 4 votes Free" in text  # Alpha LM's row: panel, community, entry
+    assert "75% 4/4 — no votes Free" in text  # Beta LM's row
     assert "Sort by: Panel ship % Community % Entry price Name" in text
-    assert "SmolLM3 vs Mistral Small 3.1" in text and "pwned" not in dom.ids
+    assert "Alpha LM vs Beta LM" in text and "pwned" not in dom.ids
     screenshot(page, shots / "site-index-laptop.png", 1366, 1000)
     screenshot(page, shots / "site-index-phone.png", 390, 1800)

@@ -16,13 +16,15 @@ import pytest
 from reliability_helpers import FakeOpenAI
 
 PRICED = "openai/gpt-4o-mini"
-BRIEFS = ["aider", "smollm3"]  # 5 + 4 seated personas
-SEATED = 9
+BRIEFS = ["quintet", "quartet"]  # all five personas + four
+SEATED = 5 + 4
 BUDGET = 0.0005  # about two and a half calls of this size
 
 
 @pytest.fixture
-def server(workspace, monkeypatch):
+def server(workspace, make_brief, monkeypatch):
+    make_brief("quintet")
+    make_brief("quartet", panel=["builder", "skeptic", "futurist", "business"])
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with FakeOpenAI() as srv:
         yield srv

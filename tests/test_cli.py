@@ -7,23 +7,33 @@ import yaml
 
 from panel.models import scripted
 
+# "quartet" seats four personas (no creative), "quartet-b" another four (no business).
+FOUR = ["builder", "skeptic", "futurist", "business"]
+FOUR_B = ["builder", "skeptic", "futurist", "creative"]
 
-def test_review_prints_table_writes_report_and_exits_0(workspace, run_cli):
-    res = run_cli("review", "smollm3", "mistral-small-3-1", "--model", "scripted/demo")
+
+@pytest.fixture
+def quartet(make_brief):
+    return make_brief("quartet", name="Quartet Tool", panel=FOUR)
+
+
+def test_review_prints_table_writes_report_and_exits_0(workspace, run_cli, quartet, make_brief):
+    make_brief("quartet-b", panel=FOUR_B)
+    res = run_cli("review", "quartet", "quartet-b", "--model", "scripted/demo")
     assert res.exit_code == 0, res.output
-    assert "smollm3" in res.stdout and "4/4 reported" in res.stdout
+    assert "quartet" in res.stdout and "4/4 reported" in res.stdout
     assert "8 model call(s), 0 verdict(s) reused" in res.stdout
-    report = (workspace / "outputs" / "smollm3.md").read_text()
-    assert report.startswith("# SmolLM3 — panel verdict")
-    for persona in ("builder", "skeptic", "futurist", "business"):
+    report = (workspace / "outputs" / "quartet.md").read_text()
+    assert report.startswith("# Quartet Tool — panel verdict")
+    for persona in FOUR:
         assert f"| {persona} |" in report
     assert "creative" not in report.split("## Provenance")[1]
     assert (workspace / "outputs" / "panel.db").exists()
 
 
-def test_review_json_is_one_document_and_rerun_reuses(workspace, run_cli):
-    first = json.loads(run_cli("review", "smollm3", "--model", "scripted/demo", "--json").stdout)
-    second_res = run_cli("review", "smollm3", "--model", "scripted/demo", "--json")
+def test_review_json_is_one_document_and_rerun_reuses(workspace, run_cli, quartet):
+    first = json.loads(run_cli("review", "quartet", "--model", "scripted/demo", "--json").stdout)
+    second_res = run_cli("review", "quartet", "--model", "scripted/demo", "--json")
     second = json.loads(second_res.stdout)
     assert second_res.exit_code == 0
     panel = second["panels"][0]
@@ -35,20 +45,20 @@ def test_review_json_is_one_document_and_rerun_reuses(workspace, run_cli):
     assert second["calls_made"] == 0 and scripted.call_count() == 4
 
 
-def test_partial_panel_exits_1_and_says_so(workspace, run_cli):
+def test_partial_panel_exits_1_and_says_so(workspace, run_cli, quartet):
     scripted.script("flaky", ["x", "x", "x"])
-    res = run_cli("review", "smollm3", "--model", "scripted/flaky", "--concurrency", "1")
+    res = run_cli("review", "quartet", "--model", "scripted/flaky", "--concurrency", "1")
     assert res.exit_code == 1
     assert "3/4 reported" in res.stdout and "partial" in res.stdout
 
 
-def test_bad_brief_exits_2_with_one_line_and_writes_nothing(workspace, run_cli):
+def test_bad_brief_exits_2_with_one_line_and_writes_nothing(workspace, run_cli, quartet):
     bad = workspace / "tool_briefs" / "broken.yaml"
-    data = yaml.safe_load((workspace / "tool_briefs" / "smollm3.yaml").read_text())
+    data = yaml.safe_load(quartet.read_text())
     data["slug"] = "broken"
     data["pricing"]["entry"] = ["not", "a", "string"]
     bad.write_text(yaml.safe_dump(data))
-    res = run_cli("review", "smollm3", "broken", "--model", "scripted/demo")
+    res = run_cli("review", "quartet", "broken", "--model", "scripted/demo")
     assert res.exit_code == 2
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "broken.yaml" in lines[0] and "pricing.entry" in lines[0]
@@ -58,34 +68,35 @@ def test_bad_brief_exits_2_with_one_line_and_writes_nothing(workspace, run_cli):
 
 @pytest.mark.parametrize("args, message", [
     (["review", "no-such-tool"], "no brief 'no-such-tool'"),
-    (["review", "smollm3", "--personas", "critic"], "unknown persona 'critic'"),
-    (["review", "smollm3", "smollm3"], "given twice"),
-    (["review", "smollm3", "--model", "local/does-not-exist.gguf"], "does-not-exist.gguf"),
+    (["review", "quartet", "--personas", "critic"], "unknown persona 'critic'"),
+    (["review", "quartet", "quartet"], "given twice"),
+    (["review", "quartet", "--model", "local/does-not-exist.gguf"], "does-not-exist.gguf"),
 ])
-def test_usage_errors_exit_2(workspace, run_cli, args, message):
+def test_usage_errors_exit_2(workspace, run_cli, quartet, args, message):
     res = run_cli(*args)
     assert res.exit_code == 2 and message in res.stderr
     assert not (workspace / "outputs" / "panel.db").exists()
 
 
-def test_personas_commands(workspace, run_cli):
+def test_personas_commands(workspace, run_cli, quartet):
     listed = json.loads(run_cli("personas", "list", "--json").stdout)
     assert [p["name"] for p in listed] == ["builder", "business", "creative", "futurist", "skeptic"]
-    shown = run_cli("personas", "show", "skeptic", "--brief", "smollm3")
-    assert shown.exit_code == 0 and "You are the Skeptic" in shown.stdout and "SmolLM3" in shown.stdout
+    shown = run_cli("personas", "show", "skeptic", "--brief", "quartet")
+    assert shown.exit_code == 0 and "You are the Skeptic" in shown.stdout and "Quartet Tool" in shown.stdout
     assert run_cli("personas", "validate").exit_code == 0
     (workspace / "personas" / "_review.j2").write_text("{{ brief_block }}\n{{ oops }}\n")
     res = run_cli("personas", "validate")
     assert res.exit_code == 2 and "_review.j2 line 2" in res.stderr
 
 
-def test_briefs_list_and_validate(workspace, run_cli):
+def test_briefs_list_and_validate(workspace, run_cli, quartet, make_brief):
+    make_brief("quartet-b", panel=FOUR_B)
     rows = json.loads(run_cli("briefs", "list", "--json").stdout)
-    assert len(rows) >= 10 and {"smollm3", "mistral-small-3-1"} <= {r["slug"] for r in rows}
+    assert sorted(r["slug"] for r in rows) == ["quartet", "quartet-b"]
     assert run_cli("briefs", "validate", "tool_briefs").exit_code == 0
     (workspace / "tool_briefs" / "zz.yaml").write_text("slug: zz\nname: Z\n")
     res = run_cli("briefs", "validate", "tool_briefs")
-    assert res.exit_code == 2 and "zz.yaml" in res.stderr and "ok  smollm3" in res.stdout
+    assert res.exit_code == 2 and "zz.yaml" in res.stderr and "ok  quartet" in res.stdout
 
 
 def test_briefs_new_writes_a_valid_brief_and_refuses_duplicates(workspace, run_cli):

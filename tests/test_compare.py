@@ -1,7 +1,8 @@
 """`panel compare`: the data behind the comparison page, and the Markdown/HTML/JSON built from it.
 
 Panels come from the real CLI with the scripted model, which answers by (tool, persona) so each
-test knows exactly which persona shipped what.
+test knows exactly which persona shipped what. The tools are briefs the tests write
+(`write_catalogue`), so every seat count and ship % below follows from the panels set there.
 """
 
 from __future__ import annotations
@@ -16,16 +17,44 @@ import pytest
 from panel.models import scripted
 from panel.publish.pricing import entry_amount, licence_kind, pricing_read
 
-# As on the reference page: four personas each, three of four ship both tools (75%).
+ALPHA_TAGLINE = "A small open model for local and edge use"
+
+
+def write_catalogue(make_brief) -> None:
+    """The tools these tests (and test_site, test_browser) review.
+
+    alpha-lm and beta-lm seat four personas each: alpha-lm without the Creative Technologist,
+    beta-lm without the Business Analyst; both open models, free, Apache-2.0. gamma and delta
+    seat all five and are free; epsilon seats all five and costs $20 per month."""
+    open_model = {"category": "Open Models", "licence": "Apache-2.0",
+                  "pricing": {"model": "open weights", "entry": "Free"}}
+    make_brief("alpha-lm", name="Alpha LM", tagline=ALPHA_TAGLINE, panel=["builder", "skeptic", "futurist", "business"],
+               description="Alpha LM is a small open-weights language model. Example Labs says it beats other small"
+                           " models on common benchmarks.", **open_model)
+    make_brief("beta-lm", name="Beta LM", tagline="A mid-sized open model with a long context",
+               panel=["builder", "skeptic", "futurist", "creative"], **open_model)
+    make_brief("gamma", name="Gamma")
+    make_brief("delta", name="Delta")
+    make_brief("epsilon", name="Epsilon Pro", pricing={"model": "subscription", "entry": "$20 per month"},
+               licence="Proprietary")
+
+
+@pytest.fixture
+def tools(make_brief) -> None:
+    write_catalogue(make_brief)
+
+
+# As on the reference page: four personas each, three of four ship both tools (75%). Tools not
+# named here (gamma, delta, epsilon) ship from every seat.
 CALLS = {
-    ("SmolLM3", "Builder"): "ship",
-    ("SmolLM3", "Skeptic"): "ship",
-    ("SmolLM3", "Futurist"): "ship",
-    ("SmolLM3", "Business Analyst"): "skip",
-    ("Mistral Small 3.1", "Builder"): "ship",
-    ("Mistral Small 3.1", "Skeptic"): "skip",
-    ("Mistral Small 3.1", "Futurist"): "ship",
-    ("Mistral Small 3.1", "Creative Technologist"): "ship",
+    ("Alpha LM", "Builder"): "ship",
+    ("Alpha LM", "Skeptic"): "ship",
+    ("Alpha LM", "Futurist"): "ship",
+    ("Alpha LM", "Business Analyst"): "skip",
+    ("Beta LM", "Builder"): "ship",
+    ("Beta LM", "Skeptic"): "skip",
+    ("Beta LM", "Futurist"): "ship",
+    ("Beta LM", "Creative Technologist"): "ship",
 }
 
 
@@ -71,102 +100,102 @@ def db_rows(workspace: Path, sql: str) -> list[tuple]:
 # --- the data ------------------------------------------------------------------------------------------
 
 
-def test_comparison_data_matches_the_stored_panels(workspace, run_cli):
-    review(run_cli, "smollm3", "mistral-small-3-1")
-    data = compare_json(run_cli, "smollm3", "mistral-small-3-1")
-    assert data["title"] == "SmolLM3 vs Mistral Small 3.1"
+def test_comparison_data_matches_the_stored_panels(workspace, run_cli, tools):
+    review(run_cli, "alpha-lm", "beta-lm")
+    data = compare_json(run_cli, "alpha-lm", "beta-lm")
+    assert data["title"] == "Alpha LM vs Beta LM"
     assert data["question"] == "Which one should you ship with?"
-    smol, mistral = data["tools"]
-    assert (smol["name"], smol["category"], smol["tagline"]) == (
-        "SmolLM3", "Open Models", "A fully open 3B-parameter language model built for local and edge use")
-    for tool in (smol, mistral):
+    alpha, beta = data["tools"]
+    assert (alpha["name"], alpha["category"], alpha["tagline"]) == (
+        "Alpha LM", "Open Models", ALPHA_TAGLINE)
+    for tool in (alpha, beta):
         assert tool["panel"]["ship_pct"] == 75.0
         assert (tool["panel"]["reported"], len(tool["panel"]["seated"])) == (4, 4)
         assert tool["panel"]["interval"] == [30.1, 95.4]
         assert tool["community"] == {"votes": 0, "ships": 0, "skips": 0, "pct": None, "interval": None}
         assert tool["pricing"]["entry"] == "Free" and tool["pricing"]["licence"] == "Apache-2.0"
         assert tool["description"].startswith(tool["name"])
-    assert [v["persona"] for v in smol["panel"]["verdicts"]] == ["builder", "skeptic", "futurist", "business"]
-    assert smol["panel"]["verdicts"][3]["headline"] == "Business Analyst says skip for SmolLM3"
+    assert [v["persona"] for v in alpha["panel"]["verdicts"]] == ["builder", "skeptic", "futurist", "business"]
+    assert alpha["panel"]["verdicts"][3]["headline"] == "Business Analyst says skip for Alpha LM"
 
 
-def test_reviewer_split_grid_marks_who_split_and_who_did_not_sit(workspace, run_cli):
-    review(run_cli, "smollm3", "mistral-small-3-1")
-    data = compare_json(run_cli, "smollm3", "mistral-small-3-1")
+def test_reviewer_split_grid_marks_who_split_and_who_did_not_sit(workspace, run_cli, tools):
+    review(run_cli, "alpha-lm", "beta-lm")
+    data = compare_json(run_cli, "alpha-lm", "beta-lm")
     grid = {row["persona"]: row for row in data["split"]}
     assert list(grid) == ["builder", "skeptic", "futurist", "business", "creative"]
-    assert grid["skeptic"]["outcomes"] == {"smollm3": "ship", "mistral-small-3-1": "skip"}
+    assert grid["skeptic"]["outcomes"] == {"alpha-lm": "ship", "beta-lm": "skip"}
     assert grid["skeptic"]["split"] is True
     assert grid["builder"]["split"] is False
-    assert grid["business"]["outcomes"]["mistral-small-3-1"] == "not seated"
-    assert grid["creative"]["outcomes"]["smollm3"] == "not seated" and not grid["creative"]["split"]
+    assert grid["business"]["outcomes"]["beta-lm"] == "not seated"
+    assert grid["creative"]["outcomes"]["alpha-lm"] == "not seated" and not grid["creative"]["split"]
     assert grid["business"]["title"] == "Business Analyst"
     assert data["split_personas"] == ["skeptic"]
 
 
-def test_closing_verdict_is_written_from_the_numbers(workspace, run_cli):
-    review(run_cli, "smollm3", "mistral-small-3-1")
-    level = compare_json(run_cli, "smollm3", "mistral-small-3-1")["verdict"]
+def test_closing_verdict_is_written_from_the_numbers(workspace, run_cli, tools):
+    review(run_cli, "alpha-lm", "beta-lm")
+    level = compare_json(run_cli, "alpha-lm", "beta-lm")["verdict"]
     assert "level at 75% ship" in level
     assert "The Skeptic split between the tools" in level
     assert "Both start at Free" in level
     assert "has not voted on either" in level
 
-    review(run_cli, "qwen3", calls={("Qwen3", "Skeptic"): "skip", ("Qwen3", "Builder"): "skip"})
-    ahead = compare_json(run_cli, "smollm3", "qwen3")["verdict"]
-    assert ahead.startswith("SmolLM3 has the stronger panel verdict: 75% ship (3 of 4 reviewers), against 60%")
-    assert "overlap" in ahead and "the panel's pick is SmolLM3" in ahead
+    review(run_cli, "gamma", calls={("Gamma", "Skeptic"): "skip", ("Gamma", "Builder"): "skip"})
+    ahead = compare_json(run_cli, "alpha-lm", "gamma")["verdict"]
+    assert ahead.startswith("Alpha LM has the stronger panel verdict: 75% ship (3 of 4 reviewers), against 60%")
+    assert "overlap" in ahead and "the panel's pick is Alpha LM" in ahead
 
 
-def test_fairness_says_when_tools_were_judged_differently(workspace, run_cli):
-    review(run_cli, "smollm3", model="scripted/one")
+def test_fairness_says_when_tools_were_judged_differently(workspace, run_cli, tools):
+    review(run_cli, "alpha-lm", model="scripted/one")
     skeptic = workspace / "personas" / "skeptic.yaml"
     skeptic.write_text(skeptic.read_text() + "# stricter this week\n")
-    review(run_cli, "mistral-small-3-1", model="scripted/two")
-    data = compare_json(run_cli, "smollm3", "mistral-small-3-1")
+    review(run_cli, "beta-lm", model="scripted/two")
+    data = compare_json(run_cli, "alpha-lm", "beta-lm")
     notes = " ".join(data["fairness"])
     assert "The Skeptic judged these tools with different prompt versions" in notes
-    assert "SmolLM3 by scripted/one" in notes and "Mistral Small 3.1 by scripted/two" in notes
-    assert "SmolLM3 alone seated the Business Analyst" in notes
+    assert "Alpha LM by scripted/one" in notes and "Beta LM by scripted/two" in notes
+    assert "Alpha LM alone seated the Business Analyst" in notes
     assert "Some personas' prompts changed" in data["judged_alike"]
     html = Path(data["files"]["html"]).read_text()
     assert "Read with care" in html and "different prompt versions" in html
 
 
-def test_same_conditions_are_stated_plainly(workspace, run_cli):
-    review(run_cli, "qwen3", "gemma-3")
-    data = compare_json(run_cli, "qwen3", "gemma-3")
+def test_same_conditions_are_stated_plainly(workspace, run_cli, tools):
+    review(run_cli, "gamma", "delta")
+    data = compare_json(run_cli, "gamma", "delta")
     assert data["fairness"] == []
     assert data["judged_alike"] == (
         "Every persona that sat on more than one of these panels used the same prompt version, and scripted/panel"
         " wrote every verdict.")
 
 
-def test_partial_panel_shows_unscored_persona_and_says_so(workspace, run_cli):
+def test_partial_panel_shows_unscored_persona_and_says_so(workspace, run_cli, tools):
     answer = reviewer(CALLS)
     # The futurist never answers in JSON, re-asks included: its verdict is unscored.
     scripted.script("panel", lambda m: "not json at all" if "You are the Futurist" in m[1]["content"] else answer(m))
-    assert run_cli("review", "smollm3", "--model", "scripted/panel").exit_code == 1
-    review(run_cli, "mistral-small-3-1")
-    data = compare_json(run_cli, "smollm3", "mistral-small-3-1")
-    smol = data["tools"][0]
-    assert smol["panel"]["reported"] == 3 and smol["panel"]["complete"] is False
-    assert smol["panel"]["ship_pct"] == pytest.approx(66.7)
-    assert {r["persona"]: r["outcomes"]["smollm3"] for r in data["split"]}["futurist"] == "unscored"
-    assert any("SmolLM3's panel is partial: 3 of 4 reported (no verdict from the Futurist)" in n
+    assert run_cli("review", "alpha-lm", "--model", "scripted/panel").exit_code == 1
+    review(run_cli, "beta-lm")
+    data = compare_json(run_cli, "alpha-lm", "beta-lm")
+    alpha = data["tools"][0]
+    assert alpha["panel"]["reported"] == 3 and alpha["panel"]["complete"] is False
+    assert alpha["panel"]["ship_pct"] == pytest.approx(66.7)
+    assert {r["persona"]: r["outcomes"]["alpha-lm"] for r in data["split"]}["futurist"] == "unscored"
+    assert any("Alpha LM's panel is partial: 3 of 4 reported (no verdict from the Futurist)" in n
                for n in data["fairness"])
 
 
-def test_community_votes_against_the_panel(workspace, run_cli):
-    review(run_cli, "smollm3", "mistral-small-3-1")
+def test_community_votes_against_the_panel(workspace, run_cli, tools):
+    review(run_cli, "alpha-lm", "beta-lm")
     for voter in ("a", "b", "c"):
-        assert run_cli("vote", "mistral-small-3-1", "skip", "--voter", voter).exit_code == 0
-    assert run_cli("vote", "smollm3", "ship", "--voter", "a").exit_code == 0
-    data = compare_json(run_cli, "smollm3", "mistral-small-3-1")
-    smol, mistral = data["community"]
-    assert (smol["community_pct"], smol["votes"], smol["disagrees"]) == (100.0, 1, True)
-    assert (mistral["community_pct"], mistral["votes"], mistral["gap"], mistral["disagrees"]) == (0.0, 3, -75.0, True)
-    cooler = "The community is cooler on Mistral Small 3.1 than the panel: 0% ship over 3 votes"
+        assert run_cli("vote", "beta-lm", "skip", "--voter", voter).exit_code == 0
+    assert run_cli("vote", "alpha-lm", "ship", "--voter", "a").exit_code == 0
+    data = compare_json(run_cli, "alpha-lm", "beta-lm")
+    alpha, beta = data["community"]
+    assert (alpha["community_pct"], alpha["votes"], alpha["disagrees"]) == (100.0, 1, True)
+    assert (beta["community_pct"], beta["votes"], beta["gap"], beta["disagrees"]) == (0.0, 3, -75.0, True)
+    cooler = "The community is cooler on Beta LM than the panel: 0% ship over 3 votes"
     assert cooler in data["community_notes"][1]
     assert "still noisy" in data["community_notes"][1]
     assert data["tools"][1]["community"]["pct"] == 0.0
@@ -191,57 +220,58 @@ def test_pricing_read_explains_what_shipping_costs():
 # --- the command ---------------------------------------------------------------------------------------
 
 
-def test_compare_writes_markdown_and_html_and_prints_the_path(workspace, run_cli):
-    review(run_cli, "smollm3", "mistral-small-3-1")
-    res = run_cli("compare", "smollm3", "mistral-small-3-1")
+def test_compare_writes_markdown_and_html_and_prints_the_path(workspace, run_cli, tools):
+    review(run_cli, "alpha-lm", "beta-lm")
+    res = run_cli("compare", "alpha-lm", "beta-lm")
     assert res.exit_code == 0, res.output
-    md = workspace / "outputs" / "compare" / "smollm3-vs-mistral-small-3-1.md"
+    md = workspace / "outputs" / "compare" / "alpha-lm-vs-beta-lm.md"
     assert res.stdout.strip() == str(md)
     text = md.read_text()
-    for heading in ("# SmolLM3 vs Mistral Small 3.1", "## At a glance", "## Pricing read", "## Reviewer split",
+    for heading in ("# Alpha LM vs Beta LM", "## At a glance", "## Pricing read", "## Reviewer split",
                     "## Reviewer scorecard", "## Community vote comparison", "## Verdict", "## How they were judged"):
         assert heading in text
     assert "| **Panel ship** | **75%** (4/4 reported) | **75%** (4/4 reported) |" in text
     assert "| **Community** | — (no votes yet) | — (no votes yet) |" in text
     assert "| Skeptic | Ship | Skip | **split** |" in text
-    assert "**Mistral Small 3.1 — Skip** (confidence 0.60)" in text
-    assert "Skeptic says skip for Mistral Small 3.1" in text
+    assert "**Beta LM — Skip** (confidence 0.60)" in text
+    assert "Skeptic says skip for Beta LM" in text
     html = md.with_suffix(".html").read_text()
-    assert "<h1>SmolLM3 vs Mistral Small 3.1</h1>" in html and "Business Analyst" in html
+    assert "<h1>Alpha LM vs Beta LM</h1>" in html and "Business Analyst" in html
     rows = db_rows(workspace, "SELECT slugs, markdown_path, html_path FROM comparisons")
-    assert rows == [('["smollm3", "mistral-small-3-1"]', str(md), str(md.with_suffix(".html")))]
+    assert rows == [('["alpha-lm", "beta-lm"]', str(md), str(md.with_suffix(".html")))]
 
 
-def test_three_tools_and_a_custom_out_dir(workspace, run_cli, tmp_path):
-    review(run_cli, "smollm3", "qwen3", "gemma-3")
-    res = run_cli("compare", "smollm3", "qwen3", "gemma-3", "--out", tmp_path / "pages")
+def test_three_tools_and_a_custom_out_dir(workspace, run_cli, tools, tmp_path):
+    review(run_cli, "alpha-lm", "gamma", "delta")
+    res = run_cli("compare", "alpha-lm", "gamma", "delta", "--out", tmp_path / "pages")
     assert res.exit_code == 0, res.output
-    assert res.stdout.strip() == str(tmp_path / "pages" / "smollm3-vs-qwen3-vs-gemma-3.md")
-    assert (tmp_path / "pages" / "smollm3-vs-qwen3-vs-gemma-3.html").exists()
-    assert "SmolLM3 vs Qwen3 vs Gemma 3" in (tmp_path / "pages" / "smollm3-vs-qwen3-vs-gemma-3.md").read_text()
+    assert res.stdout.strip() == str(tmp_path / "pages" / "alpha-lm-vs-gamma-vs-delta.md")
+    assert (tmp_path / "pages" / "alpha-lm-vs-gamma-vs-delta.html").exists()
+    assert "Alpha LM vs Gamma vs Delta" in (tmp_path / "pages" / "alpha-lm-vs-gamma-vs-delta.md").read_text()
 
 
-def test_tools_without_a_panel_are_reviewed_first(workspace, run_cli):
-    review(run_cli, "smollm3")
+def test_tools_without_a_panel_are_reviewed_first(workspace, run_cli, tools):
+    """With --model, a tool "has a panel" when that model's verdicts stand: the others are reviewed."""
+    review(run_cli, "alpha-lm", model="scripted/late")
+    review(run_cli, "beta-lm", model="scripted/other")  # by another model: does not count for --model late
     before = scripted.call_count()
-    scripted.script("late", reviewer(CALLS))
-    data = compare_json(run_cli, "smollm3", "mistral-small-3-1", "--model", "scripted/late")
-    assert scripted.call_count("late") == 4 and scripted.call_count() == before + 4
-    assert data["tools"][1]["panel"]["models"] == ["scripted/late"]
+    data = compare_json(run_cli, "alpha-lm", "beta-lm", "--model", "scripted/late")
+    assert scripted.call_count() == before + 4  # beta-lm's four seats, by scripted/late
+    assert [t["panel"]["models"] for t in data["tools"]] == [["scripted/late"], ["scripted/late"]]
     assert db_rows(workspace, "SELECT command FROM runs ORDER BY id DESC LIMIT 1") == [("compare",)]
 
 
-def test_compare_from_an_empty_workspace_reviews_both_then_writes_the_page(workspace, run_cli):
+def test_compare_from_an_empty_workspace_reviews_both_then_writes_the_page(workspace, run_cli, tools):
     scripted.script("panel", reviewer(CALLS))
-    res = run_cli("compare", "smollm3", "mistral-small-3-1", "--model", "scripted/panel")
+    res = run_cli("compare", "alpha-lm", "beta-lm", "--model", "scripted/panel")
     assert res.exit_code == 0, res.output
-    assert "No stored panel for smollm3, mistral-small-3-1: reviewing first." in res.stderr
+    assert "No stored panel for alpha-lm, beta-lm: reviewing first." in res.stderr
     assert scripted.call_count("panel") == 8
     assert "level at 75% ship" in Path(res.stdout.strip()).read_text()
 
 
-def test_unknown_tool_in_an_empty_workspace_creates_no_database(workspace, run_cli):
-    res = run_cli("compare", "smollm3", "no-such-tool")
+def test_unknown_tool_in_an_empty_workspace_creates_no_database(workspace, run_cli, tools):
+    res = run_cli("compare", "alpha-lm", "no-such-tool")
     assert res.exit_code == 2 and "'no-such-tool' has no stored panel and no brief" in res.stderr
     assert not (workspace / "outputs" / "panel.db").exists() and scripted.call_count() == 0
 
@@ -249,14 +279,14 @@ def test_unknown_tool_in_an_empty_workspace_creates_no_database(workspace, run_c
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["smollm3"], "at least two tools"),
-        (["smollm3", "smollm3"], "a tool is named twice: smollm3"),
-        (["smollm3", "no-such-tool"], "'no-such-tool' has no stored panel and no brief"),
-        (["smollm3", "Bad Slug"], "not a valid slug"),
+        (["alpha-lm"], "at least two tools"),
+        (["alpha-lm", "alpha-lm"], "a tool is named twice: alpha-lm"),
+        (["alpha-lm", "no-such-tool"], "'no-such-tool' has no stored panel and no brief"),
+        (["alpha-lm", "Bad Slug"], "not a valid slug"),
     ],
 )
-def test_bad_compare_input_exits_2_and_writes_nothing(workspace, run_cli, args, message):
-    review(run_cli, "smollm3")
+def test_bad_compare_input_exits_2_and_writes_nothing(workspace, run_cli, tools, args, message):
+    review(run_cli, "alpha-lm")
     calls = scripted.call_count()
     res = run_cli("compare", *args)
     assert res.exit_code == 2
@@ -265,22 +295,22 @@ def test_bad_compare_input_exits_2_and_writes_nothing(workspace, run_cli, args, 
     assert scripted.call_count() == calls
 
 
-def test_brief_edited_after_its_panel_is_flagged(workspace, run_cli):
-    review(run_cli, "smollm3", "mistral-small-3-1")
-    brief = workspace / "tool_briefs" / "smollm3.yaml"
-    brief.write_text(brief.read_text().replace("Hugging Face says", "The vendor says"))
-    data = compare_json(run_cli, "smollm3", "mistral-small-3-1")
+def test_brief_edited_after_its_panel_is_flagged(workspace, run_cli, tools):
+    review(run_cli, "alpha-lm", "beta-lm")
+    brief = workspace / "tool_briefs" / "alpha-lm.yaml"
+    brief.write_text(brief.read_text().replace("Example Labs says", "The vendor says"))
+    data = compare_json(run_cli, "alpha-lm", "beta-lm")
     assert data["tools"][0]["brief_changed"] is True and data["tools"][1]["brief_changed"] is False
-    assert any("SmolLM3's brief has changed since its panel sat" in n for n in data["fairness"])
+    assert any("Alpha LM's brief has changed since its panel sat" in n for n in data["fairness"])
 
 
-def test_json_is_one_document_with_the_files(workspace, run_cli):
-    review(run_cli, "smollm3", "mistral-small-3-1")
-    res = run_cli("compare", "smollm3", "mistral-small-3-1", "--json")
+def test_json_is_one_document_with_the_files(workspace, run_cli, tools):
+    review(run_cli, "alpha-lm", "beta-lm")
+    res = run_cli("compare", "alpha-lm", "beta-lm", "--json")
     data = json.loads(res.stdout)  # the whole of stdout parses as one document
-    assert data["files"]["markdown"].endswith("smollm3-vs-mistral-small-3-1.md")
+    assert data["files"]["markdown"].endswith("alpha-lm-vs-beta-lm.md")
     assert Path(data["files"]["html"]).exists()
-    assert data["id"] == 1 and data["basis"]["smollm3"][1:] == [0, 0]
+    assert data["id"] == 1 and data["basis"]["alpha-lm"][1:] == [0, 0]
 
 
 # --- the editor ----------------------------------------------------------------------------------------
@@ -288,15 +318,15 @@ def test_json_is_one_document_with_the_files(workspace, run_cli):
 SUMMARY = "Both tools land at 75% with the panel; the skeptic is the swing vote."
 
 
-def test_editor_summary_is_stored_and_shown_on_top_of_the_data(workspace, run_cli):
-    review(run_cli, "smollm3", "mistral-small-3-1")
+def test_editor_summary_is_stored_and_shown_on_top_of_the_data(workspace, run_cli, tools):
+    review(run_cli, "alpha-lm", "beta-lm")
     scripted.script("editor", [SUMMARY])
-    data = compare_json(run_cli, "smollm3", "mistral-small-3-1", "--editor", "scripted/editor")
+    data = compare_json(run_cli, "alpha-lm", "beta-lm", "--editor", "scripted/editor")
     assert data["editor"] == {"model": "scripted/editor", "summary": SUMMARY, "written_at": data["generated_at"],
                               "current": True}
     assert data["verdict"] and len(data["split"]) == 5  # the data is all still there
     request = scripted.calls[-1]["messages"]
-    assert '"title": "SmolLM3 vs Mistral Small 3.1"' in request[-1]["content"]
+    assert '"title": "Alpha LM vs Beta LM"' in request[-1]["content"]
     md = Path(data["files"]["markdown"]).read_text()
     assert md.index("Editor's summary") < md.index("## At a glance")
     assert SUMMARY in md and SUMMARY in Path(data["files"]["html"]).read_text()
@@ -304,30 +334,30 @@ def test_editor_summary_is_stored_and_shown_on_top_of_the_data(workspace, run_cl
     assert stored[0][:2] == ("scripted/editor", SUMMARY) and "Comparison data" in stored[0][2]
 
 
-def test_editor_summary_carries_over_and_is_marked_when_data_moves_on(workspace, run_cli):
-    review(run_cli, "smollm3", "mistral-small-3-1")
+def test_editor_summary_carries_over_and_is_marked_when_data_moves_on(workspace, run_cli, tools):
+    review(run_cli, "alpha-lm", "beta-lm")
     scripted.script("editor", [SUMMARY])
-    compare_json(run_cli, "smollm3", "mistral-small-3-1", "--editor", "scripted/editor")
-    again = compare_json(run_cli, "smollm3", "mistral-small-3-1")
+    compare_json(run_cli, "alpha-lm", "beta-lm", "--editor", "scripted/editor")
+    again = compare_json(run_cli, "alpha-lm", "beta-lm")
     assert again["editor"]["summary"] == SUMMARY and again["editor"]["current"] is True
-    run_cli("vote", "smollm3", "skip", "--voter", "zoe")
-    later = compare_json(run_cli, "smollm3", "mistral-small-3-1")
+    run_cli("vote", "alpha-lm", "skip", "--voter", "zoe")
+    later = compare_json(run_cli, "alpha-lm", "beta-lm")
     assert later["editor"]["current"] is False
     assert "before the latest panels or votes" in Path(later["files"]["markdown"]).read_text()
     assert scripted.call_count("editor") == 1
 
 
-def test_editor_failure_still_writes_the_pages_and_exits_1(workspace, run_cli):
+def test_editor_failure_still_writes_the_pages_and_exits_1(workspace, run_cli, tools):
     from panel.models.providers import get_litellm
 
-    review(run_cli, "smollm3", "mistral-small-3-1")
+    review(run_cli, "alpha-lm", "beta-lm")
     # The editor's call goes through the seam: a transient failure would be retried, so fail for good.
     refused = get_litellm().AuthenticationError("editor key revoked", llm_provider="scripted", model="editor")
     scripted.script("editor", [refused])
-    res = run_cli("compare", "smollm3", "mistral-small-3-1", "--editor", "scripted/editor")
+    res = run_cli("compare", "alpha-lm", "beta-lm", "--editor", "scripted/editor")
     assert res.exit_code == 1
     assert "--editor scripted/editor" in res.stderr and "written without it" in res.stderr
-    md = workspace / "outputs" / "compare" / "smollm3-vs-mistral-small-3-1.md"
+    md = workspace / "outputs" / "compare" / "alpha-lm-vs-beta-lm.md"
     assert res.stdout.strip() == str(md) and "Editor's summary" not in md.read_text()
     assert db_rows(workspace, "SELECT editor_summary FROM comparisons") == [(None,)]
 
@@ -355,15 +385,15 @@ def write_hostile(workspace: Path) -> None:
     (workspace / "tool_briefs" / "evil-tool.yaml").write_text(HOSTILE)
 
 
-def test_hostile_brief_is_escaped_in_html_and_markdown(workspace, run_cli):
+def test_hostile_brief_is_escaped_in_html_and_markdown(workspace, run_cli, tools):
     write_hostile(workspace)
-    review(run_cli, "evil-tool", "smollm3")
-    data = compare_json(run_cli, "evil-tool", "smollm3")
+    review(run_cli, "evil-tool", "alpha-lm")
+    data = compare_json(run_cli, "evil-tool", "alpha-lm")
     html = Path(data["files"]["html"]).read_text()
     assert "<script" not in html.lower() and "<img" not in html.lower() and "<b>Tool" not in html
     assert "&lt;script&gt;document.title=&#39;PWNED&#39;" in html
     assert "&lt;img src=x onerror=&#34;document.title=&#39;PWNED&#39;&#34;&gt;" in html
-    assert "<h1>Evil &lt;b&gt;Tool&lt;/b&gt; vs SmolLM3</h1>" in html
+    assert "<h1>Evil &lt;b&gt;Tool&lt;/b&gt; vs Alpha LM</h1>" in html
     md = Path(data["files"]["markdown"]).read_text()
     assert "<script" not in md and "<img" not in md and "&lt;script&gt;" in md
     assert "a \\| pipe" in md

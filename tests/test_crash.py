@@ -29,7 +29,7 @@ from reliability_helpers import (
     write_briefs,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")]
+pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
 
 
 def check_database_sound(db_path) -> None:
@@ -67,6 +67,7 @@ def server():
         yield srv
 
 
+@pytest.mark.slow  # `panel review` subprocesses
 def test_sigkill_mid_run_then_the_same_command_completes(workspace, server):
     slugs = write_briefs(workspace / "batch", 30)
     db = workspace / "outputs" / "panel.db"
@@ -114,6 +115,7 @@ def test_sigkill_mid_run_then_the_same_command_completes(workspace, server):
     latest_panels_complete(db, slugs)
 
 
+@pytest.mark.slow  # `panel review` subprocesses
 def test_two_writers_on_one_new_database(workspace):
     everything = workspace / "all"
     write_briefs(everything, 16)

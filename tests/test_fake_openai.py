@@ -370,6 +370,7 @@ def test_keep_alive_chunked_and_bad_json(srv):
     assert srv.requests == 3 and srv.completions == 2
 
 
+@pytest.mark.slow  # starts the server as a subprocess
 def test_cli_subprocess():
     proc = subprocess.Popen(
         [sys.executable, str(HERE / "fake_openai.py"), "--latency", "0", "--rule", "Skeptic=skip", "--faults", "500"],

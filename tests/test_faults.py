@@ -17,7 +17,9 @@ from reliability_helpers import MODEL, PERSONAS, RecordingFake, verdict_rows
 
 from panel.models import retry, seam
 
-BRIEF = "aider"  # seats all five personas
+BRIEF = "quintet"  # seats all five personas (made by the `fake` fixture)
+FOUR = ["builder", "skeptic", "futurist", "business"]
+FOUR_B = ["builder", "skeptic", "futurist", "creative"]
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +29,24 @@ def server():
     srv.stop()
 
 
+@pytest.fixture(autouse=True)
+def short_backoff(monkeypatch):
+    """Without a Retry-After the seam backs off 0.25-0.5 s, doubling per attempt. These tests count
+    requests and read outcomes, never that wait, so it is cut tenfold here; a provider's Retry-After
+    is kept exactly (test_retry_after_is_honoured measures it)."""
+    real = retry.backoff_seconds
+
+    def shorter(attempt, exc):
+        wait = real(attempt, exc)
+        hinted = retry.retry_after_seconds(exc) if exc is not None else None
+        return wait if hinted is not None else wait / 10
+
+    monkeypatch.setattr(retry, "backoff_seconds", shorter)
+
+
 @pytest.fixture
-def fake(server, workspace, monkeypatch):
+def fake(server, workspace, make_brief, monkeypatch):
+    make_brief(BRIEF)
     server.reset()
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.setenv("COLUMNS", "200")  # rich tables: keep panel titles on one line
@@ -212,10 +230,14 @@ MIXED = [
 ]
 
 
-def test_mixed_fault_schedule_accounts_for_every_persona(review, fake, workspace, monkeypatch):
+def test_mixed_fault_schedule_accounts_for_every_persona(review, fake, workspace, make_brief, monkeypatch):
     monkeypatch.setenv("PANEL_TIMEOUT", "0.5")
     fake.add_faults(*MIXED)
-    res, out = review("--concurrency", "3", brief=["aider", "smollm3", "ollama", "mistral-small-3-1"])
+    # 5 + 4 + 5 + 4 = 18 seats: enough calls to take every queued fault.
+    make_brief("quartet", panel=FOUR)
+    make_brief("quintet-b")
+    make_brief("quartet-b", panel=FOUR_B)
+    res, out = review("--concurrency", "3", brief=[BRIEF, "quartet", "quintet-b", "quartet-b"])
     run_id = out["run_id"]
     seated_total = 0
     for panel in out["panels"]:

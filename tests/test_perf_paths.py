@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from panel.models import scripted
 from panel.inputs.briefs import load_brief
 from panel.inputs.personas import load_personas, render_messages
@@ -37,6 +39,9 @@ def run_probe(workspace: Path, args: list[str]) -> tuple[subprocess.CompletedPro
     return proc, json.loads(line[-1].split(" ", 1)[1])
 
 
+FOUR = ["builder", "skeptic", "futurist", "business"]
+
+
 def review(ws: Path, slugs: list[str]):
     personas = load_personas(ws / "personas")
     briefs = [load_brief(ws / "tool_briefs" / f"{s}.yaml") for s in slugs]
@@ -47,18 +52,22 @@ def review(ws: Path, slugs: list[str]):
         store.close()
 
 
-def test_a_rerun_with_everything_stored_imports_neither_litellm_nor_langgraph(workspace):
-    args = ["review", "smollm3", "qwen3", "--model", "scripted/demo", "--json"]
+@pytest.mark.slow  # `python -c` probes: a fresh interpreter shows what an import pulled in
+def test_a_rerun_with_everything_stored_imports_neither_litellm_nor_langgraph(workspace, make_brief):
+    make_brief("quartet", panel=FOUR)
+    make_brief("quintet")  # all five
+    args = ["review", "quartet", "quintet", "--model", "scripted/demo", "--json"]
     first, imported = run_probe(workspace, args)
     assert first.returncode == 0, first.stderr
     assert {"litellm", "langgraph"} <= set(imported)  # the first run really called the model
     again, imported = run_probe(workspace, args)
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["calls_made"] == 0
-    assert json.loads(again.stdout)["calls_reused"] == 9
+    assert json.loads(again.stdout)["calls_reused"] == 4 + 5
     assert imported == []
 
 
+@pytest.mark.slow  # `python -c` probes
 def test_help_and_listing_import_nothing_heavy(workspace):
     for args in (["--help"], ["personas", "list"], ["review", "--help"]):
         proc, imported = run_probe(workspace, args)
@@ -66,8 +75,10 @@ def test_help_and_listing_import_nothing_heavy(workspace):
         assert imported == [], args
 
 
-def test_fully_stored_briefs_skip_the_graph_and_match_the_first_run(workspace, monkeypatch):
-    first = review(workspace, ["smollm3", "qwen3"])
+def test_fully_stored_briefs_skip_the_graph_and_match_the_first_run(workspace, make_brief, monkeypatch):
+    make_brief("quartet", panel=FOUR)
+    make_brief("quintet")
+    first = review(workspace, ["quartet", "quintet"])
     import panel.review.graph
 
     class NoGraph:
@@ -75,27 +86,28 @@ def test_fully_stored_briefs_skip_the_graph_and_match_the_first_run(workspace, m
             raise AssertionError("the graph ran for a brief whose every seat is stored")
 
     monkeypatch.setattr(panel.review.graph, "compiled_graph", lambda: NoGraph())
-    second = review(workspace, ["smollm3", "qwen3"])
-    assert second.calls_made == 0 and second.calls_reused == 9
+    second = review(workspace, ["quartet", "quintet"])
+    assert second.calls_made == 0 and second.calls_reused == 4 + 5
     assert [p.to_json() for p in second.panels] == [
         {**p.to_json(), "verdicts": [{**v, "cached": True} for v in p.to_json()["verdicts"]]} for p in first.panels
     ]
 
 
-def test_a_partly_stored_brief_still_goes_through_the_graph(workspace):
-    review(workspace, ["smollm3"])
+def test_a_partly_stored_brief_still_goes_through_the_graph(workspace, make_brief):
+    make_brief("quartet", panel=FOUR)
+    review(workspace, ["quartet"])
     skeptic = workspace / "personas" / "skeptic.yaml"
     skeptic.write_text(skeptic.read_text() + "\n# edited\n")
     calls_before = scripted.call_count()
-    outcome = review(workspace, ["smollm3"])
+    outcome = review(workspace, ["quartet"])
     assert scripted.call_count() - calls_before == 1  # only the edited persona is asked again
     panel = outcome.panels[0]
     assert panel.complete and {r.persona for r in panel.results if not r.cached} == {"skeptic"}
 
 
-def test_cached_renders_equal_fresh_ones_and_follow_template_edits(workspace):
+def test_cached_renders_equal_fresh_ones_and_follow_template_edits(workspace, make_brief):
     personas = load_personas(workspace / "personas")
-    brief = load_brief(workspace / "tool_briefs" / "aider.yaml")
+    brief = load_brief(make_brief("quintet"))
     first = render_messages(personas["builder"], brief)
     assert render_messages(personas["builder"], brief) == first
     template = workspace / "personas" / "_review.j2"

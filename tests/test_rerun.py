@@ -43,6 +43,17 @@ def edit_skeptic(workspace):
     path.write_text(text.rstrip("\n") + EDIT + "\n")
 
 
+FOUR = ["builder", "skeptic", "futurist", "business"]
+
+
+@pytest.fixture
+def briefs(make_brief):
+    """quartet seats four personas (no creative); quintet and quintet-b seat all five."""
+    make_brief("quartet", panel=FOUR)
+    make_brief("quintet")
+    make_brief("quintet-b")
+
+
 def db(workspace):
     return sqlite3.connect(workspace / "outputs" / "panel.db")
 
@@ -54,9 +65,9 @@ def calls_by(persona_title: str) -> list[dict]:
 # --- --changed ---------------------------------------------------------------------------------------
 
 
-def test_changed_calls_only_the_edited_persona_once_per_brief_and_reports_flips(workspace, run_cli):
+def test_changed_calls_only_the_edited_persona_once_per_brief_and_reports_flips(workspace, run_cli, briefs):
     scripted.script("p", everyone_ships)
-    res = run_cli("review", "smollm3", "aider", "qwen3", "--model", "scripted/p")
+    res = run_cli("review", "quartet", "quintet", "quintet-b", "--model", "scripted/p")
     assert res.exit_code == 0, res.output
     assert scripted.call_count() == 4 + 5 + 5
 
@@ -70,31 +81,31 @@ def test_changed_calls_only_the_edited_persona_once_per_brief_and_reports_flips(
     # One model call per brief, all of them the Skeptic, none for the unchanged personas.
     assert scripted.call_count() == 3
     assert len(calls_by("Skeptic")) == 3
-    assert sorted(who(c["messages"])[1] for c in scripted.calls) == ["aider", "qwen3", "smollm3"]
+    assert sorted(who(c["messages"])[1] for c in scripted.calls) == ["quartet", "quintet", "quintet-b"]
     assert report["calls_made"] == 3 and report["reused_from_store"] == 0
     assert report["verdicts_kept"] == 3 + 4 + 4
 
     # The flips the scripted model was told to produce: ship -> skip on every brief.
     assert report["counts"] == {"flips": 3, "holds": 0, "new": 0, "unscored": 0, "errors": 0}
     changes = {c["slug"]: c for c in report["changes"]}
-    aider = changes["aider"]
-    assert aider["persona"] == "skeptic" and aider["outcome"] == "flip"
-    assert (aider["old_verdict"], aider["new_verdict"]) == ("ship", "skip")
-    assert aider["old_confidence"] == 0.6 and aider["new_confidence"] == 0.9
-    assert aider["confidence_change"] == pytest.approx(0.3)
-    assert aider["old_headline"] == "Skeptic ships aider" and aider["new_headline"] == "Skeptic now skips aider"
-    assert aider["old_version"] != aider["new_version"] and aider["new_model"] == "scripted/p"
+    quintet = changes["quintet"]
+    assert quintet["persona"] == "skeptic" and quintet["outcome"] == "flip"
+    assert (quintet["old_verdict"], quintet["new_verdict"]) == ("ship", "skip")
+    assert quintet["old_confidence"] == 0.6 and quintet["new_confidence"] == 0.9
+    assert quintet["confidence_change"] == pytest.approx(0.3)
+    assert quintet["old_headline"] == "Skeptic ships quintet" and quintet["new_headline"] == "Skeptic now skips quintet"
+    assert quintet["old_version"] != quintet["new_version"] and quintet["new_model"] == "scripted/p"
 
-    # Panel % before and after: smollm3 seats four (4/4 -> 3/4), aider and qwen3 five (5/5 -> 4/5).
+    # Panel % before and after: quartet seats four (4/4 -> 3/4), the quintets five (5/5 -> 4/5).
     panels = {b["slug"]: b for b in report["briefs"]}
-    assert panels["smollm3"]["before"]["ship_pct"] == 100.0 and panels["smollm3"]["after"]["ship_pct"] == 75.0
-    assert panels["aider"]["before"]["ship_pct"] == 100.0 and panels["aider"]["after"]["ship_pct"] == 80.0
-    assert panels["aider"]["after"]["reported"] == 5 and panels["aider"]["after"]["seated"] == 5
+    assert panels["quartet"]["before"]["ship_pct"] == 100.0 and panels["quartet"]["after"]["ship_pct"] == 75.0
+    assert panels["quintet"]["before"]["ship_pct"] == 100.0 and panels["quintet"]["after"]["ship_pct"] == 80.0
+    assert panels["quintet"]["after"]["reported"] == 5 and panels["quintet"]["after"]["seated"] == 5
 
 
-def test_the_new_panel_is_complete_and_points_at_reused_verdicts(workspace, run_cli):
+def test_the_new_panel_is_complete_and_points_at_reused_verdicts(workspace, run_cli, briefs):
     scripted.script("p", everyone_ships)
-    run_cli("review", "smollm3", "--model", "scripted/p")
+    run_cli("review", "quartet", "--model", "scripted/p")
     conn = db(workspace)
     old = dict(conn.execute("SELECT persona, verdict_id FROM panel_members WHERE panel_id = 1").fetchall())
 
@@ -113,12 +124,12 @@ def test_the_new_panel_is_complete_and_points_at_reused_verdicts(workspace, run_
         assert members[persona] == (old[persona], 1)  # carried over, marked reused
     assert members["skeptic"][1] == 0 and members["skeptic"][0] != old["skeptic"]
     # The report on disk now shows the new panel.
-    assert "75%" in (workspace / "outputs" / "smollm3.md").read_text()
+    assert "75%" in (workspace / "outputs" / "quartet.md").read_text()
 
 
-def test_changed_twice_is_nothing_changed_and_writes_nothing(workspace, run_cli):
+def test_changed_twice_is_nothing_changed_and_writes_nothing(workspace, run_cli, briefs):
     scripted.script("p", everyone_ships)
-    run_cli("review", "smollm3", "--model", "scripted/p")
+    run_cli("review", "quartet", "--model", "scripted/p")
     res = run_cli("rerun", "--changed")
     assert res.exit_code == 0 and "nothing changed" in res.stdout
 
@@ -133,13 +144,13 @@ def test_changed_twice_is_nothing_changed_and_writes_nothing(workspace, run_cli)
     assert db(workspace).execute("SELECT count(*) FROM runs").fetchone()[0] == runs_before
 
 
-def test_changed_keeps_each_pairs_own_model(workspace, run_cli):
+def test_changed_keeps_each_pairs_own_model(workspace, run_cli, briefs):
     # Two briefs reviewed with different models: each re-run goes back to its own model, which
     # also exercises the per-pair model inside one batch.
     scripted.script("a", everyone_ships)
     scripted.script("b", everyone_ships)
-    run_cli("review", "aider", "--model", "scripted/a")
-    run_cli("review", "qwen3", "--model", "scripted/b")
+    run_cli("review", "quintet", "--model", "scripted/a")
+    run_cli("review", "quintet-b", "--model", "scripted/b")
     edit_skeptic(workspace)
     scripted.reset()
     scripted.script("a", edited_skeptic_skips)
@@ -147,82 +158,82 @@ def test_changed_keeps_each_pairs_own_model(workspace, run_cli):
     report = json.loads(run_cli("rerun", "--changed", "--json").stdout)
     assert scripted.call_count("a") == 1 and scripted.call_count("b") == 1
     models = {c["slug"]: c["new_model"] for c in report["changes"]}
-    assert models == {"aider": "scripted/a", "qwen3": "scripted/b"}
+    assert models == {"quintet": "scripted/a", "quintet-b": "scripted/b"}
     assert "scripted/a, scripted/b" in db(workspace).execute("SELECT model FROM runs ORDER BY id DESC").fetchone()[0]
 
 
-def test_model_option_overrides_the_old_model(workspace, run_cli):
+def test_model_option_overrides_the_old_model(workspace, run_cli, briefs):
     scripted.script("a", everyone_ships)
-    run_cli("review", "aider", "--model", "scripted/a")
+    run_cli("review", "quintet", "--model", "scripted/a")
     edit_skeptic(workspace)
     scripted.script("c", edited_skeptic_skips)
     report = json.loads(run_cli("rerun", "--changed", "--model", "scripted/c", "--json").stdout)
     assert scripted.call_count("c") == 1 and report["changes"][0]["new_model"] == "scripted/c"
 
 
-def test_rerun_judges_the_stored_brief_not_the_edited_file(workspace, run_cli):
+def test_rerun_judges_the_stored_brief_not_the_edited_file(workspace, run_cli, make_brief):
+    brief = make_brief("quintet", description="Quintet is an open-source tool for the terminal.")
     scripted.script("p", everyone_ships)
-    run_cli("review", "aider", "--model", "scripted/p")
-    brief = workspace / "tool_briefs" / "aider.yaml"
-    brief.write_text(brief.read_text().replace("Aider is an open-source", "Aider (now rewritten) is an open-source"))
+    run_cli("review", "quintet", "--model", "scripted/p")
+    brief.write_text(brief.read_text().replace("Quintet is an", "Quintet (now rewritten) is an"))
     edit_skeptic(workspace)
     scripted.script("p", edited_skeptic_skips)
     assert run_cli("rerun", "--changed").exit_code == 0
     prompt = scripted.calls[-1]["messages"][-1]["content"]
-    assert "now rewritten" not in prompt and "Aider is an open-source" in prompt
+    assert "now rewritten" not in prompt and "Quintet is an open-source" in prompt
     hashes = {r[0] for r in db(workspace).execute("SELECT brief_hash FROM panels")}
     assert len(hashes) == 1
 
 
-def test_changed_limited_to_a_persona_and_a_brief(workspace, run_cli):
+def test_changed_limited_to_a_persona_and_a_brief(workspace, run_cli, briefs):
     scripted.script("p", everyone_ships)
-    run_cli("review", "aider", "qwen3", "--model", "scripted/p")
+    run_cli("review", "quintet", "quintet-b", "--model", "scripted/p")
     edit_skeptic(workspace)
     builder = workspace / "personas" / "builder.yaml"
     builder.write_text(builder.read_text().rstrip("\n") + "\n  Edited too.\n")
     scripted.script("p", edited_skeptic_skips)
-    report = json.loads(run_cli("rerun", "--changed", "--persona", "skeptic", "--brief", "qwen3", "--json").stdout)
-    assert [(c["slug"], c["persona"]) for c in report["changes"]] == [("qwen3", "skeptic")]
-    assert scripted.call_count() == 10 + 1
+    report = json.loads(run_cli("rerun", "--changed", "--persona", "skeptic", "--brief", "quintet-b", "--json").stdout)
+    assert [(c["slug"], c["persona"]) for c in report["changes"]] == [("quintet-b", "skeptic")]
+    assert scripted.call_count() == 5 + 5 + 1
 
 
 # --- --persona ---------------------------------------------------------------------------------------
 
 
-def test_persona_rerun_reuses_the_store_unless_fresh(workspace, run_cli):
+def test_persona_rerun_reuses_the_store_unless_fresh(workspace, run_cli, briefs):
     scripted.script("p", everyone_ships)
-    run_cli("review", "aider", "--model", "scripted/p")
-    report = json.loads(run_cli("rerun", "--persona", "builder", "--brief", "aider", "--json").stdout)
+    run_cli("review", "quintet", "--model", "scripted/p")
+    report = json.loads(run_cli("rerun", "--persona", "builder", "--brief", "quintet", "--json").stdout)
     assert scripted.call_count() == 5  # nothing changed for builder: served from the store
     assert report["counts"]["holds"] == 1 and report["changes"][0]["from_store"] is True
     assert report["calls_made"] == 0 and report["reused_from_store"] == 1
 
-    report = json.loads(run_cli("rerun", "--persona", "builder", "--brief", "aider", "--fresh", "--json").stdout)
+    report = json.loads(run_cli("rerun", "--persona", "builder", "--brief", "quintet", "--fresh", "--json").stdout)
     assert scripted.call_count() == 6 and len(calls_by("Builder")) == 2
     change = report["changes"][0]
     assert change["from_store"] is False and change["old_verdict_id"] != change["new_verdict_id"]
 
 
-def test_persona_without_brief_covers_every_brief_that_seats_it(workspace, run_cli):
+def test_persona_without_brief_covers_every_brief_that_seats_it(workspace, run_cli, briefs):
     scripted.script("p", everyone_ships)
-    run_cli("review", "smollm3", "aider", "--model", "scripted/p")  # smollm3 does not seat creative
+    run_cli("review", "quartet", "quintet", "--model", "scripted/p")  # quartet does not seat creative
     report = json.loads(run_cli("rerun", "--persona", "creative", "--fresh", "--json").stdout)
-    assert [c["slug"] for c in report["changes"]] == ["aider"]
+    assert [c["slug"] for c in report["changes"]] == ["quintet"]
 
 
-def test_persona_that_never_judged_a_brief_gives_a_new_verdict(workspace, run_cli):
+def test_persona_that_never_judged_a_brief_gives_a_new_verdict(workspace, run_cli, briefs):
     scripted.script("p", everyone_ships)
-    run_cli("review", "aider", "--personas", "builder,skeptic", "--model", "scripted/p")
-    report = json.loads(run_cli("rerun", "--persona", "creative", "--brief", "aider", "--json").stdout)
+    run_cli("review", "quintet", "--personas", "builder,skeptic", "--model", "scripted/p")
+    report = json.loads(run_cli("rerun", "--persona", "creative", "--brief", "quintet", "--json").stdout)
     assert report["counts"] == {"flips": 0, "holds": 0, "new": 1, "unscored": 0, "errors": 0}
     brief = report["briefs"][0]
     assert brief["before"]["reported"] == 2 and brief["after"]["reported"] == 3 and brief["after"]["seated"] == 3
     assert report["changes"][0]["new_model"] == "scripted/p"  # the model the rest of the panel used
 
 
-def test_a_failed_rerun_is_counted_apart_and_exits_1(workspace, run_cli):
+def test_a_failed_rerun_is_counted_apart_and_exits_1(workspace, run_cli, briefs):
     scripted.script("p", everyone_ships)
-    run_cli("review", "smollm3", "--model", "scripted/p")
+    run_cli("review", "quartet", "--model", "scripted/p")
     edit_skeptic(workspace)
     scripted.reset()
     scripted.script("p", ["not json", "still not", "nope"])  # the first answer and both re-asks
@@ -235,9 +246,9 @@ def test_a_failed_rerun_is_counted_apart_and_exits_1(workspace, run_cli):
     assert report["briefs"][0]["after"]["reported"] == 3
 
 
-def test_flip_report_in_the_terminal(workspace, run_cli):
+def test_flip_report_in_the_terminal(workspace, run_cli, briefs):
     scripted.script("p", everyone_ships)
-    run_cli("review", "aider", "--model", "scripted/p")
+    run_cli("review", "quintet", "--model", "scripted/p")
     edit_skeptic(workspace)
     scripted.script("p", edited_skeptic_skips)
     res = run_cli("rerun", "--changed")
@@ -256,13 +267,14 @@ def test_flip_report_in_the_terminal(workspace, run_cli):
     [
         (["rerun"], "--changed, or --persona"),
         (["rerun", "--persona", "nobody"], "unknown persona 'nobody'"),
-        (["rerun", "--changed", "--brief", "vllm"], "no stored panel for 'vllm'"),
-        (["rerun", "--persona", "creative", "--brief", "smollm3"], "does not sit on the panel of 'smollm3'"),
+        # quintet has a brief but was never reviewed in this test
+        (["rerun", "--changed", "--brief", "quintet"], "no stored panel for 'quintet'"),
+        (["rerun", "--persona", "creative", "--brief", "quartet"], "does not sit on the panel of 'quartet'"),
     ],
 )
-def test_bad_input_exits_2_with_one_line(workspace, run_cli, args, message):
+def test_bad_input_exits_2_with_one_line(workspace, run_cli, briefs, args, message):
     scripted.script("p", everyone_ships)
-    run_cli("review", "smollm3", "--model", "scripted/p")
+    run_cli("review", "quartet", "--model", "scripted/p")
     runs = db(workspace).execute("SELECT count(*) FROM runs").fetchone()[0]
     res = run_cli(*args)
     assert res.exit_code == 2

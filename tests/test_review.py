@@ -24,6 +24,12 @@ def by_title(messages):
             "strengths": [], "risks": [], "competitors": []}
 
 
+# "quartet" seats four personas (no creative), "quartet-b" a different four (no business),
+# "quintet" and "quintet-b" all five. Skeptics skip (by_title), so quartet is 3 of 4 = 75%.
+FOUR = ["builder", "skeptic", "futurist", "business"]
+FOUR_B = ["builder", "skeptic", "futurist", "creative"]
+
+
 def run(ws: Path, slugs, **options):
     personas = load_personas(ws / "personas")
     briefs = [load_brief(ws / "tool_briefs" / f"{s}.yaml") for s in slugs]
@@ -34,62 +40,72 @@ def run(ws: Path, slugs, **options):
         store.close()
 
 
-def test_panel_seats_the_briefs_own_personas(workspace):
+def test_panel_seats_the_briefs_own_personas(workspace, make_brief):
+    make_brief("quartet", panel=FOUR)
+    make_brief("quartet-b", panel=FOUR_B)
     scripted.script("p", by_title)
-    outcome = run(workspace, ["smollm3", "mistral-small-3-1"])
-    smol, mistral = outcome.panels
-    assert smol.seated == ["builder", "skeptic", "futurist", "business"]
-    assert {r.persona for r in mistral.results} == {"builder", "skeptic", "futurist", "creative"}
-    assert smol.ship_pct == 75.0 and smol.reported == 4 and smol.complete
-    assert scripted.call_count() == 8 and outcome.calls_made == 8
+    outcome = run(workspace, ["quartet", "quartet-b"])
+    quartet, other = outcome.panels
+    assert quartet.seated == FOUR
+    assert {r.persona for r in other.results} == set(FOUR_B)
+    assert quartet.ship_pct == 75.0 and quartet.reported == 4 and quartet.complete
+    assert scripted.call_count() == 4 + 4 and outcome.calls_made == 4 + 4
 
 
-def test_second_run_makes_no_model_calls(workspace):
+def test_second_run_makes_no_model_calls(workspace, make_brief):
+    make_brief("quartet", panel=FOUR)
+    make_brief("quintet")
     scripted.script("p", by_title)
-    first = run(workspace, ["smollm3", "qwen3"])
-    assert scripted.call_count() == 9
-    second = run(workspace, ["smollm3", "qwen3"])
-    assert scripted.call_count() == 9
-    assert second.calls_made == 0 and second.calls_reused == 9
+    first = run(workspace, ["quartet", "quintet"])
+    assert scripted.call_count() == 4 + 5
+    second = run(workspace, ["quartet", "quintet"])
+    assert scripted.call_count() == 4 + 5
+    assert second.calls_made == 0 and second.calls_reused == 4 + 5
     assert [p.to_json()["ship_pct"] for p in second.panels] == [p.to_json()["ship_pct"] for p in first.panels]
     assert all(r.cached for p in second.panels for r in p.results)
 
 
-def test_fresh_bypasses_the_store(workspace):
+def test_fresh_bypasses_the_store(workspace, make_brief):
+    make_brief("quartet", panel=FOUR)
     scripted.script("p", by_title)
-    run(workspace, ["smollm3"])
-    run(workspace, ["smollm3"], fresh=True)
-    assert scripted.call_count() == 8
+    run(workspace, ["quartet"])
+    run(workspace, ["quartet"], fresh=True)
+    assert scripted.call_count() == 4 + 4
 
 
-def test_edited_persona_reruns_only_that_persona(workspace):
+def test_edited_persona_reruns_only_that_persona(workspace, make_brief):
+    make_brief("quartet", panel=FOUR)
+    make_brief("quintet")
+    make_brief("quintet-b")
     scripted.script("p", by_title)
-    run(workspace, ["smollm3", "qwen3", "aider"])
+    run(workspace, ["quartet", "quintet", "quintet-b"])
     before = scripted.call_count()
     skeptic = workspace / "personas" / "skeptic.yaml"
     skeptic.write_text(skeptic.read_text() + "# sharper questions next week\n")
-    run(workspace, ["smollm3", "qwen3", "aider"])
+    run(workspace, ["quartet", "quintet", "quintet-b"])
     new_calls = scripted.calls[before:]
-    assert len(new_calls) == 3
+    assert len(new_calls) == 3  # one per brief: each seats the skeptic
     assert all("You are the Skeptic" in c["messages"][-1]["content"] for c in new_calls)
 
 
-def test_errors_are_stored_but_never_reused(workspace):
+def test_errors_are_stored_but_never_reused(workspace, make_brief):
+    make_brief("quartet", panel=FOUR)
     scripted.script("p", ["garbage", "garbage", "garbage"])
     scripted.script("p", by_title)
-    outcome = run(workspace, ["smollm3"], concurrency=1)
+    outcome = run(workspace, ["quartet"], concurrency=1)
     assert not outcome.panels[0].complete and outcome.panels[0].reported == 3
     unscored = [r for r in outcome.panels[0].results if r.status == "unscored"]
     assert len(unscored) == 1 and unscored[0].raw == "garbage"
     calls = scripted.call_count()
-    again = run(workspace, ["smollm3"])
+    again = run(workspace, ["quartet"])
     assert scripted.call_count() == calls + 1  # only the unscored persona is asked again
     assert again.panels[0].complete
 
 
-def test_everything_is_stored_for_audit(workspace):
+def test_everything_is_stored_for_audit(workspace, make_brief):
+    make_brief("quartet", panel=FOUR)
     scripted.script("p", by_title)
-    outcome = run(workspace, ["smollm3"])
+    outcome = run(workspace, ["quartet"])
     db = Store(workspace / "outputs" / "panel.db").db
     calls = list(db.query("SELECT * FROM calls WHERE run_id = ?", [outcome.run_id]))
     assert len(calls) == 4
@@ -100,16 +116,17 @@ def test_everything_is_stored_for_audit(workspace):
     assert run_row["status"] == "complete" and run_row["calls_made"] == 4 and run_row["model"] == "scripted/p"
     verdicts = list(db.query("SELECT * FROM verdicts_fts WHERE verdicts_fts MATCH 'Because'"))
     assert len(verdicts) == 4
-    stored = queries.latest_panel(Store(workspace / "outputs" / "panel.db").db, "smollm3")
+    stored = queries.latest_panel(Store(workspace / "outputs" / "panel.db").db, "quartet")
     assert stored.ship_pct == 75.0 and stored.seated == outcome.panels[0].seated
 
 
-def test_bad_batches_write_nothing(workspace):
+def test_bad_batches_write_nothing(workspace, make_brief):
+    make_brief("quartet", panel=FOUR)
     db = workspace / "outputs" / "panel.db"
     with pytest.raises(PanelError, match="duplicate slug"):
-        run(workspace, ["smollm3", "smollm3"])
+        run(workspace, ["quartet", "quartet"])
     with pytest.raises(PersonaError, match="unknown persona 'critic'"):
-        run(workspace, ["smollm3"], only_personas=["critic"])
+        run(workspace, ["quartet"], only_personas=["critic"])
     assert scripted.call_count() == 0
     # run() opens the store before run_review rejects the batch; no rows were written.
     store = Store(db)

@@ -63,9 +63,10 @@ def scan(text_or_bytes, where: str) -> None:
         assert needle.encode() not in data, f"the planted key leaked into {where}"
 
 
-def test_planted_key_never_leaks(workspace, provider):
+def test_planted_key_never_leaks(workspace, make_brief, provider):
+    make_brief("quintet")  # seats all five personas
     env = subprocess_env(workspace, OPENAI_API_KEY=PLANTED, LITELLM_LOG="DEBUG")
-    base = ["review", "aider", "--model", MODEL, "--api-base", provider.url, "--concurrency", "1"]
+    base = ["review", "quintet", "--model", MODEL, "--api-base", provider.url, "--concurrency", "1"]
     runs = []
 
     # 1. A provider error that quotes the key, retried to the end; unparseable answers kept raw.

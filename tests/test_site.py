@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from panel.models import scripted
-from test_compare import CALLS, reviewer, write_hostile
+from test_compare import CALLS, reviewer, write_catalogue, write_hostile
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,14 +49,17 @@ def parse(path: Path) -> PageParser:
     return parser
 
 
-def build(workspace: Path, run_cli) -> Path:
+def build(workspace: Path, run_cli, make_brief) -> Path:
+    """alpha-lm and beta-lm seat four (3 of 4 ship each), gamma and epsilon ($20 per month) five
+    (all ship); two comparisons; three votes on gamma."""
+    write_catalogue(make_brief)
     scripted.script("panel", reviewer(CALLS))
-    assert run_cli("review", "smollm3", "mistral-small-3-1", "qwen3", "claude-code", "--model",
+    assert run_cli("review", "alpha-lm", "beta-lm", "gamma", "epsilon", "--model",
                    "scripted/panel").exit_code == 0
-    assert run_cli("compare", "smollm3", "mistral-small-3-1").exit_code == 0
-    assert run_cli("compare", "qwen3", "claude-code", "smollm3").exit_code == 0
+    assert run_cli("compare", "alpha-lm", "beta-lm").exit_code == 0
+    assert run_cli("compare", "gamma", "epsilon", "alpha-lm").exit_code == 0
     for voter, choice in (("a", "ship"), ("b", "ship"), ("c", "skip")):
-        assert run_cli("vote", "qwen3", choice, "--voter", voter).exit_code == 0
+        assert run_cli("vote", "gamma", choice, "--voter", voter).exit_code == 0
     res = run_cli("site")
     assert res.exit_code == 0, res.output
     site = workspace / "outputs" / "site"
@@ -84,19 +87,19 @@ def check_links(site: Path) -> int:
     return checked
 
 
-def test_site_has_every_page_and_no_dead_links(workspace, run_cli):
-    site = build(workspace, run_cli)
+def test_site_has_every_page_and_no_dead_links(workspace, run_cli, make_brief):
+    site = build(workspace, run_cli, make_brief)
     names = sorted(str(p.relative_to(site)) for p in site.rglob("*.html"))
     assert names == [
-        "compare/qwen3-vs-claude-code-vs-smollm3.html", "compare/smollm3-vs-mistral-small-3-1.html",
+        "compare/alpha-lm-vs-beta-lm.html", "compare/gamma-vs-epsilon-vs-alpha-lm.html",
         "index-community.html", "index-name.html", "index-price.html", "index.html",
-        "tools/claude-code.html", "tools/mistral-small-3-1.html", "tools/qwen3.html", "tools/smollm3.html",
+        "tools/alpha-lm.html", "tools/beta-lm.html", "tools/epsilon.html", "tools/gamma.html",
     ]
     assert check_links(site) > 40
 
 
-def test_pages_are_self_contained(workspace, run_cli):
-    site = build(workspace, run_cli)
+def test_pages_are_self_contained(workspace, run_cli, make_brief):
+    site = build(workspace, run_cli, make_brief)
     for page in site.rglob("*.html"):
         text = page.read_text()
         parsed = parse(page)
@@ -106,53 +109,53 @@ def test_pages_are_self_contained(workspace, run_cli):
         assert "script-src" not in text and "default-src 'none'" in text  # the CSP forbids scripts outright
 
 
-def test_index_is_sorted_and_linkable(workspace, run_cli):
-    site = build(workspace, run_cli)
+def test_index_is_sorted_and_linkable(workspace, run_cli, make_brief):
+    site = build(workspace, run_cli, make_brief)
 
     def order(name: str) -> list[str]:
         html = (site / name).read_text()
         return re.findall(r'<tr id="([a-z0-9-]+)">', html)
 
-    # Qwen3 and Claude Code ship 5/5, SmolLM3 and Mistral Small 3.1 3/4: highest first.
+    # Gamma and Epsilon Pro ship 5/5, Alpha LM and Beta LM 3/4: highest first.
     by_panel = order("index.html")
-    assert set(by_panel) == {"smollm3", "mistral-small-3-1", "qwen3", "claude-code"}
+    assert set(by_panel) == {"alpha-lm", "beta-lm", "gamma", "epsilon"}
     pcts = [float(re.search(rf'<tr id="{s}">.*?<strong>(\d+)%</strong>', (site / "index.html").read_text(), re.S)
                   .group(1)) for s in by_panel]
     assert pcts == sorted(pcts, reverse=True)
-    assert order("index-community.html")[0] == "qwen3"  # the only tool with votes
-    assert order("index-price.html")[-1] == "claude-code"  # $20 per month after the free ones
-    assert order("index-name.html") == ["claude-code", "mistral-small-3-1", "qwen3", "smollm3"]
+    assert order("index-community.html")[0] == "gamma"  # the only tool with votes
+    assert order("index-price.html")[-1] == "epsilon"  # $20 per month after the free ones
+    assert order("index-name.html") == ["alpha-lm", "beta-lm", "epsilon", "gamma"]  # Alpha LM ... Gamma
     index = (site / "index.html").read_text()
     assert '<a href="index-price.html">Entry price</a>' in index and 'aria-current="page">Panel ship %' in index
     assert "67%</strong> <span class=\"muted small\">3 votes" in index
 
 
-def test_tool_page_has_latest_panel_and_history(workspace, run_cli):
-    site = build(workspace, run_cli)
-    scripted.script("next", reviewer({**CALLS, ("SmolLM3", "Business Analyst"): "ship"}))
-    assert run_cli("review", "smollm3", "--model", "scripted/next").exit_code == 0
+def test_tool_page_has_latest_panel_and_history(workspace, run_cli, make_brief):
+    site = build(workspace, run_cli, make_brief)
+    scripted.script("next", reviewer({**CALLS, ("Alpha LM", "Business Analyst"): "ship"}))
+    assert run_cli("review", "alpha-lm", "--model", "scripted/next").exit_code == 0
     assert run_cli("site").exit_code == 0
-    page = (site / "tools" / "smollm3.html").read_text()
-    text = " ".join(" ".join(parse(site / "tools" / "smollm3.html").text).split())
-    assert "<h1>SmolLM3</h1>" in page
+    page = (site / "tools" / "alpha-lm.html").read_text()
+    text = " ".join(" ".join(parse(site / "tools" / "alpha-lm.html").text).split())
+    assert "<h1>Alpha LM</h1>" in page
     assert "4 of 4 reviewers who reported say ship (100%" in text
     assert "business: skip → ship" in text and "model: scripted/panel → scripted/next" in text
     assert "first panel" in text
-    assert 'href="../compare/smollm3-vs-mistral-small-3-1.html"' in page
+    assert 'href="../compare/alpha-lm-vs-beta-lm.html"' in page
     for title in ("Builder", "Skeptic", "Futurist", "Business Analyst"):
         assert f'<a href="#persona-{title.split()[0].lower()}">{title}</a>' in page
 
 
-def test_site_comparisons_use_current_votes(workspace, run_cli):
-    site = build(workspace, run_cli)
-    page = (site / "compare" / "qwen3-vs-claude-code-vs-smollm3.html").read_text()
-    assert '<a href="../tools/qwen3.html">Qwen3</a>' in page
-    text = " ".join(" ".join(parse(site / "compare" / "qwen3-vs-claude-code-vs-smollm3.html").text).split())
-    assert "The community is cooler on Qwen3 than the panel: 67% ship over 3 votes" in text
+def test_site_comparisons_use_current_votes(workspace, run_cli, make_brief):
+    site = build(workspace, run_cli, make_brief)
+    page = (site / "compare" / "gamma-vs-epsilon-vs-alpha-lm.html").read_text()
+    assert '<a href="../tools/gamma.html">Gamma</a>' in page
+    text = " ".join(" ".join(parse(site / "compare" / "gamma-vs-epsilon-vs-alpha-lm.html").text).split())
+    assert "The community is cooler on Gamma than the panel: 67% ship over 3 votes" in text
 
 
-def test_pages_have_accessible_structure(workspace, run_cli):
-    site = build(workspace, run_cli)
+def test_pages_have_accessible_structure(workspace, run_cli, make_brief):
+    site = build(workspace, run_cli, make_brief)
     for page in site.rglob("*.html"):
         parsed = parse(page)
         html = page.read_text()
@@ -192,11 +195,12 @@ def test_colour_contrast_meets_wcag_aa_in_light_and_dark():
             assert contrast(colours[mark], colours["card"]) >= 3, mark
 
 
-def test_hostile_brief_renders_as_text_on_every_page(workspace, run_cli):
+def test_hostile_brief_renders_as_text_on_every_page(workspace, run_cli, make_brief):
+    write_catalogue(make_brief)
     write_hostile(workspace)
     scripted.script("panel", reviewer(CALLS))
-    assert run_cli("review", "evil-tool", "smollm3", "--model", "scripted/panel").exit_code == 0
-    assert run_cli("compare", "evil-tool", "smollm3").exit_code == 0
+    assert run_cli("review", "evil-tool", "alpha-lm", "--model", "scripted/panel").exit_code == 0
+    assert run_cli("compare", "evil-tool", "alpha-lm").exit_code == 0
     assert run_cli("site").exit_code == 0
     site = workspace / "outputs" / "site"
     for page in site.rglob("*.html"):

@@ -13,7 +13,14 @@ from panel.store.store import Store
 from panel.inputs.votes import Vote, read_votes_csv
 from panel.store.queries import tallies
 
-KNOWN = {"smollm3", "qwen3"}
+KNOWN = {"widget", "gadget"}
+
+
+@pytest.fixture
+def briefs(make_brief):
+    """The tools a vote may name: widget and gadget have briefs in the workspace."""
+    for slug in sorted(KNOWN):
+        make_brief(slug)
 
 
 def votes_in(workspace: Path) -> list[tuple]:
@@ -30,45 +37,45 @@ def write(tmp_path: Path, text: str, name: str = "votes.csv") -> Path:
 # --- panel vote ----------------------------------------------------------------------------------------
 
 
-def test_vote_records_and_a_second_vote_replaces_the_first(workspace, run_cli):
-    res = run_cli("vote", "smollm3", "ship", "--voter", "ada")
+def test_vote_records_and_a_second_vote_replaces_the_first(workspace, run_cli, briefs):
+    res = run_cli("vote", "widget", "ship", "--voter", "ada")
     assert res.exit_code == 0, res.output
-    assert "Recorded ship on smollm3 from ada. Community: 100% ship over 1 vote." in res.stdout
-    res = run_cli("vote", "smollm3", "skip", "--voter", "ada", "--json")
+    assert "Recorded ship on widget from ada. Community: 100% ship over 1 vote." in res.stdout
+    res = run_cli("vote", "widget", "skip", "--voter", "ada", "--json")
     data = json.loads(res.stdout)
-    assert data["community"] == {"slug": "smollm3", "ships": 0, "skips": 1, "votes": 1, "pct": 0.0,
+    assert data["community"] == {"slug": "widget", "ships": 0, "skips": 1, "votes": 1, "pct": 0.0,
                                  "interval": [0.0, 79.3]}
-    assert [(s, v, c) for s, v, c, _ in votes_in(workspace)] == [("smollm3", "ada", "skip")]
+    assert [(s, v, c) for s, v, c, _ in votes_in(workspace)] == [("widget", "ada", "skip")]
 
 
-def test_vote_without_voter_uses_a_stable_local_id(workspace, run_cli, monkeypatch):
+def test_vote_without_voter_uses_a_stable_local_id(workspace, run_cli, briefs, monkeypatch):
     monkeypatch.setattr("getpass.getuser", lambda: "grace")
-    assert run_cli("vote", "qwen3", "SHIP").exit_code == 0
-    assert run_cli("vote", "qwen3", "skip").exit_code == 0
-    assert [(s, v, c) for s, v, c, _ in votes_in(workspace)] == [("qwen3", "local:grace", "skip")]
+    assert run_cli("vote", "gadget", "SHIP").exit_code == 0
+    assert run_cli("vote", "gadget", "skip").exit_code == 0
+    assert [(s, v, c) for s, v, c, _ in votes_in(workspace)] == [("gadget", "local:grace", "skip")]
 
 
 @pytest.mark.parametrize(
     "args, message",
     [
         (["no-such-tool", "ship"], "unknown tool 'no-such-tool'"),
-        (["smollm3", "maybe"], "vote must be ship or skip, not 'maybe'"),
-        (["smollm3", "ship", "--voter", " "], "voter is empty"),
+        (["widget", "maybe"], "vote must be ship or skip, not 'maybe'"),
+        (["widget", "ship", "--voter", " "], "voter is empty"),
         (["Not A Slug", "ship"], "'Not A Slug' is not a valid slug"),
     ],
 )
-def test_bad_vote_exits_2_and_creates_nothing(workspace, run_cli, args, message):
+def test_bad_vote_exits_2_and_creates_nothing(workspace, run_cli, briefs, args, message):
     res = run_cli("vote", *args)
     assert res.exit_code == 2
     assert res.stderr.startswith("Error: ") and message in res.stderr and res.stderr.count("\n") == 1
     assert not (workspace / "outputs" / "panel.db").exists()
 
 
-def test_vote_may_name_a_tool_only_the_store_knows(workspace, run_cli, tmp_path):
+def test_vote_may_name_a_tool_only_the_store_knows(workspace, run_cli, make_brief, tmp_path):
     # A brief reviewed from a file outside tool_briefs/ is known through the store.
-    outside = tmp_path / "elsewhere" / "side-tool.yaml"
-    outside.parent.mkdir()
-    outside.write_text((workspace / "tool_briefs" / "qwen3.yaml").read_text().replace("slug: qwen3", "slug: side-tool"))
+    outside = make_brief("side-tool", folder=tmp_path / "elsewhere")
+    assert not (workspace / "tool_briefs" / "side-tool.yaml").exists()
+    assert run_cli("vote", "side-tool", "ship", "--voter", "x").exit_code == 2  # not known yet
     assert run_cli("review", str(outside), "--model", "scripted/demo").exit_code in (0, 1)
     assert run_cli("vote", "side-tool", "ship", "--voter", "x").exit_code == 0
 
@@ -77,12 +84,12 @@ def test_vote_may_name_a_tool_only_the_store_knows(workspace, run_cli, tmp_path)
 
 
 def test_csv_with_and_without_header(tmp_path):
-    with_header = write(tmp_path, "slug,voter,vote,cast_at\nsmollm3,a,ship,2025-03-01T10:00:00Z\nqwen3,b,skip\n")
-    without = write(tmp_path, "smollm3,a,ship,2025-03-01\n\nqwen3,b,SKIP,\n", "plain.csv")
+    with_header = write(tmp_path, "slug,voter,vote,cast_at\nwidget,a,ship,2025-03-01T10:00:00Z\ngadget,b,skip\n")
+    without = write(tmp_path, "widget,a,ship,2025-03-01\n\ngadget,b,SKIP,\n", "plain.csv")
     first = read_votes_csv(with_header, KNOWN)
     second = read_votes_csv(without, KNOWN)
-    assert [(v.slug, v.voter, v.vote) for v in first] == [("smollm3", "a", "ship"), ("qwen3", "b", "skip")]
-    assert [(v.slug, v.voter, v.vote) for v in second] == [("smollm3", "a", "ship"), ("qwen3", "b", "skip")]
+    assert [(v.slug, v.voter, v.vote) for v in first] == [("widget", "a", "ship"), ("gadget", "b", "skip")]
+    assert [(v.slug, v.voter, v.vote) for v in second] == [("widget", "a", "ship"), ("gadget", "b", "skip")]
     assert first[0].cast_at == "2025-03-01T10:00:00.000+00:00"
     assert second[0].cast_at == "2025-03-01T00:00:00.000+00:00"
 
@@ -90,13 +97,13 @@ def test_csv_with_and_without_header(tmp_path):
 def test_bad_csv_lists_every_bad_line(tmp_path):
     path = write(tmp_path, "\n".join([
         "slug,voter,vote,cast_at",
-        "smollm3,a,ship",
-        "smollm3,b,maybe",
+        "widget,a,ship",
+        "widget,b,maybe",
         "nope,c,ship",
-        "qwen3,d,skip,yesterday",
-        "qwen3,e",
-        "qwen3,f,ship,2999-01-01",
-        "qwen3,,ship",
+        "gadget,d,skip,yesterday",
+        "gadget,e",
+        "gadget,f,ship,2999-01-01",
+        "gadget,,ship",
     ]) + "\n")
     with pytest.raises(VoteError) as info:
         read_votes_csv(path, KNOWN)
@@ -117,29 +124,29 @@ def test_empty_or_header_only_csv_is_rejected(tmp_path):
 
 
 def test_same_voter_twice_in_a_file_keeps_the_latest(tmp_path):
-    path = write(tmp_path, "smollm3,a,ship,2025-05-02\nsmollm3,a,skip,2025-05-01\nqwen3,a,skip\nqwen3,a,ship\n")
+    path = write(tmp_path, "widget,a,ship,2025-05-02\nwidget,a,skip,2025-05-01\ngadget,a,skip\ngadget,a,ship\n")
     votes = {(v.slug, v.voter): v.vote for v in read_votes_csv(path, KNOWN)}
-    assert votes == {("smollm3", "a"): "ship", ("qwen3", "a"): "ship"}
+    assert votes == {("widget", "a"): "ship", ("gadget", "a"): "ship"}
 
 
 # --- panel votes import --------------------------------------------------------------------------------
 
 
-def test_import_stores_votes_and_latest_wins_across_imports(workspace, run_cli, tmp_path):
-    first = write(tmp_path, "slug,voter,vote,cast_at\nsmollm3,a,ship,2025-01-10\nsmollm3,b,skip,2025-01-10\n")
+def test_import_stores_votes_and_latest_wins_across_imports(workspace, run_cli, briefs, tmp_path):
+    first = write(tmp_path, "slug,voter,vote,cast_at\nwidget,a,ship,2025-01-10\nwidget,b,skip,2025-01-10\n")
     res = run_cli("votes", "import", first)
     assert res.exit_code == 0, res.output
     assert res.stdout.strip() == f"Imported 2 votes from {first}."
-    older = write(tmp_path, "smollm3,a,skip,2025-01-01\nsmollm3,b,ship,2025-02-01\n", "later.csv")
+    older = write(tmp_path, "widget,a,skip,2025-01-01\nwidget,b,ship,2025-02-01\n", "later.csv")
     res = run_cli("votes", "import", older, "--json")
     assert json.loads(res.stdout) == {"file": str(older), "votes": 2, "applied": 1, "stale": 1}
     assert [(v, c) for _, v, c, _ in votes_in(workspace)] == [("a", "ship"), ("b", "ship")]
 
 
-def test_bad_file_imports_nothing(workspace, run_cli, tmp_path):
-    assert run_cli("vote", "smollm3", "ship", "--voter", "keep").exit_code == 0
+def test_bad_file_imports_nothing(workspace, run_cli, briefs, tmp_path):
+    assert run_cli("vote", "widget", "ship", "--voter", "keep").exit_code == 0
     before = votes_in(workspace)
-    path = write(tmp_path, "smollm3,a,ship\nsmollm3,b,skip\nsmollm3,c,perhaps\n")
+    path = write(tmp_path, "widget,a,ship\nwidget,b,skip\nwidget,c,perhaps\n")
     res = run_cli("votes", "import", path)
     assert res.exit_code == 2
     assert res.stderr.strip() == (
@@ -155,11 +162,11 @@ def test_missing_file_is_a_one_line_error(workspace, run_cli, tmp_path):
 def test_a_failed_save_rolls_back_the_whole_batch(workspace):
     store = Store(workspace / "outputs" / "panel.db")
     try:
-        good = Vote("smollm3", "a", "ship", "2025-01-01T00:00:00.000+00:00")
-        broken = Vote("smollm3", "b", "ship", None)  # NOT NULL cast_at: the database refuses it
+        good = Vote("widget", "a", "ship", "2025-01-01T00:00:00.000+00:00")
+        broken = Vote("widget", "b", "ship", None)  # NOT NULL cast_at: the database refuses it
         with pytest.raises(sqlite3.IntegrityError):
             store.save_votes([good, broken])
-        assert tallies(store.db, ["smollm3"])["smollm3"].votes == 0
+        assert tallies(store.db, ["widget"])["widget"].votes == 0
     finally:
         store.close()
 
@@ -167,10 +174,10 @@ def test_a_failed_save_rolls_back_the_whole_batch(workspace):
 def test_tally_counts_and_says_nothing_without_votes(workspace):
     store = Store(workspace / "outputs" / "panel.db")
     try:
-        assert tallies(store.db, ["qwen3"])["qwen3"].pct is None and tallies(store.db, ["qwen3"])["qwen3"].interval is None
-        store.save_votes([Vote("qwen3", str(i), "ship" if i < 3 else "skip", "2025-01-01T00:00:00.000+00:00")
+        assert tallies(store.db, ["gadget"])["gadget"].pct is None and tallies(store.db, ["gadget"])["gadget"].interval is None
+        store.save_votes([Vote("gadget", str(i), "ship" if i < 3 else "skip", "2025-01-01T00:00:00.000+00:00")
                            for i in range(4)])
-        counted = tallies(store.db, ["qwen3"])["qwen3"]
+        counted = tallies(store.db, ["gadget"])["gadget"]
         assert (counted.ships, counted.skips, counted.votes, counted.pct) == (3, 1, 4, 75.0)
     finally:
         store.close()

@@ -1,13 +1,13 @@
 """How much the personas agree: pairwise agreement, Fleiss' kappa, and each persona's ship rate.
 
-Every statistic uses each persona's *latest* verdict on each tool (the `latest_verdicts` view),
-so a tool re-reviewed ten times counts once, as it stands now. Only `ok` verdicts are ratings;
+Every statistic uses each persona's *current* verdict on each tool (its newest ok verdict), so a
+tool re-reviewed ten times counts once, as it stands now. Only `ok` verdicts are ratings;
 unscored and failed results are not skips and are left out.
 
 - Pairwise agreement of personas A and B: over the tools where both have an ok verdict, the
   share where they made the same call.
 - Fleiss' kappa needs the same number of ratings for every tool. It is computed over tools
-  whose panels are complete (every latest verdict ok); when complete panels differ in size
+  whose panels are complete (every seated persona has a current verdict); when complete panels differ in size
   (a brief may seat four personas instead of five), it uses the most common size (the larger
   size on a tie) and says how many tools it left out.
 - Ship rate: a persona's ships over its ok verdicts.
@@ -89,16 +89,15 @@ class AgreementReport:
 Ratings = dict[str, dict[str, str]]  # slug -> persona -> "ship" | "skip"
 
 
-def ratings_from_rows(latest: list[dict]) -> tuple[Ratings, set[str]]:
-    """Ok latest verdicts as ratings, and the slugs whose latest verdicts are all ok."""
+def ratings_from_panels(panels) -> tuple[Ratings, set[str]]:
+    """Current verdicts as ratings, and the tools whose every seated persona has one (complete).
+    `panels` are standing panels (panel.store.queries.current_panel)."""
     ratings: Ratings = {}
-    incomplete: set[str] = set()
-    for row in latest:
-        if row["status"] == "ok":
-            ratings.setdefault(row["slug"], {})[row["persona"]] = row["verdict"]
-        else:
-            incomplete.add(row["slug"])
-    return ratings, set(ratings) - incomplete
+    for panel in panels:
+        for r in panel.results:
+            if r.status == "ok":
+                ratings.setdefault(panel.slug, {})[r.persona] = r.decision
+    return ratings, {panel.slug for panel in panels if panel.complete and panel.slug in ratings}
 
 
 def pairwise_agreement(ratings: Ratings) -> list[PairAgreement]:
@@ -154,9 +153,9 @@ def ship_rates(ratings: Ratings) -> list[ShipRate]:
     return [ShipRate(p, n, ships) for p, (n, ships) in sorted(totals.items())]
 
 
-def agreement_report(latest: list[dict]) -> AgreementReport:
-    """Every statistic from the latest verdict rows (see panel.audit.latest_verdicts)."""
-    ratings, complete = ratings_from_rows(latest)
+def agreement_report(panels) -> AgreementReport:
+    """Every statistic from the tools' standing panels."""
+    ratings, complete = ratings_from_panels(panels)
     return AgreementReport(
         briefs=len(ratings),
         pairs=pairwise_agreement(ratings),

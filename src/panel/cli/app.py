@@ -18,9 +18,48 @@ app = typer.Typer(
 EXIT_OK, EXIT_PARTIAL, EXIT_BAD_INPUT = 0, 1, 2
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"panel {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                 help="Print panel's version and exit."),
+) -> None:
+    """A multi-persona LLM review panel: five reviewers judge a tool brief; ship or skip."""
+
+
+def _flags_without_metavar() -> None:
+    """typer 0.29 prints `<bool>` beside every on/off flag (`--json <bool>`), as if it took a value."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "panel_flags", False):
+        return
+
+    def display_type_rich(self, ctx):
+        return None if self.is_flag else shown(self, ctx)
+
+    display_type_rich.panel_flags = True
+    TyperOption.display_type_rich = display_type_rich
+
+
+_flags_without_metavar()
+
+
 def one_line(message: str) -> str:
     """A file name or value may carry newlines or terminal escapes: show them escaped."""
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message)
+
+
+def plural(count: int, noun: str) -> str:
+    """"1 comparison", "2 comparisons"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def echo_error(message: str) -> None:
@@ -34,7 +73,8 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
 
 
 def guarded(func):
-    """Turn the project's narrow errors into one-line messages at the CLI boundary."""
+    """Turn the project's narrow errors into one-line messages at the CLI boundary. A command run
+    with --json also prints the error as its one JSON document, so a script reading stdout sees it."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -43,6 +83,8 @@ def guarded(func):
         try:
             return func(*args, **kwargs)
         except PanelError as exc:
+            if kwargs.get("as_json"):
+                print_json({"error": {"message": one_line(str(exc)), "exit_code": exc.exit_code}})
             fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
             fail("interrupted; run the same command again to resume", 130)
@@ -72,7 +114,8 @@ def open_store(db_override=None, must_exist: bool = False):
     from ..core.errors import StoreError
     from ..store.store import Store
 
-    path = workspace().db_path(db_override)
+    ws = workspace()
+    path = ws.db_path(db_override)
     if must_exist and not path.exists():
-        raise StoreError(f"{path}: no panel database yet; run `panel review` first")
+        raise StoreError(f"{path}: no panel database yet; run `panel review` first{ws.hint()}")
     return Store(path)

@@ -131,19 +131,19 @@ def show_run(detail: dict) -> None:
 
     out = console()
     run = detail["run"]
-    out.print(
-        f"[bold]Run {run['id']}[/bold] · {escape(run['command'] or '')} · model {escape(run['model'] or '')} · "
-        f"{run['status']} · started {run['started_at']} · {opt(run['duration_s'], '{:.1f}s')}\n"
-        f"{run['calls_made']} call(s) made, {run['calls_reused']} verdict(s) reused · "
-        f"{run['prompt_tokens']} prompt + {run['completion_tokens']} completion tokens · {money(run['cost'])}"
-    )
+    # Short lines that wrap at word boundaries: an auditor's terminal may be 80 columns wide.
+    out.print(f"[bold]Run {run['id']}[/bold] · {escape(run['command'] or '')} · {run['status']}")
+    out.print(f"  model {escape(run['model'] or '')}")
+    out.print(f"  started {when(run['started_at'])} UTC · took {opt(run['duration_s'], '{:.1f}s')}")
+    out.print(f"  {run['calls_made']} call(s) made, {run['calls_reused']} verdict(s) reused")
+    out.print(f"  {run['prompt_tokens']} prompt + {run['completion_tokens']} completion tokens · {money(run['cost'])}")
     for call in detail["calls"]:
-        head = (
-            f"{call['slug']} / {call['persona']} (version {call['persona_version']}) · {call['model']} · "
-            f"{call['outcome']} · {call['attempts']} attempt(s) · {call['latency']:.2f}s · "
-            f"{call['prompt_tokens']}+{call['completion_tokens']} tokens · {money(call['cost'])}"
-        )
         body = Text()
+        body.append(f"persona version {call['persona_version']} · {call['model']}\n", style="dim")
+        mode = f" · format {call['response_mode']}" if call.get("response_mode") else ""
+        body.append(f"{call['outcome']} · {call['attempts']} attempt(s) · {call['latency']:.2f}s{mode}\n", style="dim")
+        body.append(f"{call['prompt_tokens']}+{call['completion_tokens']} tokens · {money(call['cost'])}\n\n",
+                    style="dim")
         for message in call["request"]:
             body.append(f"[{message['role']}]\n", style="bold cyan")
             body.append(f"{message['content']}\n\n")
@@ -154,7 +154,7 @@ def show_run(detail: dict) -> None:
         if call["verdict"]:
             body.append(f"\n\n[verdict] {call['verdict']} ({call['confidence']:.2f}): {call['headline']}",
                         style="bold")
-        out.print(Panel(body, title=Text(head), title_align="left"))
+        out.print(Panel(body, title=Text(f"{call['slug']} / {call['persona']}"), title_align="left"))
     for r in detail["reused"]:
         out.print(
             f"[dim]reused[/dim] {r['slug']} / {r['persona']}: verdict {r['verdict_id']} from run {r['from_run']} "
@@ -246,7 +246,7 @@ def audit_history(
     from rich.markup import escape
 
     out = console()
-    out.print(f"[bold]{escape(slug)}[/bold]: verdict history, oldest first ([bold]*[/bold] = in the latest panel)")
+    out.print(f"[bold]{escape(slug)}[/bold]: verdict history, oldest first ([bold]*[/bold] = the current verdict: the newest ok one)")
     persona_seen = None
     for r in found:
         if r["persona"] != persona_seen:
@@ -276,11 +276,11 @@ def audit_agreement(
 
     Uses each persona's latest ok verdict per tool; see docs/audit.md for the exact rules."""
     from ..analysis.agreement import agreement_report
-    from ..store.queries import latest_verdicts
+    from ..store.queries import current_panel, judged_slugs
 
     store = reading(db)
     try:
-        report = agreement_report(latest_verdicts(store.db))
+        report = agreement_report([current_panel(store.db, slug) for slug in judged_slugs(store.db)])
     finally:
         store.close()
     if as_json:

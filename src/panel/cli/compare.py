@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from . import options
-from .app import EXIT_OK, EXIT_PARTIAL, app, guarded, print_json, workspace
+from .app import EXIT_OK, EXIT_PARTIAL, app, fail, guarded, plural, print_json, workspace
 
 votes_app = typer.Typer(help="Community votes: import a CSV of ship/skip votes.", no_args_is_help=True)
 app.add_typer(votes_app, name="votes")
@@ -31,7 +31,8 @@ def compare(
 ):
     """Compare reviewed tools side by side: writes outputs/compare/<a>-vs-<b>.md and .html.
 
-    Uses each tool's latest stored panel and the community votes; prints the Markdown path.
+    Uses each tool's current verdicts (each persona's newest usable one; of --model when given)
+    and the community votes; prints the Markdown path.
 
     A tool with no stored panel is reviewed first (--model, --api-base, --concurrency as in review).
 
@@ -43,14 +44,18 @@ def compare(
     from ..publish.editor import write_editor_summary
     from ..review.plan import ReviewOptions
     from ..store.store import Store
-    from .review import default_model, run_review_command
+    from .review import default_model, execute_review, prepare_review
+
+    from ..models.providers import check_model
 
     ws = workspace()
     check_slugs(slugs)
+    if editor:
+        check_model(editor, api_base)  # a misconfigured editor is bad input too, found before any work
     hashes = current_brief_hashes(ws, slugs)
     if ws.db_path(db).exists():
         with Store(ws.db_path(db)) as store:
-            missing = missing_panels(store.db, slugs)
+            missing = missing_panels(store.db, slugs, model)
     else:
         missing = list(slugs)  # no database yet: check the briefs before creating one
     code = EXIT_OK
@@ -58,16 +63,21 @@ def compare(
         for slug in missing:  # fail on a missing brief before any model is called
             if not ws.brief_path(slug).exists():
                 raise CompareError(f"'{slug}' has no stored panel and no brief at {ws.brief_path(slug)}")
-        if not as_json:
-            typer.echo(f"No stored panel for {', '.join(missing)}: reviewing first.", err=True)
         review_options = ReviewOptions(model=model, default_model=default_model(), api_base=api_base,
                                        concurrency=concurrency, command="compare")
-        outcome, _ = run_review_command(ws, missing, review_options, db, as_json)
+        prepared = prepare_review(ws, missing, review_options)
+        if not as_json:
+            typer.echo(f"No stored panel for {', '.join(missing)}: reviewing first.", err=True)
+        outcome = execute_review(ws, prepared, review_options, db, as_json)
         if not outcome.complete:
             code = EXIT_PARTIAL
         hashes = current_brief_hashes(ws, slugs)
     with Store(ws.db_path(db)) as store:
-        comparison = build_comparison(store.db, slugs, hashes)
+        still = missing_panels(store.db, slugs, model)
+        if still:  # the review ran and failed: nothing to compare, and nothing is published
+            fail(f"{', '.join(still)}: no verdict yet (the review failed; see `panel audit runs`); no page written",
+                 EXIT_PARTIAL)
+        comparison = build_comparison(store.db, slugs, hashes, model)
         editor_call = None
         if editor:
             try:
@@ -198,4 +208,5 @@ def site(
     if as_json:
         return print_json({"index": str(built.index), "pages": [str(p) for p in built.pages]})
     typer.echo(str(built.index))
-    typer.echo(f"{len(built.pages)} pages: {built.tools} tools, {built.comparisons} comparisons", err=True)
+    typer.echo(f"{len(built.pages)} pages: {plural(built.tools, 'tool')}, {plural(built.comparisons, 'comparison')}",
+               err=True)

@@ -28,7 +28,7 @@ def rerun(
 ):
     """Re-run personas after a prompt edit and show which verdicts flip.
 
-    Each re-run judges the brief its latest panel judged, with the model behind the old verdict
+    Each re-run judges the brief its current verdicts judged, with the model behind the old verdict
     (unless --model). The new panel keeps the other personas' latest verdicts, so the panel %
     before and after differ only by what was re-run.
     Exit codes: 0 every panel complete (or nothing changed), 1 some persona failed, 2 bad input.
@@ -40,7 +40,7 @@ def rerun(
     from ..review.flips import RerunOutcome, flip_report
     from ..review.plan import RerunRequest, ReviewOptions, check_plan_models, plan_rerun
     from .app import open_store
-    from .review import default_model, progress_bar, report_budget_stop
+    from .review import default_model, progress_bar, report_budget_stop, write_reports
 
     ws = workspace()
     personas = load_personas(ws.personas_dir)
@@ -57,12 +57,12 @@ def rerun(
         check_plan_models(plans)
         # The run's record names the models the re-run pairs use.
         label = ", ".join(sorted({pair.settings.model for plan in plans for pair in plan.pairs}))
-        with progress_bar(as_json) as advance:
-            advance(None, sum(len(p.seated) for p in plans))
-            runner = Batch(store, review_options, label=label, on_result=advance)
+        with progress_bar(as_json) as progress:
+            progress.start(plans)
+            runner = Batch(store, review_options, label=label, on_result=progress)
             review = asyncio.run(runner.run(plans, personas))
     outcome = RerunOutcome(review=review, plans=plans, report=flip_report(plans, review))
-    write_reports(out or ws.outputs_dir, outcome)
+    write_reports(ws.db_path(db), out or ws.outputs_dir, review)
     if as_json:
         print_json(outcome.to_json())
     else:
@@ -92,21 +92,10 @@ def nothing_changed(as_json: bool) -> None:
     raise typer.Exit(EXIT_OK)
 
 
-def write_reports(out_dir: Path, outcome) -> None:
-    from ..publish.reports import write_panel_report
-
-    briefs = {plan.slug: plan.brief for plan in outcome.plans}
-    for panel in outcome.review.panels:
-        write_panel_report(out_dir, briefs[panel.slug], panel, outcome.review.run_id)
-
-
-def pct(value) -> str:
-    return "—" if value is None else f"{value:.0f}%"
-
-
 def show_flips(outcome) -> None:
     from rich.markup import escape
 
+    from ..publish.render import pct
     from .audit import table as compact_table
 
     data = outcome.to_json()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -41,7 +42,7 @@ def load_batch(ws, brief_args: list[str]) -> tuple[list, dict[str, str]]:
 @app.command()
 @guarded
 def review(
-    briefs: list[str] = typer.Argument(..., help="Brief files, folders of briefs, or slugs in tool_briefs/."),
+    briefs: list[str] = typer.Argument(..., metavar="BRIEF", help="Brief files, folders of briefs, or slugs in tool_briefs/."),
     personas: Optional[str] = typer.Option(None, "--personas", help="Comma-separated personas to seat (default: each brief's panel, else all)."),
     model: options.Model = None,
     api_base: options.ApiBase = None,
@@ -64,13 +65,13 @@ def review(
     only = [p.strip() for p in personas.split(",") if p.strip()] if personas else None
     review_options = ReviewOptions(model=model, default_model=default_model(), api_base=api_base,
                                    concurrency=concurrency, fresh=fresh, only_personas=only, max_cost=max_cost)
-    outcome, batch = run_review_command(ws, briefs, review_options, db, as_json)
+    outcome, _ = run_review_command(ws, briefs, review_options, db, as_json)
     out_dir = out or ws.outputs_dir
-    write_reports(out_dir, batch, outcome)
+    standing = write_reports(ws.db_path(db), out_dir, outcome)
     if as_json:
         print_json(review_json(outcome))
     else:
-        show_panels(outcome)
+        show_panels(outcome, standing)
         console().print(f"[dim]Stored in {ws.db_path(db)} (run {outcome.run_id}); reports in {out_dir}/[/dim]")
     report_budget_stop(outcome, max_cost)
     raise typer.Exit(EXIT_OK if outcome.complete else EXIT_PARTIAL)
@@ -89,64 +90,121 @@ def report_budget_stop(outcome, max_cost) -> None:
 
 def run_review_command(ws, brief_args, review_options, db, quiet):
     """Validate and plan everything first (bad input writes nothing), then run the batch with progress."""
-    import asyncio
+    prepared = prepare_review(ws, brief_args, review_options)
+    return execute_review(ws, prepared, review_options, db, quiet), prepared[0]
 
+
+def prepare_review(ws, brief_args, review_options):
+    """Load, plan and check a review: every way it is bad input shows here, before any write.
+    Returns (briefs, personas, plans)."""
     from ..inputs.personas import load_personas
-    from ..review.batch import Batch
     from ..review.plan import check_plan_models, plan_review
-    from ..store.store import Store
 
     batch, sources = load_batch(ws, brief_args)
     personas = load_personas(ws.personas_dir)
     plans = plan_review(batch, personas, review_options, sources)
     check_plan_models(plans)
-    with Store(ws.db_path(db)) as store, progress_bar(quiet) as advance:
-        advance(None, sum(len(plan.seated) for plan in plans))
-        runner = Batch(store, review_options, on_result=advance)
-        outcome = asyncio.run(runner.run(plans, personas))
-    return outcome, batch
+    return batch, personas, plans
+
+
+def execute_review(ws, prepared, review_options, db, quiet):
+    """Run a prepared review as one recorded batch, with progress on stderr."""
+    import asyncio
+
+    from ..review.batch import Batch
+    from ..store.store import Store
+
+    _, personas, plans = prepared
+    with Store(ws.db_path(db)) as store, progress_bar(quiet) as progress:
+        progress.start(plans)
+        runner = Batch(store, review_options, on_result=progress)
+        return asyncio.run(runner.run(plans, personas))
 
 
 class progress_bar:
-    """A rich progress bar on stderr, one tick per persona result; silent with --json or no TTY."""
+    """Progress on stderr while a batch runs. On a terminal: a bar that moves per persona, with the
+    elapsed time and, on the embedded model, the tokens it has processed so far (a five-persona
+    panel can take a while). Off a terminal: one line per finished panel. With --json: nothing.
+
+    Use: `with progress_bar(quiet) as progress: progress.start(plans); ... progress(slug, result)`."""
 
     def __init__(self, quiet: bool):
-        self.quiet = quiet or not sys.stderr.isatty()
+        self.mode = "off" if quiet else ("bar" if sys.stderr.isatty() else "lines")
         self.progress = None
         self.task = None
+        self.seats: dict[str, int] = {}
+        self.results: dict[str, list] = {}
+        self.started = time.monotonic()
 
     def __enter__(self):
-        if not self.quiet:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        if self.mode == "bar":
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+            from rich.progress import TimeElapsedColumn
 
             self.progress = Progress(
-                TextColumn("[bold]Reviewing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                TextColumn("{task.description}"), console=console(stderr=True), transient=True,
+                SpinnerColumn(), TextColumn("[bold]Reviewing"), BarColumn(), MofNCompleteColumn(),
+                TimeElapsedColumn(), TextColumn("{task.fields[work]}"), TextColumn("{task.description}"),
+                console=console(stderr=True), transient=True,
             )
             self.progress.__enter__()
-        return self.advance
+        return self
 
-    def advance(self, slug, result=None):
-        if self.progress is None:
-            return
-        if slug is None:  # the first call sets the total
-            self.task = self.progress.add_task("", total=result)
-            return
-        note = "stored" if result.cached else result.status
-        self.progress.update(self.task, advance=1, description=f"[dim]{slug}/{result.persona}: {note}[/dim]")
+    def start(self, plans) -> None:
+        self.seats = {plan.slug: len(plan.seated) for plan in plans}
+        if self.progress is not None:
+            self.task = self.progress.add_task("", total=sum(self.seats.values()), work="")
+            self._watch_local_model()
+
+    def __call__(self, slug, result) -> None:
+        self.results.setdefault(slug, []).append(result)
+        if self.progress is not None:
+            note = "stored" if result.cached else result.status
+            self.progress.update(self.task, advance=1, description=f"[dim]{slug}/{result.persona}: {note}[/dim]")
+        elif self.mode == "lines" and len(self.results[slug]) == self.seats.get(slug):
+            typer.echo(panel_line(slug, self.results[slug], time.monotonic() - self.started), err=True)
+
+    def _watch_local_model(self) -> None:
+        """Show the embedded model's work while a persona is being written (no result arrives for
+        half a minute on two cores). Reads a counter; imports nothing."""
+        import threading
+
+        def watch():
+            while self.progress is not None and not self.progress.finished:
+                local = sys.modules.get("panel.models.local")
+                processed = local.tokens_processed() if local else 0
+                if processed:
+                    self.progress.update(self.task, work=f"[dim]{processed:,} tokens[/dim]")
+                time.sleep(0.5)
+
+        threading.Thread(target=watch, daemon=True, name="panel-progress").start()
 
     def __exit__(self, *exc):
         if self.progress is not None:
             self.progress.__exit__(*exc)
+            self.progress = None
         return False
 
 
-def write_reports(out_dir: Path, batch, outcome) -> None:
-    from ..publish.reports import write_panel_report
+def panel_line(slug: str, results: list, seconds: float) -> str:
+    """One finished panel, for a log: `smollm3: 75% ship · 4/4 reported · 12.3 s`."""
+    from ..publish.render import pct
 
-    by_slug = {b.slug: b for b in batch}
-    for panel in outcome.panels:
-        write_panel_report(out_dir, by_slug[panel.slug], panel, outcome.run_id)
+    ok = [r for r in results if r.status == "ok"]
+    ships = sum(1 for r in ok if r.decision == "ship")
+    share = pct(100 * ships / len(ok)) if ok else pct(None)
+    return f"{slug}: {share} ship · {len(ok)}/{len(results)} reported · {seconds:.1f} s"
+
+
+def write_reports(db_path: Path, out_dir: Path, outcome) -> dict:
+    """Rewrite the reports whose standing panel changed; returns each tool's standing panel."""
+    from ..publish.reports import write_current_reports
+    from ..store.queries import current_panel
+    from ..store.store import Store
+
+    slugs = [panel.slug for panel in outcome.panels]
+    with Store(db_path) as store:
+        write_current_reports(store.db, out_dir, slugs)
+        return {slug: current_panel(store.db, slug) for slug in slugs}
 
 
 def review_json(outcome) -> dict:
@@ -158,12 +216,15 @@ def review_json(outcome) -> dict:
     }
 
 
-def show_panels(outcome) -> None:
+def show_panels(outcome, standing: dict) -> None:
+    """This run's panels; where a seat failed, the verdicts that still stand are named under it."""
     from rich.table import Table
+
+    from ..publish.render import pct as percent
 
     out = console()
     for panel in outcome.panels:
-        pct = "—" if panel.ship_pct is None else f"{panel.ship_pct:.0f}%"
+        pct = percent(panel.ship_pct)
         lo, hi = panel.interval
         state = "" if panel.complete else " [bold red]partial[/bold red]"
         table = Table(
@@ -183,7 +244,13 @@ def show_panels(outcome) -> None:
                 "stored" if r.cached else "model",
             )
         out.print(table)
+        held = standing.get(panel.slug)
+        fresh = {r.verdict_id for r in panel.results if r.status == "ok"}
+        if not panel.complete and held is not None and held.reported and set(held.verdict_ids()) != fresh:
+            out.print(f"[dim]Standing panel for {panel.slug} (the newest usable verdicts, as its report and pages"
+                      f" show): {percent(held.ship_pct)} ship · {held.reported}/{len(held.seated)} reported.[/dim]")
     out.print(f"{outcome.calls_made} model call(s), {outcome.calls_reused} verdict(s) reused from the store.")
+
 
 
 

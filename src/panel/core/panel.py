@@ -49,6 +49,20 @@ class PanelResult:
     def complete(self) -> bool:
         return self.reported == len(self.seated)
 
+    @property
+    def reviewed_at(self) -> str | None:
+        """When the newest of its verdicts was made (a run that only reused them changes nothing)."""
+        return max((r.made_at for r in self.results if r.status == "ok" and r.made_at), default=None)
+
+    def verdict_ids(self) -> list[int]:
+        """The stored verdicts it counts, in seating order."""
+        return [r.verdict_id for r in self.ordered() if r.status == "ok"]
+
+    @property
+    def models(self) -> list[str]:
+        """The models behind the verdicts reported (a failed attempt wrote nothing here)."""
+        return sorted({r.model for r in self.results if r.status == "ok"})
+
     def split(self) -> dict[str, list[str]]:
         """Persona names grouped by outcome: ship, skip, unscored, error."""
         groups: dict[str, list[str]] = {"ship": [], "skip": [], "unscored": [], "error": []}

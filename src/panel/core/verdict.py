@@ -52,6 +52,17 @@ def verdict_schema() -> dict:
     return schema
 
 
+def grammar_safe_schema(schema: dict) -> dict:
+    """A schema without string length limits, for grammar compilers: llama.cpp expands
+    `maxLength: 6000` into a 6000-deep rule, refuses the grammar and can crash the process.
+    Lengths are still checked afterwards, when the reply is validated."""
+    if isinstance(schema, dict):
+        return {k: grammar_safe_schema(v) for k, v in schema.items() if k not in ("maxLength", "minLength")}
+    if isinstance(schema, list):
+        return [grammar_safe_schema(v) for v in schema]
+    return schema
+
+
 # --- parsing a reply -------------------------------------------------------------------------------
 
 _FENCED = re.compile(r"^```[a-zA-Z]*\s*(.*?)\s*```$", re.S)
@@ -109,6 +120,23 @@ def reask_message(error: str) -> dict:
 Status = Literal["ok", "unscored", "error"]
 
 
+@dataclass(frozen=True)
+class FailedAttempt:
+    """An attempt that produced no usable verdict, shown beside the standing verdict, never instead."""
+
+    status: Status
+    at: str
+    model: str
+    error: str | None
+
+    @classmethod
+    def from_row(cls, row: dict) -> "FailedAttempt":
+        return cls(status=row["status"], at=row["created_at"], model=row["model"], error=row["error"])
+
+    def to_json(self) -> dict:
+        return {"status": self.status, "at": self.at, "model": self.model, "error": self.error}
+
+
 @dataclass
 class PersonaResult:
     """One seated persona's outcome for one brief, fresh from a model or reused from the store."""
@@ -122,6 +150,8 @@ class PersonaResult:
     error: str | None = None
     cached: bool = False
     verdict_id: int | None = None
+    made_at: str | None = None  # when the model gave this answer (not when a run reused it)
+    last_failure: "FailedAttempt | None" = None  # a failed attempt newer than this standing verdict
 
     @property
     def decision(self) -> str | None:
@@ -140,6 +170,7 @@ class PersonaResult:
             error=row["error"],
             cached=cached,
             verdict_id=row["id"],
+            made_at=row.get("created_at"),
         )
 
     def to_json(self) -> dict:

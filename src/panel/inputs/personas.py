@@ -100,7 +100,8 @@ def load_personas(folder: Path) -> dict[str, Persona]:
         persona = load_persona(path)
         personas[persona.name] = persona
     if not personas:
-        raise PersonaError(f"{folder}: no persona files (*.yaml) found")
+        hint = "" if Path(folder).is_dir() else "; run `panel init` to create a workspace with the default personas"
+        raise PersonaError(f"{folder}: no persona files (*.yaml) found{hint}")
     return personas
 
 

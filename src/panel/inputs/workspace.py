@@ -35,6 +35,13 @@ class Workspace:
     def outputs_dir(self) -> Path:
         return self.home / "outputs"
 
+    def hint(self) -> str:
+        """Said after a "not found" outside a workspace: how to get one."""
+        if self.personas_dir.is_dir():
+            return ""
+        return (f" ({self.home} is not a panel workspace: run `panel init` to create one here,"
+                " cd to one, or set PANEL_HOME)")
+
     def db_path(self, override: Path | None = None) -> Path:
         if override:
             return Path(override)
@@ -61,7 +68,7 @@ class Workspace:
             elif is_slug(arg):
                 path = self.brief_path(arg)
                 if not path.exists():
-                    raise BriefError(f"no brief '{arg}': {path} does not exist")
+                    raise BriefError(f"no brief '{arg}': {path} does not exist{self.hint()}")
                 paths.append(path)
             else:
                 raise BriefError(f"'{arg}' is not a brief file, a folder of briefs or a slug")

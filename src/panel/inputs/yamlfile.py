@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import TypeVar
 
@@ -32,21 +33,32 @@ class StrictSafeLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def describe_validation_error(exc: ValidationError) -> str:
-    """First error as `field.path: message`, plus a count of the rest, on one line."""
+MAX_PROBLEMS_SHOWN = 6
+
+
+def describe_validation_error(exc: ValidationError, model: type[BaseModel] | None = None) -> str:
+    """Every problem as `field.path: message`, on one line; an unknown field that looks like a
+    misspelt known one says which (`taglne: unknown field, did you mean 'tagline'?`)."""
     errors = exc.errors()
-    first = errors[0]
-    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    msg = first["msg"]
-    if first["type"] == "extra_forbidden":
-        msg = "unknown field (check the spelling)"
-    elif first["type"] == "missing":
+    known = list(model.model_fields) if model is not None else []
+    problems = [_describe(error, known) for error in errors[:MAX_PROBLEMS_SHOWN]]
+    more = len(errors) - MAX_PROBLEMS_SHOWN
+    if more > 0:
+        problems.append(f"and {more} more problem{'s' if more > 1 else ''}")
+    return "; ".join(problems)
+
+
+def _describe(error: dict, known: list[str]) -> str:
+    where = ".".join(str(p) for p in error["loc"]) or "(top level)"
+    msg = error["msg"]
+    if error["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(str(error["loc"][-1]), known, n=1) if len(error["loc"]) == 1 else []
+        msg = f"unknown field, did you mean '{close[0]}'?" if close else "unknown field (check the spelling)"
+    elif error["type"] == "missing":
         msg = "required field is missing"
-    elif first["type"] == "string_pattern_mismatch":
-        if first.get("ctx", {}).get("pattern") == SLUG_PATTERN:
-            msg = describe_bad_slug(first["input"])
-    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
-    return f"{where}: {msg}{more}"
+    elif error["type"] == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == SLUG_PATTERN:
+        msg = describe_bad_slug(error["input"])
+    return f"{where}: {msg}"
 
 
 def load_yaml_mapping(path: Path, error: type[PanelError]) -> dict:
@@ -78,4 +90,4 @@ def load_model(path: Path, model: type[M], error: type[PanelError], defaults: di
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise error(f"{path}: {describe_validation_error(exc)}") from None
+        raise error(f"{path}: {describe_validation_error(exc, model)}") from None

@@ -36,11 +36,24 @@ def retry_after_seconds(exc: BaseException) -> float | None:
         return max(0.0, when.timestamp() - time.time()) if when else None
 
 
+# litellm reports a missing key for some providers as a 500 "Missing credentials" (not an
+# AuthenticationError): retrying it can only fail again.
+_CREDENTIAL_TEXT = ("missing credentials", "api_key client option must be set", "no api key provided")
+
+
+def is_credentials_error(exc: BaseException) -> bool:
+    """An authentication failure or a missing key: never retried; it stops the batch for that model."""
+    if isinstance(exc, get_litellm().AuthenticationError):
+        return True
+    text = str(getattr(exc, "message", "") or exc).lower()
+    return any(marker in text for marker in _CREDENTIAL_TEXT)
+
+
 def is_transient(exc: BaseException) -> bool:
     """Rate limits, 5xx, timeouts and dropped connections; never auth or bad-request errors."""
     lt = get_litellm()
     permanent = (lt.AuthenticationError, lt.BadRequestError, lt.NotFoundError, lt.PermissionDeniedError)
-    if isinstance(exc, permanent):
+    if isinstance(exc, permanent) or is_credentials_error(exc):
         return False
     # 502/503 are not InternalServerError subclasses, and Timeout is not an APIConnectionError.
     transient = (

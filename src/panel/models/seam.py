@@ -11,16 +11,15 @@ in flight, and `--max-cost` is enforced here.
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
 import os
 import time
 from dataclasses import dataclass, field
 
 from ..core.errors import VerdictParseError
-from ..core.verdict import Status, Verdict, parse_verdict, reask_message, verdict_schema
-from .providers import get_litellm
-from .retry import MAX_ATTEMPTS, describe_error, is_transient, wait_for_retry
+from ..core.verdict import Status, Verdict, parse_verdict, reask_message
+from .formats import MODES, is_format_refusal, next_mode, prepare_messages, response_format
+from .providers import OWN_PROVIDERS, get_litellm
+from .retry import MAX_ATTEMPTS, describe_error, is_credentials_error, is_transient, wait_for_retry
 
 DEFAULT_CONCURRENCY = 8
 DEFAULT_TIMEOUT_S = 120.0
@@ -58,27 +57,17 @@ class CallOutcome:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
-
-
-def _verdict_schema() -> dict:
-    """The verdict JSON schema for `response_format`: built once (pydantic takes ~1 ms to generate
-    it), copied per call so nothing downstream can change the cached one."""
-    return json.loads(_verdict_schema_json())
-
-
-@functools.lru_cache(maxsize=1)
-def _verdict_schema_json() -> str:
-    return json.dumps(verdict_schema())
-
-
-VERDICT_FORMAT = "verdict"  # the response_format a review asks for; None asks for plain text
+    response_mode: str | None = None  # the structured-output mode the server took (panel.models.formats)
 
 
 class ModelSeam:
     """Makes every model call of a batch. One semaphore caps calls in flight across all briefs."""
 
-    def __init__(self, concurrency: int = DEFAULT_CONCURRENCY, max_cost: float | None = None):
+    def __init__(self, concurrency: int = DEFAULT_CONCURRENCY, max_cost: float | None = None,
+                 modes: dict[tuple[str, str], str] | None = None):
         self.concurrency = concurrency
+        self.modes = dict(modes or {})  # (api_base, model) -> the structured-output mode it takes
+        self._probing: dict[tuple[str, str], asyncio.Lock] = {}  # servers whose mode is being found
         self.max_cost = max_cost
         self.spent = 0.0
         self.calls_started = 0
@@ -102,7 +91,7 @@ class ModelSeam:
         async def ask() -> None:
             outcome.request = list(messages)
             try:
-                outcome.raw = await self._complete(settings, messages, outcome, response_format=None)
+                outcome.raw = await self._complete(settings, messages, outcome, mode=None)
             except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome
                 self._fail(settings, outcome, exc)
                 return
@@ -158,12 +147,25 @@ class ModelSeam:
         return self.spent + average * (self._in_flight + 1) > self.max_cost
 
     async def _converse(self, settings: ModelSettings, messages: list[dict], outcome: CallOutcome) -> None:
-        """Ask, validate, and re-ask with the error (at most MAX_REASKS times)."""
-        convo = list(messages)
-        outcome.request = convo
+        """The first call to a server not met before finds its structured-output mode while the
+        batch's other calls to it wait, so a thousand-call batch probes once, not a thousand times."""
+        where = (settings.api_base or "", settings.model)
+        if settings.model.split("/", 1)[0] in OWN_PROVIDERS:
+            self.modes.setdefault(where, MODES[0])  # panel's own providers take any schema: no probe
+        if where in self.modes:
+            return await self._converse_in_mode(settings, messages, outcome)
+        async with self._probing.setdefault(where, asyncio.Lock()):
+            return await self._converse_in_mode(settings, messages, outcome)
+
+    async def _converse_in_mode(self, settings: ModelSettings, messages: list[dict], outcome: CallOutcome) -> None:
+        """Ask, validate, and re-ask with the error (at most MAX_REASKS times). The structured-output
+        mode starts at the one this server took before (json_schema for a new one); a reply that
+        is not JSON at all means the server ignored the format, so the next ask uses the next mode."""
+        where = (settings.api_base or "", settings.model)
+        convo, mode = list(messages), self.modes.get(where, MODES[0])
         for _ in range(MAX_REASKS + 1):
             try:
-                text = await self._complete(settings, convo, outcome, response_format=VERDICT_FORMAT)
+                text, mode = await self._complete_structured(settings, convo, outcome, mode)
             except Exception as exc:  # noqa: BLE001 - every failure becomes a stored error outcome
                 self._fail(settings, outcome, exc)
                 return
@@ -173,25 +175,43 @@ class ModelSeam:
             except VerdictParseError as exc:
                 outcome.status, outcome.error = "unscored", str(exc)
                 convo = convo + [{"role": "assistant", "content": text}, reask_message(str(exc))]
-                outcome.request = convo
+                if "{" not in text:
+                    mode = next_mode(mode) or mode
                 continue
             outcome.status, outcome.error = "ok", None
+            self.modes[where] = mode
             return
+
+    async def _complete_structured(self, settings: ModelSettings, convo: list[dict], outcome: CallOutcome,
+                                   mode: str) -> tuple[str, str]:
+        """One answer, asked in `mode`; a server refusing that response format moves the ask to the
+        next mode at once (not through retries). Returns the text and the mode that answered."""
+        while True:
+            sent = prepare_messages(mode, convo)
+            outcome.request, outcome.response_mode = sent, mode
+            try:
+                return await self._complete(settings, sent, outcome, mode), mode
+            except Exception as exc:
+                following = next_mode(mode) if is_format_refusal(exc) else None
+                if following is None:
+                    raise
+                mode = following
 
     def _fail(self, settings: ModelSettings, outcome: CallOutcome, exc: Exception) -> None:
         outcome.status, outcome.error = "error", describe_error(exc)
-        if isinstance(exc, get_litellm().AuthenticationError):
+        if is_credentials_error(exc):
             self._fatal[settings.model] = outcome.error  # a bad key fails fast for the rest
 
     async def _complete(self, settings: ModelSettings, convo: list[dict], outcome: CallOutcome,
-                        response_format: str | None) -> str:
-        """One answer from the provider; tenacity retries transient errors, honouring Retry-After."""
+                        mode: str | None) -> str:
+        """One answer from the provider; tenacity retries transient errors, honouring Retry-After
+        (a server refusing the response format is not transient, whatever its status code)."""
         from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
         lt = get_litellm()
-        kwargs = self._call_kwargs(settings, response_format)
+        kwargs = self._call_kwargs(settings, mode)
         retrying = AsyncRetrying(
-            retry=retry_if_exception(is_transient),
+            retry=retry_if_exception(lambda exc: is_transient(exc) and not is_format_refusal(exc)),
             stop=stop_after_attempt(MAX_ATTEMPTS),
             wait=wait_for_retry,
             reraise=True,
@@ -204,13 +224,12 @@ class ModelSeam:
         choices = getattr(response, "choices", None) or []
         return (choices[0].message.content or "") if choices else ""
 
-    def _call_kwargs(self, settings: ModelSettings, response_format: str | None = VERDICT_FORMAT) -> dict:
+    def _call_kwargs(self, settings: ModelSettings, mode: str | None = MODES[0]) -> dict:
+        """litellm's arguments for one request; `mode` is a structured-output mode, None for plain text."""
         kwargs = {"model": settings.model, "num_retries": 0, "timeout": settings.timeout}
-        if response_format == VERDICT_FORMAT:
-            kwargs["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "verdict", "schema": _verdict_schema(), "strict": False},
-            }
+        shape = response_format(mode) if mode else None
+        if shape is not None:
+            kwargs["response_format"] = shape
         if settings.temperature is not None:
             kwargs["temperature"] = settings.temperature
         if settings.max_tokens is not None:

@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from ..core.errors import CompareError
+from ..core.panel import PanelResult
 from ..core.tally import Tally
 from ..store import queries
 from .pricing import PricingRead, pricing_read
@@ -46,12 +47,14 @@ class PersonaVerdict(BaseModel):
     error: str | None = None
     model: str | None = None
     persona_version: str | None = None
+    verdict_id: int | None = None
+    made_at: str | None = None
+    last_failure: dict | None = None  # an attempt newer than this verdict that failed: shown beside it
 
 
 class PanelSummary(BaseModel):
-    panel_id: int
-    run_id: int
-    reviewed_at: str
+    verdict_ids: list[int]  # the current verdicts shown (see `panel audit history`)
+    reviewed_at: str | None  # when the newest of them was made
     seated: list[str]
     reported: int
     ships: int
@@ -123,7 +126,7 @@ class Comparison(BaseModel):
     fairness: list[str]  # caveats; empty when every tool was judged the same way
     judged_alike: str  # one sentence on how the tools were judged
     verdict: str
-    basis: dict[str, list[int]]  # slug -> [panel id, votes, ship votes]: what an editor summary was written for
+    basis: dict[str, list]  # slug -> [its verdict ids, votes, ship votes]: what an editor summary was written for
     editor: EditorNote | None = None
 
     @property
@@ -151,8 +154,7 @@ def persona_titles(db, versions: set[str]) -> dict[str, str]:
     return titles
 
 
-def panel_summary(db, row: dict) -> PanelSummary:
-    panel = queries.panel_by_id(db, row["id"])
+def panel_summary(db, panel: PanelResult) -> PanelSummary:
     results = panel.ordered()
     titles = persona_titles(db, {r.persona_version for r in results})
     verdicts = []
@@ -164,13 +166,14 @@ def panel_summary(db, row: dict) -> PanelSummary:
             headline=v.headline if v else None, rationale=v.rationale if v else None,
             strengths=v.strengths if v else [], risks=v.risks if v else [],
             competitors=v.competitors if v else [], error=r.error, model=r.model,
-            persona_version=r.persona_version,
+            persona_version=r.persona_version, verdict_id=r.verdict_id, made_at=r.made_at,
+            last_failure=r.last_failure.to_json() if r.last_failure else None,
         ))
     return PanelSummary(
-        panel_id=row["id"], run_id=row["run_id"], reviewed_at=row["created_at"], seated=list(panel.seated),
-        reported=panel.reported, ships=panel.ships, skips=panel.reported - panel.ships,
-        ship_pct=panel.ship_pct, interval=panel.interval, complete=panel.complete,
-        models=sorted({r.model for r in results}), verdicts=verdicts,
+        verdict_ids=panel.verdict_ids(), reviewed_at=panel.reviewed_at,
+        seated=list(panel.seated), reported=panel.reported, ships=panel.ships, skips=panel.reported - panel.ships,
+        ship_pct=panel.ship_pct, interval=panel.interval, complete=panel.complete, models=panel.models,
+        verdicts=verdicts,
     )
 
 
@@ -178,16 +181,18 @@ def community_of(tally: Tally) -> Community:
     return Community(votes=tally.votes, ships=tally.ships, skips=tally.skips, pct=tally.pct, interval=tally.interval)
 
 
-def tool_column(db, slug: str, row: dict, tally: Tally, current_hash: str | None) -> ToolColumn:
-    brief = queries.brief_json(db, row["brief_hash"])
+def tool_column(db, panel: PanelResult, tally: Tally, current_hash: str | None) -> ToolColumn:
+    """One tool's column, from its standing panel (panel.store.queries.current_panel)."""
+    slug = panel.slug
+    brief = queries.brief_json(db, panel.brief_hash)
     if brief is None:  # cannot happen through the CLI: a panel's brief is stored before the panel
         raise CompareError(f"'{slug}': the stored panel has no stored brief")
     return ToolColumn(
         slug=slug, name=brief["name"], tagline=brief["tagline"], category=brief["category"],
         vendor=brief["vendor"], description=brief["description"], links=brief.get("links") or {},
-        pricing=pricing_read(brief["pricing"], brief["licence"]), panel=panel_summary(db, row),
+        pricing=pricing_read(brief["pricing"], brief["licence"]), panel=panel_summary(db, panel),
         community=community_of(tally),
-        brief_changed=current_hash is not None and current_hash != row["brief_hash"],
+        brief_changed=current_hash is not None and current_hash != panel.brief_hash,
     )
 
 
@@ -199,21 +204,28 @@ def check_slugs(slugs: list[str]) -> None:
         raise CompareError(f"a tool is named twice: {', '.join(repeated)}")
 
 
-def missing_panels(db, slugs: list[str]) -> list[str]:
-    return [slug for slug in slugs if queries.latest_panel_row(db, slug) is None]
+def standing_panels(db, slugs: list[str], model: str | None = None) -> dict[str, PanelResult | None]:
+    """Each tool's current panel, or None when it has no verdict yet (nothing, or only failures)."""
+    panels = {slug: queries.current_panel(db, slug, model) for slug in slugs}
+    return {slug: panel if panel is not None and panel.reported else None for slug, panel in panels.items()}
 
 
-def build_comparison(db, slugs: list[str], current_hashes: dict[str, str] | None = None) -> Comparison:
-    """Everything the comparison page shows, from the latest stored panel of each tool."""
+def missing_panels(db, slugs: list[str], model: str | None = None) -> list[str]:
+    return [slug for slug, panel in standing_panels(db, slugs, model).items() if panel is None]
+
+
+def build_comparison(db, slugs: list[str], current_hashes: dict[str, str] | None = None,
+                     model: str | None = None) -> Comparison:
+    """Everything the comparison page shows, from each tool's current verdicts (of `model` if given)."""
     check_slugs(slugs)
-    rows = {}
-    for slug in slugs:
-        rows[slug] = queries.latest_panel_row(db, slug)
-        if rows[slug] is None:
-            raise CompareError(f"'{slug}' has no stored panel; run `panel review {slug}` first")
+    panels = standing_panels(db, slugs, model)
+    for slug, panel in panels.items():
+        if panel is None:
+            made = f" by {model}" if model else ""
+            raise CompareError(f"'{slug}' has no verdict{made} yet; run `panel review {slug}` first")
     counts = queries.tallies(db, slugs)
     hashes = current_hashes or {}
-    tools = [tool_column(db, s, rows[s], counts[s], hashes.get(s)) for s in slugs]
+    tools = [tool_column(db, panels[s], counts[s], hashes.get(s)) for s in slugs]
     split = split_rows(tools)
     community, community_notes = community_read(tools)
     fairness, alike = fairness_notes(tools)
@@ -222,7 +234,7 @@ def build_comparison(db, slugs: list[str], current_hashes: dict[str, str] | None
         generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), tools=tools, split=split,
         split_personas=[r.persona for r in split if r.split], community=community,
         community_notes=community_notes, fairness=fairness, judged_alike=alike, verdict="",
-        basis={t.slug: [t.panel.panel_id, t.community.votes, t.community.ships] for t in tools},
+        basis={t.slug: [",".join(map(str, t.panel.verdict_ids)), t.community.votes, t.community.ships] for t in tools},
     )
     comparison.verdict = closing_verdict(comparison)
     return comparison

@@ -19,6 +19,20 @@ import jinja2
 OUTCOME_LABELS = {"ship": "Ship", "skip": "Skip", "unscored": "Unscored", "error": "No answer",
                   "not seated": "Not seated"}
 
+EMBEDDED_MODEL = "local/smollm2"
+# Said at the top of every page or report with a verdict from the embedded default model.
+EMBEDDED_NOTE = (
+    "Written by the embedded offline model (SmolLM2-135M, local/smollm2): it needs no key or network and"
+    " writes fluent rationales, but at 135M parameters its ship/skip calls are not reliable judgements."
+    " For verdicts you publish, review with a real model: panel review --model openai/gpt-4o-mini"
+    " (or any model litellm supports)."
+)
+
+
+def embedded_note(models) -> str | None:
+    """The embedded-model caveat, if any of these models is the embedded default."""
+    return EMBEDDED_NOTE if EMBEDDED_MODEL in set(models) else None
+
 
 # --- filters ---------------------------------------------------------------------------------------
 
@@ -79,7 +93,7 @@ def _environment(autoescape: bool) -> jinja2.Environment:
         keep_trailing_newline=not autoescape,
     )
     env.filters.update(pct=pct, span=span, when=when, md=md_text, mdline=md_line)
-    env.globals.update(outcome_label=OUTCOME_LABELS, bar_widths=bar_widths)
+    env.globals.update(outcome_label=OUTCOME_LABELS, bar_widths=bar_widths, embedded_note=embedded_note)
     return env
 
 
@@ -105,14 +119,25 @@ def render_markdown(template: str, **context) -> str:
 # --- writing ----------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1)
+def _file_mode() -> int:
+    """What a plain `open(path, "w")` would give: 0666 less the umask (read with umask(), which can
+    only be read by setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_atomic(path: Path, text: str) -> Path:
-    """Write via a temp file and rename, so a reader never sees half a page."""
+    """Write via a temp file and rename, so a reader never sees half a page. The page gets the
+    permissions of any file the user writes (mkstemp's own are owner-only)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -20,7 +20,15 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from ..store import queries
-from .comparison import Comparison, ToolColumn, build_comparison, latest_editor_note, render_comparison_html, tool_column
+from .comparison import (
+    Comparison,
+    ToolColumn,
+    build_comparison,
+    latest_editor_note,
+    render_comparison_html,
+    standing_panels,
+    tool_column,
+)
 from .render import render_html, write_atomic
 
 
@@ -127,8 +135,8 @@ def site_comparisons(db) -> list[Comparison]:
     """Every stored comparison, rebuilt from today's panels and votes so every page agrees."""
     built = []
     for slugs in queries.stored_comparison_sets(db):
-        if any(queries.latest_panel_row(db, s) is None for s in slugs):
-            continue  # cannot happen: a comparison is only stored once every tool has a panel
+        if None in standing_panels(db, slugs).values():
+            continue  # cannot happen: a comparison is only stored once every tool has a verdict
         comparison = build_comparison(db, slugs)
         comparison.editor = latest_editor_note(db, comparison)
         built.append(comparison)
@@ -140,9 +148,9 @@ def site_comparisons(db) -> list[Comparison]:
 
 def build_site(db, out_dir: Path) -> BuiltSite:
     out_dir = Path(out_dir)
-    slugs = queries.stored_slugs(db)
+    slugs = queries.judged_slugs(db)
     counts = queries.tallies(db, slugs)
-    tools = [tool_column(db, s, queries.latest_panel_row(db, s), counts[s], None) for s in slugs]
+    tools = [tool_column(db, queries.current_panel(db, s), counts[s], None) for s in slugs]
     comparisons = site_comparisons(db)
     built = BuiltSite(index=out_dir / "index.html", tools=len(tools), comparisons=len(comparisons))
 

@@ -45,10 +45,12 @@ class Batch:
         self.options = options
         self.label = label or options.label
         self.on_result = on_result
-        self.seam = ModelSeam(concurrency=options.concurrency, max_cost=options.max_cost)
+        self.seam = ModelSeam(concurrency=options.concurrency, max_cost=options.max_cost,
+                              modes=queries.response_modes(store.db))
         self.run_id = 0
         self.cached: dict[str, dict] = {}
         self.panels: dict[str, PanelResult] = {}
+        self.known_modes = dict(self.seam.modes)  # as stored; the seam's copy learns during the run
 
     async def run(self, plans: list[PanelPlan], personas: dict[str, Persona]) -> ReviewOutcome:
         """Store the inputs, look up every pair in the store at once, then run each panel.
@@ -108,11 +110,19 @@ class Batch:
                                           render_messages(pair.persona, pair.brief, pair.brief_hash))
             verdict_id = self.store.record_call(self.run_id, pair.brief.slug, pair.brief_hash, pair.key,
                                                 settings.params(), call)
+            self._remember_mode(settings, call)
             result = PersonaResult(persona=pair.name, persona_version=pair.persona.version, model=settings.model,
                                    status=call.status, verdict=call.verdict, raw=call.raw, error=call.error,
                                    cached=False, verdict_id=verdict_id)
         self._report(pair.brief, result)
         return result
+
+    def _remember_mode(self, settings, call) -> None:
+        """Store the structured-output mode a server took the first time it is learned or changes."""
+        where = (settings.api_base or "", settings.model)
+        if call.response_mode and call.status == "ok" and self.known_modes.get(where) != call.response_mode:
+            self.known_modes[where] = call.response_mode
+            self.store.save_response_mode(*where, call.response_mode)
 
     def finish_panel(self, plan: PanelPlan, results: list[PersonaResult]) -> PanelResult:
         panel = aggregate(plan.slug, plan.brief_hash, plan.seated, results)

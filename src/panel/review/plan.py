@@ -152,8 +152,9 @@ def plan_review(briefs: list[ToolBrief], personas: dict[str, Persona], options: 
 
 def check_plan_models(plans: list[PanelPlan]) -> None:
     """Fail before anything is written when a model of the plan cannot work at all (e.g. a missing GGUF)."""
-    for model in sorted({pair.settings.model for plan in plans for pair in plan.pairs}):
-        check_model(model)
+    for model, api_base in sorted({(pair.settings.model, pair.settings.api_base or "") for plan in plans
+                                   for pair in plan.pairs}):
+        check_model(model, api_base or None)
 
 
 # --- re-runs --------------------------------------------------------------------------------------
@@ -180,16 +181,16 @@ class RerunRequest:
 def plan_rerun(db, personas: dict[str, Persona], request: RerunRequest) -> list[PanelPlan]:
     """The briefs to re-run and who re-runs on each; raises RerunError on bad input.
 
-    - The brief is the stored content the latest panel judged, not today's file in tool_briefs/
-      (an edited brief is a job for `panel review`).
+    - The brief is the stored content its newest current verdict judged, not today's file in
+      tool_briefs/ (an edited brief is a job for `panel review`).
     - The model is the one behind the old verdict, unless --model is given or the persona file's
       own `model:` setting is what changed.
     - The new panel is complete: the re-run personas' new verdicts plus the other seated personas'
-      latest verdicts, carried over. "Before" is the same seating with the old verdicts, so the
+      current verdicts, carried over. "Before" is the same seating with the old verdicts, so the
       panel % difference comes from the re-run alone.
     With --changed, briefs where nothing changed are left out (the list may be empty)."""
     request.check(personas)
-    slugs = queries.stored_slugs(db)
+    slugs = sorted({row["slug"] for row in queries.current_verdicts(db)})
     if not slugs:
         raise RerunError("nothing stored yet: run `panel review` first")
     if request.slug:
@@ -204,9 +205,9 @@ def plan_rerun(db, personas: dict[str, Persona], request: RerunRequest) -> list[
 
 
 def _plan_rerun_brief(db, slug: str, personas: dict[str, Persona], request: RerunRequest) -> PanelPlan:
-    brief_hash = queries.latest_panel_row(db, slug)["brief_hash"]
+    old = {row["persona"]: row for row in queries.current_verdicts(db, slug)}
+    brief_hash = max(old.values(), key=lambda row: row["id"])["brief_hash"]  # the newest verdict's brief
     brief = _stored_brief(db, slug, brief_hash)
-    old = {row["persona"]: row for row in queries.latest_verdicts(db, slug)}
     names = [name for name in (brief.panel or list(personas)) if name in personas]  # those that still exist
     if request.changed:
         targets = [name for name in names if name in old and old[name]["persona_version"] != personas[name].version

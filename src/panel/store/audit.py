@@ -12,7 +12,7 @@ import re
 import sqlite3
 
 from ..core.errors import AuditError
-from .queries import filters, latest_verdicts, persona_version_rows, rows
+from .queries import current_verdicts, filters, persona_version_rows, rows
 
 # Highlight markers put in by SQLite's snippet()/highlight(). Control characters cannot occur in
 # stored headlines or rationales, so the CLI can turn them into rich styles or plain brackets
@@ -44,6 +44,7 @@ def run_detail(db, run_id: int, slug: str | None = None, persona: str | None = N
         db,
         f"""SELECT c.id, c.slug, c.persona, c.persona_version, c.model, c.params, c.request, c.response,
                    c.attempts, c.latency, c.prompt_tokens, c.completion_tokens, c.cost, c.outcome, c.error,
+                   c.response_mode,
                    c.created_at, v.id AS verdict_id, v.verdict, v.confidence, v.headline
             FROM calls c LEFT JOIN verdicts v ON v.call_id = c.id
             WHERE c.run_id = ?{where} ORDER BY c.id""",
@@ -161,7 +162,7 @@ def verdict_history(db, slug: str, persona: str | None = None) -> list[dict]:
     if not found:
         who = f" by '{persona}'" if persona else ""
         raise AuditError(f"no verdicts{who} stored for '{slug}'")
-    current = {r["verdict_id"] for r in latest_verdicts(db, slug)}
+    current = {r["id"] for r in current_verdicts(db, slug)}
     previous: dict[str, str] = {}
     for row in found:
         row["current"] = row["verdict_id"] in current

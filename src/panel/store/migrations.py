@@ -233,4 +233,21 @@ def m004_editor_usage(db: Database) -> None:
         db["comparisons"].add_column(column, kind)
 
 
-MIGRATIONS = [m001_initial, m002_votes_and_comparisons, m003_audit_views, m004_editor_usage]
+def m005_current_verdicts_and_response_modes(db: Database) -> None:
+    """The current-verdict rule as a view (each persona's newest ok verdict per tool; a failure
+    never displaces it), and the structured-output mode each server took (issue 11)."""
+    db.execute(
+        """CREATE VIEW current_verdicts AS
+        SELECT * FROM (
+            SELECT v.*, row_number() OVER (PARTITION BY v.slug, v.persona ORDER BY v.id DESC) AS newest
+            FROM verdicts v WHERE v.status = 'ok')
+        WHERE newest = 1"""
+    )
+    db["calls"].add_column("response_mode", str)  # json_schema | json_object | prompted (panel.models.formats)
+    db["response_modes"].create(
+        {"api_base": str, "model": str, "mode": str, "learned_at": str}, pk=("api_base", "model")
+    )
+
+
+MIGRATIONS = [m001_initial, m002_votes_and_comparisons, m003_audit_views, m004_editor_usage,
+              m005_current_verdicts_and_response_modes]

@@ -1,6 +1,6 @@
 """Reading the store. Every read panel makes is here, so each rule is written once: which verdict a
-cache key reuses, a tool's latest panel, each persona's latest verdict, a stored persona's settings,
-the community tally. Functions take the sqlite-utils Database (`store.db`) and only read.
+cache key reuses, each persona's current verdict and a tool's standing panel, a stored persona's
+settings, the community tally. Functions take the sqlite-utils Database (`store.db`) and only read.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import yaml
 
 from ..core.panel import PanelResult
 from ..core.tally import Tally
-from ..core.verdict import PersonaResult
+from ..core.verdict import FailedAttempt, PersonaResult
 
 
 def rows(db, sql: str, params: list | tuple = ()) -> list[dict]:
@@ -41,6 +41,12 @@ def find_cached(db, keys: list[str]) -> dict[str, dict]:
 
 
 # --- briefs and panels -------------------------------------------------------------------------------
+
+
+def response_modes(db) -> dict[tuple[str, str], str]:
+    """(api_base, model) -> the structured-output mode that server took last time."""
+    found = db.execute("SELECT api_base, model, mode FROM response_modes").fetchall()
+    return {(api_base, model): mode for api_base, model, mode in found}
 
 
 def brief_json(db, brief_hash: str) -> dict | None:
@@ -92,7 +98,68 @@ def panel_history_rows(db, slug: str) -> tuple[list[dict], list[dict]]:
     return panels, members
 
 
-# --- each persona's latest verdict --------------------------------------------------------------------
+# --- the current verdict -------------------------------------------------------------------------------
+#
+# The current verdict of a persona on a tool is its newest `ok` verdict (of one model, when a
+# command names one). An error or an unscored answer never displaces it: it is shown beside it as
+# the last failed attempt. Every page, report and statistic reads verdicts through here.
+
+
+def current_panel(db, slug: str, model: str | None = None) -> PanelResult | None:
+    """A tool's standing panel: each seated persona's current verdict, or, for a persona that has
+    none yet, its latest failed attempt. None when nothing at all is stored for the tool.
+
+    Seated are the personas the newest judged brief names in `panel:`; without one, every persona
+    that has been asked about the tool. Seats are in that order (else by name)."""
+    where, params = filters({"model": model})
+    found = rows(db, f"SELECT * FROM verdicts WHERE slug = ?{where} ORDER BY id", [slug, *params])
+    if not found:
+        return None
+    newest: dict[str, dict] = {}  # persona -> newest row of any status
+    standing: dict[str, dict] = {}  # persona -> newest ok row
+    for row in found:
+        newest[row["persona"]] = row
+        if row["status"] == "ok":
+            standing[row["persona"]] = row
+    judged = max((standing or newest).values(), key=lambda row: row["id"])
+    brief = brief_json(db, judged["brief_hash"]) or {}
+    seated = list(brief.get("panel") or sorted(newest))
+    results = []
+    for persona in seated:
+        if persona not in newest:
+            continue  # seated but never asked (e.g. left out with --personas): not shown as failed
+        results.append(_standing_result(standing.get(persona), newest[persona]))
+    return PanelResult(slug=slug, brief_hash=judged["brief_hash"], seated=seated, results=results)
+
+
+def _standing_result(ok: dict | None, latest: dict) -> PersonaResult:
+    if ok is None:
+        return PersonaResult.from_row(latest, cached=True)
+    result = PersonaResult.from_row(ok, cached=True)
+    if latest["id"] != ok["id"]:
+        result.last_failure = FailedAttempt.from_row(latest)
+    return result
+
+
+def current_verdicts(db, slug: str | None = None, model: str | None = None) -> list[dict]:
+    """Each persona's current (newest ok) verdict row on each tool, ordered by tool and persona."""
+    where, params = filters({"slug": slug, "model": model})
+    return rows(
+        db,
+        f"""SELECT * FROM (
+                SELECT v.*, row_number() OVER (PARTITION BY slug, persona ORDER BY id DESC) AS newest
+                FROM verdicts v WHERE status = 'ok'{where})
+            WHERE newest = 1 ORDER BY slug, persona""",
+        params,
+    )
+
+
+def judged_slugs(db) -> list[str]:
+    """Every tool some persona has been asked about (whatever came of it)."""
+    return [r[0] for r in db.execute("SELECT DISTINCT slug FROM verdicts ORDER BY slug").fetchall()]
+
+
+# --- each persona's verdict in the newest panel (the audit trail's view) ---------------------------------
 
 
 def latest_verdicts(db, slug: str | None = None) -> list[dict]:

@@ -107,6 +107,7 @@ class Store:
                 **shared, "request": json.dumps(call.request), "response": call.raw, "attempts": call.attempts,
                 "latency": call.latency, "prompt_tokens": call.prompt_tokens,
                 "completion_tokens": call.completion_tokens, "cost": call.cost, "outcome": call.status,
+                "response_mode": call.response_mode,
             }).last_pk
             verdict = call.verdict.to_columns() if call.verdict else {}
             verdict_id = self.db["verdicts"].insert({
@@ -127,6 +128,13 @@ class Store:
                 for r in panel.results
             )
         return panel_id
+
+    def save_response_mode(self, api_base: str, model: str, mode: str) -> None:
+        """Remember the structured-output mode a server accepted, so later runs start with it."""
+        with write_lock(self.db):
+            self.db["response_modes"].upsert(
+                {"api_base": api_base, "model": model, "mode": mode, "learned_at": now()}, pk=("api_base", "model")
+            )
 
     # --- community votes and comparisons ----------------------------------------------------------
 

@@ -258,6 +258,14 @@ def get_model(name: str) -> LocalModel:
         return model
 
 
+def tokens_processed() -> int:
+    """Tokens run through every loaded local model so far (prompts, typed and sampled): a progress
+    counter that moves while a verdict is being written."""
+    with _registry_lock:
+        loaded = {id(m): m for m in _models.values()}
+    return sum(m.engine.evaluated for m in loaded.values())
+
+
 async def acomplete(
     name: str,
     messages: list[dict],

@@ -3,10 +3,9 @@ llama-cpp-python enforces, schemas llama.cpp's grammar compiler accepts, and a s
 
 from __future__ import annotations
 
-import copy
 import json
 
-from ...core.verdict import Verdict
+from ...core.verdict import Verdict, grammar_safe_schema
 
 # Used when the caller sends no system message: SmolLM2's chat template otherwise injects its
 # own ("You are a helpful AI assistant named SmolLM ..."), which nobody on the panel wrote.
@@ -36,20 +35,6 @@ def translate_response_format(response_format: dict | None) -> dict | None:
     if kind in (None, "text"):
         return None
     raise ValueError(f"unsupported response_format type for a local model: {kind!r}")
-
-
-def grammar_safe_schema(schema: dict) -> dict:
-    """Drop string length limits: llama.cpp expands `maxLength: 6000` into a 6000-deep nested rule,
-    refuses the grammar and then crashes the process. Length is checked afterwards by pydantic."""
-
-    def strip(node):
-        if isinstance(node, dict):
-            return {k: strip(v) for k, v in node.items() if k not in ("maxLength", "minLength")}
-        if isinstance(node, list):
-            return [strip(v) for v in node]
-        return node
-
-    return strip(copy.deepcopy(schema))
 
 
 def is_verdict_schema(schema: dict | None) -> bool:

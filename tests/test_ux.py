@@ -1,0 +1,100 @@
+"""What a person sees (issue 11, part 4): each case here was seen by trying the tool as a new user."""
+
+import json
+import os
+import stat
+
+
+
+
+def test_version(run_cli):
+    from panel import __version__
+
+    res = run_cli("--version")
+    assert res.exit_code == 0 and res.stdout.strip() == f"panel {__version__}"
+
+
+def test_flags_show_no_value_placeholder(run_cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "120")
+    text = run_cli("review", "--help").stdout
+    assert "--fresh" in text and "--json" in text and "<bool>" not in text
+
+
+def test_pages_and_reports_are_readable_like_any_file_the_user_writes(workspace, run_cli, make_brief):
+    old = os.umask(0o022)
+    try:
+        make_brief("one", panel=["builder"])
+        make_brief("two", panel=["builder"])
+        assert run_cli("compare", "one", "two", "--model", "scripted/p").exit_code == 0
+        assert run_cli("site").exit_code == 0
+    finally:
+        os.umask(old)
+    written = [*(workspace / "outputs").glob("*.md"), *(workspace / "outputs" / "compare").iterdir(),
+               *(workspace / "outputs" / "site").rglob("*.html")]
+    assert written and {stat.S_IMODE(p.stat().st_mode) for p in written} == {0o644}
+
+
+def test_embedded_default_says_so_at_the_top(workspace, run_cli, make_brief, monkeypatch):
+    """Pages from the embedded default carry the caveat; pages from another model do not. (The
+    store is filled through the scripted model; only the model name decides the caveat.)"""
+    import sqlite3
+
+    make_brief("one", panel=["builder"])
+    make_brief("two", panel=["builder"])
+    assert run_cli("review", "one", "two", "--model", "scripted/p").exit_code == 0
+    assert run_cli("site").exit_code == 0
+    assert "Embedded model" not in (workspace / "outputs" / "one.md").read_text()
+    assert "Embedded model" not in (workspace / "outputs" / "site" / "tools" / "one.html").read_text()
+    with sqlite3.connect(workspace / "outputs" / "panel.db") as conn:  # as if the default model had written them
+        conn.execute("UPDATE verdicts SET model = 'local/smollm2'")
+    assert run_cli("review", "one", "--model", "scripted/p").exit_code == 0  # reused (same cache key); report rewritten
+    assert run_cli("compare", "one", "two").exit_code == 0 and run_cli("site").exit_code == 0
+    for page in ("one.md", "compare/one-vs-two.md", "compare/one-vs-two.html", "site/index.html",
+                 "site/tools/one.html"):
+        assert "Embedded model" in (workspace / "outputs" / page).read_text(), page
+
+
+def test_briefs_validate_lists_every_problem(workspace, run_cli):
+    bad = workspace / "typo.yaml"
+    bad.write_text("slug: typo\nname: Typo\ntaglne: misspelt\ncategory: c\nvendor: v\ndescription: d\n"
+                   "pricing: {model: free, entry: Free}\nlicence: MIT\n")
+    res = run_cli("briefs", "validate", str(bad))
+    assert res.exit_code == 2
+    assert "tagline: required field is missing" in res.stderr and "taglne: unknown field, did you mean 'tagline'?" in res.stderr
+
+
+def test_outside_a_workspace_messages_suggest_init(tmp_path, run_cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PANEL_HOME", str(tmp_path))
+    for args in (["review", "smollm3"], ["site"], ["audit", "runs"], ["personas", "list"]):
+        res = run_cli(*args)
+        assert res.exit_code == 2 and "panel init" in res.stderr, (args, res.stderr)
+
+
+def test_site_counts_in_words(workspace, run_cli, make_brief):
+    make_brief("one", panel=["builder"])
+    make_brief("two", panel=["builder"])
+    assert run_cli("compare", "one", "two", "--model", "scripted/p").exit_code == 0
+    res = run_cli("site")
+    assert "2 tools, 1 comparison" in res.stderr and "1 comparisons" not in res.stderr
+
+
+def test_off_a_terminal_each_finished_panel_is_a_line_on_stderr(workspace, run_cli, make_brief):
+    make_brief("one", panel=["builder", "skeptic"])
+    make_brief("two", panel=["builder"])
+    res = run_cli("review", "one", "two", "--model", "scripted/p")
+    lines = [line for line in res.stderr.splitlines() if " reported · " in line]
+    assert sorted(line.split(":")[0] for line in lines) == ["one", "two"]
+    assert any("2/2 reported" in line for line in lines)
+    quiet = run_cli("review", "one", "--model", "scripted/p", "--json")
+    assert quiet.stderr == "" and json.loads(quiet.stdout)
+
+
+def test_audit_show_fits_80_columns(workspace, run_cli, make_brief, monkeypatch):
+    make_brief("a-tool-with-a-rather-long-name", panel=["builder"])
+    assert run_cli("review", "a-tool-with-a-rather-long-name", "--model", "scripted/p").exit_code == 0
+    monkeypatch.setenv("COLUMNS", "80")
+    text = run_cli("audit", "show", "1").stdout
+    assert all(len(line) <= 80 for line in text.splitlines())
+    for needed in ("attempt(s)", "tokens", "$0", "s · format json_schema"):
+        assert needed in text, needed
