@@ -85,7 +85,9 @@ def load_inputs(home: Path, n: int | None):
 
 
 async def run_panel(home: Path, url: str, concurrency: int, n: int | None) -> dict:
-    import panel.review.graph  # noqa: F401  (review imports it lazily; import it before the clock too)
+    from panel.review.graph import compiled_graph
+
+    compiled_graph()  # langgraph is imported when the graph is first built: before the clock, like the rest
     from panel.models.seam import ModelSeam, ModelSettings
     from panel.models.providers import get_litellm
     from panel.inputs.personas import render_messages

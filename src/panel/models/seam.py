@@ -152,10 +152,11 @@ class ModelSeam:
         where = (settings.api_base or "", settings.model)
         if settings.model.split("/", 1)[0] in OWN_PROVIDERS:
             self.modes.setdefault(where, MODES[0])  # panel's own providers take any schema: no probe
-        if where in self.modes:
-            return await self._converse_in_mode(settings, messages, outcome)
-        async with self._probing.setdefault(where, asyncio.Lock()):
-            return await self._converse_in_mode(settings, messages, outcome)
+        if where not in self.modes:
+            async with self._probing.setdefault(where, asyncio.Lock()):
+                if where not in self.modes:  # still unknown: this call probes; the rest wait for it
+                    return await self._converse_in_mode(settings, messages, outcome)
+        return await self._converse_in_mode(settings, messages, outcome)
 
     async def _converse_in_mode(self, settings: ModelSettings, messages: list[dict], outcome: CallOutcome) -> None:
         """Ask, validate, and re-ask with the error (at most MAX_REASKS times). The structured-output
