@@ -21,4 +21,7 @@ Concurrency = Annotated[int, typer.Option(
 Fresh = Annotated[bool, typer.Option("--fresh", help="Ignore stored verdicts and call the model again.")]
 MaxCost = Annotated[Optional[float], typer.Option(
     "--max-cost", min=0, help="Stop starting new calls once recorded cost (USD) would pass this.")]
+Samples = Annotated[int, typer.Option(
+    "--samples", min=1, max=15, help="Independent answers per seat (each stored and cached apart); the seat's"
+    " verdict is their majority, and an even split is shown as split, not counted.")]
 Out = Annotated[Optional[Path], typer.Option("--out", help="Folder for the Markdown reports (default: outputs/).")]

@@ -48,6 +48,7 @@ def review(
     api_base: options.ApiBase = None,
     concurrency: options.Concurrency = 8,
     fresh: options.Fresh = False,
+    samples: options.Samples = 1,
     max_cost: options.MaxCost = None,
     as_json: options.AsJson = False,
     db: options.Db = None,
@@ -64,7 +65,8 @@ def review(
     ws = workspace()
     only = [p.strip() for p in personas.split(",") if p.strip()] if personas else None
     review_options = ReviewOptions(model=model, default_model=default_model(), api_base=api_base,
-                                   concurrency=concurrency, fresh=fresh, only_personas=only, max_cost=max_cost)
+                                   concurrency=concurrency, fresh=fresh, only_personas=only, max_cost=max_cost,
+                                   samples=samples)
     outcome, _ = run_review_command(ws, briefs, review_options, db, as_json)
     out_dir = out or ws.outputs_dir
     standing = write_reports(ws.db_path(db), out_dir, outcome)
@@ -150,7 +152,8 @@ class progress_bar:
         return self
 
     def start(self, plans) -> None:
-        self.seats = {plan.slug: len(plan.seated) for plan in plans}
+        self.plans = {plan.slug: plan for plan in plans}
+        self.seats = {plan.slug: len(plan.pairs) + len(plan.kept) for plan in plans}  # results to expect
         if self.progress is not None:
             self.task = self.progress.add_task("", total=sum(self.seats.values()), work="")
             self._watch_local_model()
@@ -161,7 +164,7 @@ class progress_bar:
             note = "stored" if result.cached else result.status
             self.progress.update(self.task, advance=1, description=f"[dim]{slug}/{result.persona}: {note}[/dim]")
         elif self.mode == "lines" and len(self.results[slug]) == self.seats.get(slug):
-            typer.echo(panel_line(slug, self.results[slug], time.monotonic() - self.started), err=True)
+            typer.echo(panel_line(self.plans[slug], self.results[slug], time.monotonic() - self.started), err=True)
 
     def _watch_local_model(self) -> None:
         """Show the embedded model's work while a persona is being written (no result arrives for
@@ -185,14 +188,13 @@ class progress_bar:
         return False
 
 
-def panel_line(slug: str, results: list, seconds: float) -> str:
+def panel_line(plan, results: list, seconds: float) -> str:
     """One finished panel, for a log: `smollm3: 75% ship · 4/4 reported · 12.3 s`."""
+    from ..core.panel import aggregate
     from ..publish.render import pct
 
-    ok = [r for r in results if r.status == "ok"]
-    ships = sum(1 for r in ok if r.decision == "ship")
-    share = pct(100 * ships / len(ok)) if ok else pct(None)
-    return f"{slug}: {share} ship · {len(ok)}/{len(results)} reported · {seconds:.1f} s"
+    panel = aggregate(plan.slug, plan.brief_hash, plan.seated, results)
+    return f"{plan.slug}: {pct(panel.ship_pct)} ship · {panel.reported}/{len(panel.seated)} reported · {seconds:.1f} s"
 
 
 def write_reports(db_path: Path, out_dir: Path, outcome) -> dict:
@@ -232,14 +234,16 @@ def show_panels(outcome, standing: dict) -> None:
             f" · 95% CI {lo:.0f}–{hi:.0f}%{state}",
             title_justify="left",
         )
-        for column in ("Persona", "Verdict", "Conf.", "Headline", "Source"):
+        sampled = any(r.sampled for r in panel.results)
+        for column in ("Persona", "Verdict", "Agree" if sampled else "Conf.", "Headline", "Source"):
             table.add_column(column, overflow="fold")
         for r in panel.ordered():
             colour = {"ship": "green", "skip": "red"}.get(r.decision or "", "yellow")
+            agree = f"{max(r.sampled.count('ship'), r.sampled.count('skip'))}/{len(r.sampled)}" if r.sampled else None
             table.add_row(
                 r.persona,
                 f"[{colour}]{r.decision or r.status}[/{colour}]",
-                f"{r.verdict.confidence:.2f}" if r.verdict else "—",
+                agree or (f"{r.verdict.confidence:.2f}" if r.verdict else "—"),
                 r.verdict.headline if r.verdict else (r.error or ""),
                 "stored" if r.cached else "model",
             )

@@ -4,9 +4,9 @@ over the verdicts reported, a Wilson interval, the split)."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from .verdict import PersonaResult
+from .verdict import PersonaResult, consensus
 
 
 def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
@@ -29,7 +29,13 @@ class PanelResult:
 
     @property
     def reported(self) -> int:
-        return sum(1 for r in self.results if r.status == "ok")
+        """Seats whose verdict counts: ok, and (with samples) not split evenly."""
+        return sum(1 for r in self.results if r.counted)
+
+    @property
+    def split_seats(self) -> int:
+        """Seats whose samples split evenly: shown, counted neither as ship nor as skip."""
+        return sum(1 for r in self.results if r.status == "ok" and not r.counted)
 
     @property
     def ships(self) -> int:
@@ -47,7 +53,8 @@ class PanelResult:
 
     @property
     def complete(self) -> bool:
-        return self.reported == len(self.seated)
+        """Every seat answered (a split seat answered: its samples disagreed, nothing failed)."""
+        return self.reported + self.split_seats == len(self.seated)
 
     @property
     def reviewed_at(self) -> str | None:
@@ -64,10 +71,10 @@ class PanelResult:
         return sorted({r.model for r in self.results if r.status == "ok"})
 
     def split(self) -> dict[str, list[str]]:
-        """Persona names grouped by outcome: ship, skip, unscored, error."""
+        """Persona names grouped by outcome: ship, skip, unscored, error (and split, with --samples)."""
         groups: dict[str, list[str]] = {"ship": [], "skip": [], "unscored": [], "error": []}
         for r in self.results:
-            groups[r.decision or r.status].append(r.persona)
+            groups.setdefault(r.decision or r.status, []).append(r.persona)
         return groups
 
     def ordered(self) -> list[PersonaResult]:
@@ -86,5 +93,25 @@ class PanelResult:
         }
 
 
+def seat_result(samples: list[PersonaResult]) -> PersonaResult:
+    """One seat from its K samples (K = 1: the sample itself). The seat shows the first answer that
+    agrees with the majority, carries every answered sample's decision (so its stability can be
+    read), and fails only when no sample answered."""
+    if len(samples) == 1:
+        return samples[0]
+    answered = [r for r in samples if r.status == "ok"]
+    if not answered:
+        return samples[-1]
+    decisions = [r.verdict.verdict for r in answered]
+    majority = consensus(decisions)
+    shown = next((r for r in answered if r.verdict.verdict == majority), answered[0])
+    return replace(shown, sampled=decisions, cached=all(r.cached for r in samples))
+
+
 def aggregate(slug: str, brief_hash: str, seated: list[str], results: list[PersonaResult]) -> PanelResult:
-    return PanelResult(slug=slug, brief_hash=brief_hash, seated=list(seated), results=list(results))
+    """The panel of one brief from its persona results (several per seat with --samples)."""
+    by_seat: dict[str, list[PersonaResult]] = {}
+    for r in results:
+        by_seat.setdefault(r.persona, []).append(r)
+    seats = [seat_result(rs) for rs in by_seat.values()]
+    return PanelResult(slug=slug, brief_hash=brief_hash, seated=list(seated), results=seats)

@@ -120,6 +120,12 @@ def reask_message(error: str) -> dict:
 Status = Literal["ok", "unscored", "error"]
 
 
+def consensus(decisions: list[str]) -> str:
+    """The majority of sampled decisions; "split" when ship and skip tie."""
+    ships, skips = decisions.count("ship"), decisions.count("skip")
+    return "ship" if ships > skips else "skip" if skips > ships else "split"
+
+
 @dataclass(frozen=True)
 class FailedAttempt:
     """An attempt that produced no usable verdict, shown beside the standing verdict, never instead."""
@@ -152,10 +158,26 @@ class PersonaResult:
     verdict_id: int | None = None
     made_at: str | None = None  # when the model gave this answer (not when a run reused it)
     last_failure: "FailedAttempt | None" = None  # a failed attempt newer than this standing verdict
+    sampled: list[str] | None = None  # with --samples K: the K samples' decisions (this is one of them)
 
     @property
     def decision(self) -> str | None:
+        """ship or skip; with samples, their majority, or "split" when they split evenly."""
+        if self.sampled:
+            return consensus(self.sampled)
         return self.verdict.verdict if self.verdict else None
+
+    @property
+    def stability(self) -> float | None:
+        """With samples: the share of them that agree with the majority (1.0 = all agree)."""
+        if not self.sampled:
+            return None
+        return round(max(self.sampled.count("ship"), self.sampled.count("skip")) / len(self.sampled), 3)
+
+    @property
+    def counted(self) -> bool:
+        """Does this seat count in the panel's ship %? An ok verdict does; a split seat does not."""
+        return self.status == "ok" and self.decision in ("ship", "skip")
 
     @classmethod
     def from_row(cls, row: dict, cached: bool) -> "PersonaResult":
@@ -178,7 +200,7 @@ class PersonaResult:
         return {
             "persona": self.persona,
             "status": self.status,
-            "verdict": v.verdict if v else None,
+            "verdict": self.decision,
             "confidence": v.confidence if v else None,
             "headline": v.headline if v else None,
             "rationale": v.rationale if v else None,
@@ -186,4 +208,6 @@ class PersonaResult:
             "model": self.model,
             "persona_version": self.persona_version,
             "error": self.error,
+            "samples": len(self.sampled) if self.sampled else 1,
+            "stability": self.stability,
         }

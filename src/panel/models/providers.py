@@ -111,6 +111,7 @@ def _make_local_handler(litellm):
                 temperature=params.get("temperature"),
                 max_tokens=params.get("max_tokens"),
                 response_format=params.get("response_format"),
+                seed=params.get("seed"),
             )
             return _fill_response(
                 litellm, model_response, f"local/{model}", out.text, out.prompt_tokens, out.completion_tokens

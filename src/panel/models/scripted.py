@@ -48,9 +48,10 @@ def call_count(name: str | None = None) -> int:
         return sum(1 for c in calls if name is None or c["model"] == name)
 
 
-def default_verdict(messages: list[dict]) -> dict:
-    """A valid verdict whose decision depends only on the prompt, so runs are reproducible."""
-    text = messages[-1]["content"] if messages else ""
+def default_verdict(messages: list[dict], seed: int | None = None) -> dict:
+    """A valid verdict whose decision depends only on the prompt (and the sample's seed), so runs
+    are reproducible."""
+    text = (messages[-1]["content"] if messages else "") + (f"#sample{seed}" if seed else "")
     digest = hashlib.sha256(text.encode()).digest()
     decision = "ship" if digest[0] % 3 else "skip"
     return {
@@ -77,7 +78,9 @@ def next_item(name: str, messages: list[dict], params: dict) -> Item:
             item = _responders[name]
         else:
             item = default_verdict
-    if callable(item) and not isinstance(item, BaseException):
+    if item is default_verdict:
+        item = default_verdict(messages, params.get("seed"))
+    elif callable(item) and not isinstance(item, BaseException):
         item = item(messages)
     return item
 

@@ -33,10 +33,15 @@ class ModelSettings:
     max_tokens: int | None = None
     api_base: str | None = None
     timeout: float = DEFAULT_TIMEOUT_S
+    sample: int = 0  # with --samples K: which of the K independent answers (0 is the plain one)
 
     def params(self) -> dict:
-        """Sampling params that change what a model says: part of the cache key."""
-        return {"temperature": self.temperature, "max_tokens": self.max_tokens}
+        """Sampling params that change what a model says: part of the cache key. The sample index
+        is there only from the second sample on, so a plain review's key is what it always was."""
+        params = {"temperature": self.temperature, "max_tokens": self.max_tokens}
+        if self.sample:
+            params["sample"] = self.sample
+        return params
 
 
 @dataclass
@@ -235,6 +240,11 @@ class ModelSeam:
             kwargs["temperature"] = settings.temperature
         if settings.max_tokens is not None:
             kwargs["max_tokens"] = settings.max_tokens
+        if settings.sample:
+            # Another sample must be another draw: a seed where the provider takes one (dropped
+            # where it does not; such providers sample anew on every call anyway).
+            kwargs["seed"] = settings.sample
+            kwargs["drop_params"] = True
         if settings.api_base:
             kwargs["api_base"] = settings.api_base
             # An OpenAI-compatible local server usually needs no key, but the client insists on one.

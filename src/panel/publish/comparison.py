@@ -25,7 +25,7 @@ from .pricing import PricingRead, pricing_read
 from .prose import DISAGREE_POINTS, closing_verdict, community_note, fairness_notes
 from .render import render_html, render_markdown, write_atomic
 
-Outcome = Literal["ship", "skip", "unscored", "error", "not seated"]
+Outcome = Literal["ship", "skip", "split", "unscored", "error", "not seated"]
 QUESTION = "Which one should you ship with?"
 INTRO = ("Below: what the panel decided, what each tool costs to ship with, where the reviewers parted ways and"
          " how the community voted, all from the stored reviews.")
@@ -50,6 +50,8 @@ class PersonaVerdict(BaseModel):
     verdict_id: int | None = None
     made_at: str | None = None
     last_failure: dict | None = None  # an attempt newer than this verdict that failed: shown beside it
+    samples: int = 1  # with --samples K: the seat's answers; `agree` of them gave its verdict
+    agree: int = 1
 
 
 class PanelSummary(BaseModel):
@@ -168,6 +170,8 @@ def panel_summary(db, panel: PanelResult) -> PanelSummary:
             competitors=v.competitors if v else [], error=r.error, model=r.model,
             persona_version=r.persona_version, verdict_id=r.verdict_id, made_at=r.made_at,
             last_failure=r.last_failure.to_json() if r.last_failure else None,
+            samples=len(r.sampled) if r.sampled else 1,
+            agree=max(r.sampled.count("ship"), r.sampled.count("skip")) if r.sampled else 1,
         ))
     return PanelSummary(
         verdict_ids=panel.verdict_ids(), reviewed_at=panel.reviewed_at,

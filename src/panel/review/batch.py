@@ -50,6 +50,7 @@ class Batch:
         self.run_id = 0
         self.cached: dict[str, dict] = {}
         self.panels: dict[str, PanelResult] = {}
+        self.calls_made = self.calls_reused = 0  # model answers asked for, and taken from the store
         self.known_modes = dict(self.seam.modes)  # as stored; the seam's copy learns during the run
 
     async def run(self, plans: list[PanelPlan], personas: dict[str, Persona]) -> ReviewOutcome:
@@ -69,9 +70,7 @@ class Batch:
             status = "complete" if all(p.complete for p in panels) else "partial"
         finally:
             self.store.finish_run(self.run_id, status)
-        made = sum(1 for p in panels for r in p.results if not r.cached)
-        return ReviewOutcome(self.run_id, panels, calls_made=made,
-                             calls_reused=sum(len(p.results) for p in panels) - made,
+        return ReviewOutcome(self.run_id, panels, calls_made=self.calls_made, calls_reused=self.calls_reused,
                              budget_skipped=self.seam.budget_skipped)
 
     async def _run_panels(self, plans: list[PanelPlan]) -> list[PanelResult]:
@@ -96,6 +95,7 @@ class Batch:
         """The verdicts a re-run keeps, reported like any other seat's."""
         kept = list(plan.kept.values())
         for result in kept:
+            self.calls_reused += 1
             self._report(plan.brief, result)
         return kept
 
@@ -103,8 +103,10 @@ class Batch:
         """One persona on one brief (a planned Pair): from the store, or from the model and stored."""
         row = self.cached.get(pair.key)
         if row is not None:
+            self.calls_reused += 1
             result = PersonaResult.from_row(row, cached=True)
         else:
+            self.calls_made += 1
             settings = pair.settings
             call = await self.seam.review(settings, pair.name, pair.persona.version,
                                           render_messages(pair.persona, pair.brief, pair.brief_hash))

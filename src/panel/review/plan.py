@@ -25,6 +25,9 @@ from ..models.seam import DEFAULT_TIMEOUT_S, ModelSettings
 from ..store import queries
 
 
+MAX_SAMPLES = 15
+
+
 def timeout_from_env() -> float:
     """PANEL_TIMEOUT: seconds one model request may take before it counts as failed (and is retried)."""
     raw = os.environ.get("PANEL_TIMEOUT", "").strip()
@@ -50,6 +53,7 @@ class ReviewOptions:
     max_cost: float | None = None
     command: str = "review"
     timeout: float = field(default_factory=timeout_from_env)  # per request, seconds
+    samples: int = 1  # --samples K: independent answers per seat, decided by majority
 
     def model_for(self, persona_model: str | None) -> str:
         return self.model or persona_model or self.default_model
@@ -58,7 +62,7 @@ class ReviewOptions:
     def label(self) -> str:
         return self.model or self.default_model
 
-    def settings_for(self, persona: Persona, model: str | None = None) -> ModelSettings:
+    def settings_for(self, persona: Persona, model: str | None = None, sample: int = 0) -> ModelSettings:
         """The model settings of one persona: `model` if given, else --model, its own, the default."""
         spec = persona.spec
         return ModelSettings(
@@ -67,6 +71,7 @@ class ReviewOptions:
             max_tokens=spec.max_tokens,
             api_base=self.api_base,
             timeout=self.timeout,
+            sample=sample,
         )
 
 
@@ -132,6 +137,8 @@ def plan_review(briefs: list[ToolBrief], personas: dict[str, Persona], options: 
     `sources` maps a slug to the file it came from, for error messages."""
     if not briefs:
         raise PanelError("no briefs given")
+    if not 1 <= options.samples <= MAX_SAMPLES:
+        raise PanelError(f"--samples must be between 1 and {MAX_SAMPLES}, not {options.samples}")
     slugs = [brief.slug for brief in briefs]
     duplicates = sorted({slug for slug in slugs if slugs.count(slug) > 1})
     if duplicates:
@@ -145,7 +152,8 @@ def plan_review(briefs: list[ToolBrief], personas: dict[str, Persona], options: 
         if not seated:
             raise PanelError(f"brief '{brief.slug}': no persona left to seat with --personas")
         digest = brief.content_hash()
-        pairs = [make_pair(personas[name], brief, digest, options.settings_for(personas[name])) for name in seated]
+        pairs = [make_pair(personas[name], brief, digest, options.settings_for(personas[name], sample=k))
+                 for name in seated for k in range(options.samples)]
         plans.append(PanelPlan(brief=brief, brief_hash=digest, seated=seated, pairs=pairs))
     return plans
 

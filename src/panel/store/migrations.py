@@ -249,5 +249,12 @@ def m005_current_verdicts_and_response_modes(db: Database) -> None:
     )
 
 
+def m006_samples(db: Database) -> None:
+    """Self-consistency (--samples K): how many samples a panel seat had and how many agreed. The
+    samples themselves are ordinary verdicts whose params carry their index (issue 12)."""
+    db["panel_members"].add_column("samples", int)
+    db["panel_members"].add_column("stability", float)
+
+
 MIGRATIONS = [m001_initial, m002_votes_and_comparisons, m003_audit_views, m004_editor_usage,
-              m005_current_verdicts_and_response_modes]
+              m005_current_verdicts_and_response_modes, m006_samples]

@@ -10,7 +10,7 @@ import json
 
 import yaml
 
-from ..core.panel import PanelResult
+from ..core.panel import PanelResult, seat_result
 from ..core.tally import Tally
 from ..core.verdict import FailedAttempt, PersonaResult
 
@@ -117,10 +117,13 @@ def current_panel(db, slug: str, model: str | None = None) -> PanelResult | None
         return None
     newest: dict[str, dict] = {}  # persona -> newest row of any status
     standing: dict[str, dict] = {}  # persona -> newest ok row
+    samples: dict[tuple, dict[int, dict]] = {}  # sample family -> index -> newest ok row
     for row in found:
         newest[row["persona"]] = row
         if row["status"] == "ok":
             standing[row["persona"]] = row
+            family, index = _sample_family(row)
+            samples.setdefault(family, {})[index] = row
     judged = max((standing or newest).values(), key=lambda row: row["id"])
     brief = brief_json(db, judged["brief_hash"]) or {}
     seated = list(brief.get("panel") or sorted(newest))
@@ -128,15 +131,29 @@ def current_panel(db, slug: str, model: str | None = None) -> PanelResult | None
     for persona in seated:
         if persona not in newest:
             continue  # seated but never asked (e.g. left out with --personas): not shown as failed
-        results.append(_standing_result(standing.get(persona), newest[persona]))
+        ok = standing.get(persona)
+        family = samples.get(_sample_family(ok)[0], {}) if ok else {}
+        results.append(_standing_result(ok, newest[persona], list(family.values())))
     return PanelResult(slug=slug, brief_hash=judged["brief_hash"], seated=seated, results=results)
 
 
-def _standing_result(ok: dict | None, latest: dict) -> PersonaResult:
+def _sample_family(row: dict) -> tuple[tuple, int]:
+    """Which set of --samples answers a verdict belongs to (same prompt version, brief, model and
+    params but for the sample index), and its index in it (0 for a plain review)."""
+    params = json.loads(row["params"] or "{}")
+    index = params.pop("sample", 0)
+    family = (row["persona"], row["persona_version"], row["brief_hash"], row["model"], json.dumps(params, sort_keys=True))
+    return family, index
+
+
+def _standing_result(ok: dict | None, latest: dict, samples: list[dict]) -> PersonaResult:
+    """The seat's current verdict (with its samples' majority, if it had samples) and any newer
+    failed attempt; with no ok verdict at all, that failed attempt."""
     if ok is None:
         return PersonaResult.from_row(latest, cached=True)
-    result = PersonaResult.from_row(ok, cached=True)
-    if latest["id"] != ok["id"]:
+    result = seat_result([PersonaResult.from_row(row, cached=True) for row in samples]) if len(samples) > 1 \
+        else PersonaResult.from_row(ok, cached=True)
+    if latest["id"] != ok["id"] and latest["status"] != "ok":
         result.last_failure = FailedAttempt.from_row(latest)
     return result
 

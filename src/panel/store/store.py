@@ -133,8 +133,10 @@ class Store:
                 "interval_lo": lo, "interval_hi": hi, "created_at": now(),
             })
             for r in panel.ordered():
-                insert(self.db, "panel_members",
-                       {"panel_id": panel_id, "persona": r.persona, "verdict_id": r.verdict_id, "cached": int(r.cached)})
+                insert(self.db, "panel_members", {
+                    "panel_id": panel_id, "persona": r.persona, "verdict_id": r.verdict_id, "cached": int(r.cached),
+                    "samples": len(r.sampled) if r.sampled else 1, "stability": r.stability,
+                })
         return panel_id
 
     def save_response_mode(self, api_base: str, model: str, mode: str) -> None:

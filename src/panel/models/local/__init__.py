@@ -165,15 +165,19 @@ class LocalModel:
         temperature: float | None = None,
         max_tokens: int | None = None,
         response_format: dict | None = None,
+        seed: int | None = None,
     ) -> Future:
+        """`seed` picks another draw for the same prompt (--samples); without it the same prompt
+        always gets the same answer."""
         messages = ensure_system(messages)
         translated = translate_response_format(response_format)
         sampling = DEFAULT_SAMPLING if temperature is None else replace(DEFAULT_SAMPLING, temperature=temperature)
+        draw = _seed_for(messages) + 7919 * (seed or 0)
         if translated and is_verdict_schema(translated.get("schema")):
-            writer = VerdictWriter(self, messages, sampling, _budget_for(max_tokens))
+            writer = VerdictWriter(self, messages, sampling, _budget_for(max_tokens), draw)
             return self.engine.submit_writer(writer)
         limit = max_tokens or DEFAULT_MAX_TOKENS
-        return self.engine.submit_call(lambda: self._chat(messages, sampling, limit, translated))
+        return self.engine.submit_call(lambda: self._chat(messages, sampling, limit, translated, draw))
 
     def complete(self, messages: list[dict], **kwargs) -> LocalCompletion:
         """Blocking form of `submit`, for scripts and benchmarks."""
@@ -187,7 +191,7 @@ class LocalModel:
         self.llama.reset()
         self.engine.clear()
 
-    def _chat(self, messages, s: Sampling, max_tokens: int, response_format: dict | None) -> LocalCompletion:
+    def _chat(self, messages, s: Sampling, max_tokens: int, response_format: dict | None, seed: int) -> LocalCompletion:
         """Anything but a verdict: llama-cpp-python's chat completion, with a schema grammar if asked."""
         grammar = grammar_for(self.llama._model.vocab, response_format.get("schema")) if response_format is not None else None
         self.threads.tick()
@@ -202,7 +206,7 @@ class LocalModel:
             frequency_penalty=s.frequency_penalty,
             presence_penalty=s.presence_penalty,
             grammar=grammar,
-            seed=_seed_for(messages),
+            seed=seed,
         )
         usage = result["usage"]
         return LocalCompletion(
@@ -273,8 +277,10 @@ async def acomplete(
     temperature: float | None = None,
     max_tokens: int | None = None,
     response_format: dict | None = None,
+    seed: int | None = None,
 ) -> LocalCompletion:
     """One chat completion from the local model `name` (what follows `local/`)."""
     model = await asyncio.to_thread(get_model, name)  # the first load takes a moment: off the loop
-    future = model.submit(messages, temperature=temperature, max_tokens=max_tokens, response_format=response_format)
+    future = model.submit(messages, temperature=temperature, max_tokens=max_tokens, response_format=response_format,
+                          seed=seed)
     return await asyncio.wrap_future(future)

@@ -95,11 +95,11 @@ class VerdictWriter:
     context to hold and receives the `Logits` of the last token.
     """
 
-    def __init__(self, model, messages: list[dict], sampling: Sampling, budget: Budget):
+    def __init__(self, model, messages: list[dict], sampling: Sampling, budget: Budget, seed: int | None = None):
         self.m = model
         self.sampling = sampling
         self.budget = budget
-        self.seed = _seed_for(messages)
+        self.seed = _seed_for(messages) if seed is None else seed
         self.prompt = model.prompt_tokens(messages)
         room = VERDICT_CTX - len(self.prompt)
         if room < budget.max_reply_tokens():
