@@ -99,14 +99,19 @@ def run_review_command(ws, brief_args, review_options, db, quiet):
 def prepare_review(ws, brief_args, review_options):
     """Load, plan and check a review: every way it is bad input shows here, before any write.
     Returns (briefs, personas, plans)."""
+    batch, sources = load_batch(ws, brief_args)
+    return plan_batch(ws, batch, review_options, sources)
+
+
+def plan_batch(ws, briefs, review_options, sources: dict[str, str]):
+    """Plan and check a batch of loaded briefs with the workspace's personas."""
     from ..inputs.personas import load_personas
     from ..review.plan import check_plan_models, plan_review
 
-    batch, sources = load_batch(ws, brief_args)
     personas = load_personas(ws.personas_dir)
-    plans = plan_review(batch, personas, review_options, sources)
+    plans = plan_review(briefs, personas, review_options, sources)
     check_plan_models(plans)
-    return batch, personas, plans
+    return briefs, personas, plans
 
 
 def execute_review(ws, prepared, review_options, db, quiet):

@@ -40,6 +40,10 @@ class CompareError(PanelError):
     """A comparison cannot be built: too few tools, a repeated slug, or a tool with no panel."""
 
 
+class EvalError(PanelError):
+    """A labelled set that cannot be evaluated: missing or bad labels, an unknown baseline."""
+
+
 class EditorError(PanelError):
     """The editor model could not write a summary (the comparison is still written without one)."""
 

@@ -41,6 +41,16 @@ def pct(value: float | None) -> str:
     return "—" if value is None else f"{value:.0f}%"
 
 
+def score(value: float | None) -> str:
+    """A metric between 0 and 1, to two decimals (an em dash when it cannot be computed)."""
+    return "—" if value is None else f"{value:.2f}"
+
+
+def share(value: float | None) -> str:
+    """A share between 0 and 1 as a percentage."""
+    return "—" if value is None else f"{100 * value:.0f}%"
+
+
 def span(interval) -> str:
     """A 95% interval as "30–95%" (or an em dash when there is none)."""
     if not interval:
@@ -92,7 +102,7 @@ def _environment(autoescape: bool) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=not autoescape,
     )
-    env.filters.update(pct=pct, span=span, when=when, md=md_text, mdline=md_line)
+    env.filters.update(pct=pct, span=span, when=when, md=md_text, mdline=md_line, score=score, share=share)
     env.globals.update(outcome_label=OUTCOME_LABELS, bar_widths=bar_widths, embedded_note=embedded_note)
     return env
 

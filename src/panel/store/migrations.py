@@ -256,5 +256,43 @@ def m006_samples(db: Database) -> None:
     db["panel_members"].add_column("stability", float)
 
 
+def m007_evaluations(db: Database) -> None:
+    """panel eval (issue 12): each evaluation of a labelled set, linked to the run that reviewed it,
+    and every scored item, linked to its verdict and persona version."""
+    db["eval_runs"].create(
+        {
+            "id": int,
+            "set_name": str,
+            "set_digest": str,  # of the labels and briefs: which exact set was scored
+            "run_id": int,
+            "model": str,
+            "samples": int,
+            "personas": str,  # JSON list
+            "versions": str,  # JSON {persona: version}
+            "metrics": str,  # JSON {persona or "panel": metrics}, clear cases
+            "created_at": str,
+            "markdown_path": str,
+            "html_path": str,
+        },
+        pk="id",
+        foreign_keys=[("run_id", "runs", "id")],
+    )
+    db["eval_items"].create(
+        {
+            "eval_id": int,
+            "persona": str,  # a persona, or "panel"
+            "slug": str,
+            "against": str,  # label | borderline | community
+            "expected": str,
+            "decision": str,  # ship | skip | NULL (no usable answer, or split)
+            "p_ship": float,
+            "persona_version": str,
+            "verdict_id": int,
+        },
+        pk=("eval_id", "persona", "slug", "against"),
+        foreign_keys=[("eval_id", "eval_runs", "id"), ("verdict_id", "verdicts", "id")],
+    )
+
+
 MIGRATIONS = [m001_initial, m002_votes_and_comparisons, m003_audit_views, m004_editor_usage,
-              m005_current_verdicts_and_response_modes, m006_samples]
+              m005_current_verdicts_and_response_modes, m006_samples, m007_evaluations]

@@ -223,6 +223,33 @@ def persona_version_rows(db, persona: str, prefix: str = "") -> list[dict]:
                 [persona, prefix + "%"])
 
 
+# --- evaluations ----------------------------------------------------------------------------------------
+
+
+def eval_run(db, eval_id: int) -> dict | None:
+    found = rows(db, "SELECT * FROM eval_runs WHERE id = ?", [eval_id])
+    return found[0] if found else None
+
+
+def eval_item_rows(db, eval_id: int, against: str = "label") -> list[dict]:
+    """A stored evaluation's scored items, against the labels, the borderline labels or the community."""
+    return rows(db, "SELECT * FROM eval_items WHERE eval_id = ? AND against = ? ORDER BY rowid", [eval_id, against])
+
+
+def version_seats(db, version: str, brief_hashes: dict[str, str], model: str) -> dict[str, PersonaResult]:
+    """slug -> the seat that persona version gave on that exact brief with that model (its newest
+    ok verdict, with its samples' majority), for the briefs it has one on."""
+    seats = {}
+    for slug, digest in brief_hashes.items():
+        found = rows(db, "SELECT * FROM verdicts WHERE persona_version = ? AND brief_hash = ? AND model = ?"
+                         " AND status = 'ok' ORDER BY id", [version, digest, model])
+        if found:
+            family = _sample_family(found[-1])[0]
+            newest = {_sample_family(r)[1]: r for r in found if _sample_family(r)[0] == family}
+            seats[slug] = _standing_result(found[-1], found[-1], list(newest.values()))
+    return seats
+
+
 # --- community votes ------------------------------------------------------------------------------------
 
 

@@ -145,6 +145,33 @@ class Store:
             self.db.execute("INSERT OR REPLACE INTO response_modes (api_base, model, mode, learned_at)"
                             " VALUES (?, ?, ?, ?)", [api_base, model, mode, now()])
 
+    def save_evaluation(self, evaluation, markdown_path: Path | None = None, html_path: Path | None = None) -> int:
+        """Record an evaluation (panel.analysis.evaluation.Evaluation) and every item it scored."""
+        with write_lock(self.db):
+            eval_id = insert(self.db, "eval_runs", {
+                "set_name": evaluation.set_name, "set_digest": evaluation.set_digest, "run_id": evaluation.run_id,
+                "model": evaluation.model, "samples": evaluation.samples,
+                "personas": json.dumps(evaluation.personas), "versions": json.dumps(evaluation.versions),
+                "metrics": json.dumps({k: m.to_json() for k, m in evaluation.metrics().items()}),
+                "created_at": now(), "markdown_path": str(markdown_path or ""), "html_path": str(html_path or ""),
+            })
+            for against in ("items", "borderline", "community"):
+                for who, items in getattr(evaluation, against).items():
+                    for item in items:
+                        insert(self.db, "eval_items", {
+                            "eval_id": eval_id, "persona": who, "slug": item.slug,
+                            "against": {"items": "label"}.get(against, against), "expected": item.expected,
+                            "decision": item.decision, "p_ship": item.p_ship,
+                            "persona_version": evaluation.versions.get(who),
+                            "verdict_id": evaluation.verdict_ids.get((item.slug, who)),
+                        })
+        return eval_id
+
+    def set_evaluation_files(self, eval_id: int, markdown_path: Path, html_path: Path) -> None:
+        with write_lock(self.db):
+            self.db.execute("UPDATE eval_runs SET markdown_path = ?, html_path = ? WHERE id = ?",
+                            [str(markdown_path), str(html_path), eval_id])
+
     # --- community votes and comparisons ----------------------------------------------------------
 
     def save_votes(self, votes) -> ImportResult:

@@ -1,0 +1,161 @@
+"""`panel eval`: is this panel any good? Review a labelled set and score it."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from . import options
+from .app import EXIT_OK, EXIT_PARTIAL, app, console, guarded, print_json, workspace
+
+
+@app.command("eval")
+@guarded
+def eval_command(
+    set_arg: str = typer.Argument(..., metavar="SET", help="A labelled set: a folder of briefs with labels.csv, or a name under evals/."),
+    model: options.Model = None,
+    api_base: options.ApiBase = None,
+    personas: Optional[str] = typer.Option(None, "--personas", help="Comma-separated personas to score (default: all)."),
+    samples: options.Samples = 1,
+    concurrency: options.Concurrency = 8,
+    fresh: options.Fresh = False,
+    against: Optional[str] = typer.Option(None, "--against", metavar="VERSION", help="A stored persona version (or a unique prefix): compare with what that version said on this set."),
+    baseline: Optional[int] = typer.Option(None, "--baseline", metavar="RUN", help="A stored evaluation (its id): compare with it."),
+    as_json: options.AsJson = False,
+    db: options.Db = None,
+    out: Optional[options.Path] = typer.Option(None, "--out", help="Folder for the report (default: outputs/eval/)."),
+):
+    """Review a labelled set through the normal pipeline and score each persona and the panel.
+
+    Reports accuracy, balanced accuracy, ship rate (and on the should-skip tools), AUC of the ship
+    probability, Brier score and the confusion table; borderline cases apart; the same against the
+    community's majority where a tool has 10 or more votes. The store is the cache: after editing
+    one persona, only that persona is asked again. Writes outputs/eval/<set>-<id>.md and .html.
+    Exit codes: 0 every seat answered, 1 some failed (scored without them), 2 bad input.
+    """
+    from ..analysis.evaluation import evaluate
+    from ..inputs.evalset import load_eval_set, resolve_set
+    from ..review.plan import ReviewOptions
+    from ..store import queries
+    from ..store.store import Store
+    from ..publish.eval_report import write_eval_report
+    from .review import default_model, execute_review, plan_batch
+
+    ws = workspace()
+    eval_set = load_eval_set(resolve_set(set_arg, ws.home / "evals"))
+    only = [p.strip() for p in personas.split(",") if p.strip()] if personas else None
+    review_options = ReviewOptions(model=model, default_model=default_model(), api_base=api_base,
+                                   concurrency=concurrency, fresh=fresh, only_personas=only, samples=samples,
+                                   command=f"eval {eval_set.name}")
+    sources = {brief.slug: str(eval_set.folder / f"{brief.slug}.yaml") for brief in eval_set.briefs}
+    prepared = plan_batch(ws, eval_set.briefs, review_options, sources)
+    plans = prepared[2]
+    label = review_options.label
+    before = None
+    if ws.db_path(db).exists():
+        with Store(ws.db_path(db)) as store:
+            before = comparison_baseline(store.db, eval_set, plans, against, baseline)
+    elif against or baseline:
+        from ..core.errors import EvalError
+
+        raise EvalError("nothing stored yet to compare with; run `panel eval` once first")
+    outcome = execute_review(ws, prepared, review_options, db, as_json)
+    panels = {panel.slug: panel for panel in outcome.panels}
+    seated = [name for name in prepared[1] if any(name in plan.seated for plan in plans)]
+    with Store(ws.db_path(db)) as store:
+        evaluation = evaluate(eval_set, panels, queries.tallies(store.db, list(panels)), label, samples, seated)
+        evaluation.run_id = outcome.run_id
+        compared = before(evaluation, panels) if before else None
+        evaluation.eval_id = store.save_evaluation(evaluation)
+        md_path, html_path = write_eval_report(evaluation, compared, out or ws.outputs_dir / "eval")
+        store.set_evaluation_files(evaluation.eval_id, md_path, html_path)
+    if as_json:
+        data = evaluation.to_json()
+        data["comparison"] = compared.to_json() if compared else None
+        data["files"] = {"markdown": str(md_path), "html": str(html_path)}
+        print_json(data)
+    else:
+        show_evaluation(evaluation, compared)
+        typer.echo(f"Report: {md_path}", err=True)
+    raise typer.Exit(EXIT_OK if outcome.complete else EXIT_PARTIAL)
+
+
+def comparison_baseline(db, eval_set, plans, against: str | None, baseline: int | None):
+    """What to compare the new evaluation with, checked before anything runs: a function of the new
+    evaluation and its panels returning an EvalComparison, or None."""
+    from ..analysis.evaluation import compare_evaluations, evaluate, items_from_rows
+    from ..core.errors import EvalError
+    from ..store import queries
+    from ..store.audit import stored_version
+
+    if against and baseline:
+        raise EvalError("give --against VERSION or --baseline RUN, not both")
+    if baseline is not None:
+        run = queries.eval_run(db, baseline)
+        if run is None:
+            raise EvalError(f"no stored evaluation {baseline}; `panel eval ... --json` prints each one's id")
+        if run["set_name"] != eval_set.name:
+            raise EvalError(f"evaluation {baseline} scored the set '{run['set_name']}', not '{eval_set.name}'")
+        old = items_from_rows(queries.eval_item_rows(db, baseline))
+        return lambda new, panels: compare_evaluations(old, new.items, f"evaluation {baseline}")
+    if against is None:
+        return None
+    persona = version_persona(db, against, plans)
+    version = stored_version(db, persona, against)["version"]
+    pairs = [pair for plan in plans for pair in plan.pairs if pair.name == persona and pair.settings.sample == 0]
+    hashes = {pair.brief.slug: pair.brief_hash for pair in pairs}
+    seats = queries.version_seats(db, version, hashes, pairs[0].settings.model)
+    missing = sorted(set(hashes) - set(seats))
+    if missing:
+        raise EvalError(f"version {version} of {persona} has no stored verdict on {len(missing)} brief(s) of this"
+                        f" set ({', '.join(missing[:3])}...); evaluate before editing, or use --baseline RUN")
+
+    def compare(new, panels):
+        swapped = {slug: _with_seat(panel, seats[slug]) for slug, panel in panels.items()}
+        old = evaluate(eval_set, swapped, {}, new.model, new.samples, new.personas)
+        return compare_evaluations(old.items, new.items, f"{persona} version {version}")
+
+    return compare
+
+
+def version_persona(db, version: str, plans) -> str:
+    """The persona a version prefix belongs to (among those seated in this evaluation)."""
+    from ..core.errors import EvalError
+
+    names = sorted({pair.name for plan in plans for pair in plan.pairs})
+    found = [n for n in names
+             if db.execute("SELECT 1 FROM persona_versions WHERE persona = ? AND version LIKE ?", [n, version + "%"]).fetchone()]
+    if len(found) != 1:
+        raise EvalError(f"--against {version}: no stored version of a seated persona starts with it"
+                        if not found else f"--against {version}: ambiguous between {', '.join(found)}")
+    return found[0]
+
+
+def _with_seat(panel, seat):
+    from dataclasses import replace
+
+    return replace(panel, results=[seat if r.persona == seat.persona else r for r in panel.results])
+
+
+def show_evaluation(evaluation, compared) -> None:
+    from rich.table import Table
+
+    from ..publish.render import score, share
+
+    out = console()
+    table = Table(title=f"[bold]{evaluation.set_name}[/bold] · {evaluation.model}"
+                        + (f" · {evaluation.samples} samples" if evaluation.samples > 1 else ""), title_justify="left")
+    for column in ("", "Answered", "Acc.", "Bal. acc.", "Ship rate", "Ships duds", "AUC", "Brier"):
+        table.add_column(column, justify="left" if not column else "right")
+    for who, m in evaluation.metrics().items():
+        table.add_row("[bold]panel[/bold]" if who == "panel" else who, f"{m.answered}/{m.items}", score(m.accuracy),
+                      score(m.balanced_accuracy), share(m.ship_rate), share(m.ship_rate_on_skips), score(m.auc),
+                      score(m.brier))
+    out.print(table)
+    if compared:
+        out.print(f"Compared with {compared.baseline}: "
+                  + ", ".join(f"{who} balanced accuracy {score(c['balanced_accuracy'][0])} → {score(c['balanced_accuracy'][1])}"
+                              for who, c in compared.changes.items()))
+        for flip in compared.flips:
+            out.print(f"  {flip.persona} on {flip.slug}: {flip.before or '—'} → {flip.after or '—'} ({flip.outcome})")

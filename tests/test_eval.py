@@ -1,0 +1,136 @@
+"""`panel eval`: metrics checked against hand-computed values on a scripted model, the community
+comparison, re-evaluation paying only for an edited persona, and --against / --baseline."""
+
+import json
+import re
+
+import pytest
+
+from panel.analysis.metrics import Scored, auc, brier, metrics
+from panel.models import scripted
+
+# persona -> slug -> (decision, confidence); the ship probability is the confidence in "ship".
+ANSWERS = {
+    "builder": {"good-a": ("ship", 0.9), "good-b": ("skip", 0.6), "dud-a": ("ship", 0.7), "dud-b": ("skip", 0.8),
+                "middling": ("ship", 0.5)},
+    "skeptic": {"good-a": ("ship", 0.8), "good-b": ("ship", 0.6), "dud-a": ("skip", 0.9), "dud-b": ("skip", 0.7),
+                "middling": ("skip", 0.5)},
+}
+
+
+def reviewer(answers):
+    def answer(messages):
+        text = messages[-1]["content"]
+        persona = re.search(r"You are the (\w+)", text).group(1).lower()
+        slug = re.search(r"^slug: (\S+)", text, re.M).group(1)
+        decision, confidence = answers[persona][slug]
+        return {"rationale": f"{persona} on {slug}", "verdict": decision, "confidence": confidence,
+                "headline": f"{decision}", "strengths": [], "risks": [], "competitors": []}
+
+    return answer
+
+
+@pytest.fixture
+def labelled(workspace, make_brief):
+    folder = workspace / "evals" / "tiny"
+    for slug in ("good-a", "good-b", "dud-a", "dud-b", "middling"):
+        make_brief(slug, folder=folder)
+    (folder / "labels.csv").write_text("slug,expected,note\ngood-a,ship,\ngood-b,ship,\ndud-a,skip,\ndud-b,skip,\n"
+                                       "middling,borderline-ship,\"fine, mostly\"\n")
+    return folder
+
+
+def run_eval(run_cli, *extra):
+    res = run_cli("eval", "tiny", "--model", "scripted/judge", "--personas", "builder,skeptic", "--json", *extra)
+    assert res.exit_code == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+def test_metrics_match_the_hand_computed_values(workspace, run_cli, labelled):
+    scripted.script("judge", reviewer(ANSWERS))
+    data = run_eval(run_cli)
+    m = data["metrics"]
+    # builder: right on good-a and dud-b, wrong on good-b and dud-a. Ship probabilities: good 0.9, 0.4;
+    # duds 0.7, 0.2 -> AUC: 0.9>0.7, 0.9>0.2, 0.4<0.7, 0.4>0.2 = 3/4. Brier (.01+.36+.49+.04)/4.
+    assert m["builder"] == {"cases": 4, "answered": 4, "accuracy": 0.5, "balanced_accuracy": 0.5, "ship_rate": 0.5,
+                            "ship_rate_on_skips": 0.5, "auc": 0.75, "brier": 0.225,
+                            "confusion": {"ship": {"ship": 1, "skip": 1}, "skip": {"ship": 1, "skip": 1}}}
+    # skeptic: all right; goods 0.8, 0.6 above duds 0.1, 0.3. Brier (.04+.16+.01+.09)/4.
+    assert (m["skeptic"]["accuracy"], m["skeptic"]["auc"], m["skeptic"]["brier"]) == (1.0, 1.0, 0.075)
+    assert m["skeptic"]["ship_rate_on_skips"] == 0.0
+    # The panel ships at >= 50%: good-a 2/2, good-b 1/2 and dud-a 1/2 ship, dud-b 0/2. Its ship
+    # probability is the seats' mean: .85, .5, .4, .25 (every good above every dud).
+    # Brier (.0225+.25+.16+.0625)/4 = .12375.
+    assert m["panel"]["accuracy"] == 0.75 and m["panel"]["balanced_accuracy"] == 0.75
+    assert m["panel"]["ship_rate_on_skips"] == 0.5 and m["panel"]["auc"] == 1.0
+    assert m["panel"]["brier"] == pytest.approx(0.1238, abs=1e-4)
+    # The borderline case is scored apart, against its lean (ship).
+    assert data["borderline"]["builder"]["accuracy"] == 1.0 and data["borderline"]["skeptic"]["accuracy"] == 0.0
+    assert data["community"]["panel"]["cases"] == 0
+    report = (workspace / "outputs" / "eval" / "tiny-1.md").read_text()
+    assert "| builder | 4/4 | 0.50 | 0.50 | 50% | 50% | 0.75 | 0.23 | 1 / 1 / 1 / 1 |" in report
+
+
+def test_against_the_community_where_a_tool_has_ten_votes(workspace, run_cli, labelled):
+    scripted.script("judge", reviewer(ANSWERS))
+    run_eval(run_cli)
+    for n in range(10):  # the community ships dud-a, 8 to 2
+        assert run_cli("vote", "dud-a", "ship" if n < 8 else "skip", "--voter", f"v{n}").exit_code == 0
+    community = run_eval(run_cli)["community"]
+    assert community["panel"]["cases"] == 1 and community["panel"]["accuracy"] == 1.0  # the panel shipped it too
+    assert community["skeptic"]["accuracy"] == 0.0
+
+
+def test_reevaluating_after_an_edit_pays_only_for_that_persona_and_shows_the_flips(workspace, run_cli, labelled):
+    scripted.script("judge", reviewer(ANSWERS))
+    first = run_eval(run_cli)
+    assert scripted.call_count() == 10
+    old_version = first["versions"]["skeptic"]
+    skeptic = workspace / "personas" / "skeptic.yaml"
+    skeptic.write_text(skeptic.read_text() + "# now ships anything that sounds confident\n")
+    edited = {**ANSWERS, "skeptic": {**ANSWERS["skeptic"], "dud-a": ("ship", 0.6)}}
+    scripted.reset()
+    scripted.script("judge", reviewer(edited))
+    data = run_eval(run_cli, "--against", old_version[:8])
+    assert scripted.call_count() == 5  # the edited skeptic on five briefs; the builder came from the store
+    cmp = data["comparison"]
+    assert cmp["baseline"] == f"skeptic version {old_version}"
+    assert cmp["changes"]["skeptic"]["accuracy"] == {"before": 1.0, "after": 0.75}
+    assert cmp["flips"] == [{"persona": "skeptic", "slug": "dud-a", "expected": "skip", "before": "skip",
+                             "after": "ship", "outcome": "broke"}]
+    assert cmp["changes"]["panel"]["ship_rate_on_skips"] == {"before": 0.5, "after": 0.5}
+
+    baseline = run_eval(run_cli, "--baseline", str(first["eval_id"]))["comparison"]
+    assert baseline["baseline"] == f"evaluation {first['eval_id']}" and len(baseline["flips"]) == 1
+    assert "Compared with skeptic version" in (workspace / "outputs" / "eval" / f"tiny-{data['eval_id']}.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        ("slug,expected\ngood-a,maybe\n", "expected must be one of"),
+        ("slug,expected\nnot-here,ship\n", "no brief 'not-here'"),
+        ("slug,expected\ngood-a,ship\ngood-a,skip\n", "labelled twice"),
+        ("slug,verdict\ngood-a,ship\n", "the first line must be the header"),
+        ("slug,expected\ngood-a,ship\n", "briefs without a label"),
+    ],
+)
+def test_a_bad_labels_file_is_one_line_exit_2_and_writes_nothing(workspace, run_cli, labelled, labels, message):
+    (labelled / "labels.csv").write_text(labels)
+    res = run_cli("eval", "tiny", "--model", "scripted/judge")
+    assert res.exit_code == 2 and message in res.stderr and res.stderr.count("\n") == 1
+    assert not (workspace / "outputs" / "panel.db").exists()
+
+
+def test_unknown_baseline_is_exit_2(workspace, run_cli, labelled):
+    scripted.script("judge", reviewer(ANSWERS))
+    run_eval(run_cli)
+    res = run_cli("eval", "tiny", "--model", "scripted/judge", "--baseline", "99")
+    assert res.exit_code == 2 and "no stored evaluation 99" in res.stderr
+
+
+def test_metric_edge_cases():
+    assert auc([Scored("a", "ship", "ship", 0.5), Scored("b", "skip", "skip", 0.5)]) == 0.5  # a tie counts half
+    assert auc([Scored("a", "ship", "ship", 0.9)]) is None and brier([]) is None
+    unanswered = metrics([Scored("a", "ship", None, None), Scored("b", "skip", "skip", 0.2)])
+    assert (unanswered.answered, unanswered.accuracy, unanswered.balanced_accuracy) == (1, 1.0, None)
