@@ -9,6 +9,7 @@ import re
 import zlib
 from dataclasses import dataclass, replace
 
+from . import fields
 from .engine import VERDICT_CTX
 
 
@@ -100,6 +101,7 @@ class VerdictWriter:
         self.sampling = sampling
         self.budget = budget
         self.seed = _seed_for(messages) if seed is None else seed
+        self.messages = messages
         self.prompt = model.prompt_tokens(messages)
         room = VERDICT_CTX - len(self.prompt)
         if room < budget.max_reply_tokens():
@@ -132,15 +134,16 @@ class VerdictWriter:
         risks = yield from self.items(b.max_items)
         self.say(', "competitors":')
         competitors = yield from self.items(b.max_items, may_be_empty=True)
+        block = fields.brief_text(self.messages)
         text = json.dumps(
             {
                 "rationale": rationale,
                 "verdict": verdict,
                 "confidence": confidence,
-                "headline": headline,
-                "strengths": strengths,
-                "risks": risks,
-                "competitors": competitors,
+                "headline": fields.headline(headline, rationale, self.messages[0]["content"]),
+                "strengths": fields.items(strengths, block=block, grounded=False),
+                "risks": fields.items(risks, block=block, grounded=False),
+                "competitors": fields.items(competitors, block=block, grounded=True),
             },
             ensure_ascii=False,
         )
