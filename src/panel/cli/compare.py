@@ -27,6 +27,7 @@ def compare(
     editor: Optional[str] = typer.Option(None, "--editor", help="Model that writes a short summary on top of the data (any litellm model string)."),
     model: Optional[str] = typer.Option(None, "--model", help="Model for reviewing tools that have no stored panel yet (as in `panel review`)."),
     api_base: options.ApiBase = None,
+    router: options.Router = None,
     concurrency: options.Concurrency = 8,
 ):
     """Compare reviewed tools side by side: writes outputs/compare/<a>-vs-<b>.md and .html.
@@ -64,7 +65,7 @@ def compare(
             if not ws.brief_path(slug).exists():
                 raise CompareError(f"'{slug}' has no stored panel and no brief at {ws.brief_path(slug)}")
         review_options = ReviewOptions(model=model, default_model=default_model(), api_base=api_base,
-                                       concurrency=concurrency, command="compare")
+                                       concurrency=concurrency, router=router, command="compare")
         prepared = prepare_review(ws, missing, review_options)
         if not as_json:
             typer.echo(f"No stored panel for {', '.join(missing)}: reviewing first.", err=True)

@@ -16,6 +16,7 @@ def eval_command(
     set_arg: str = typer.Argument(..., metavar="SET", help="A labelled set: a folder of briefs with labels.csv, or a name under evals/."),
     model: options.Model = None,
     api_base: options.ApiBase = None,
+    router: options.Router = None,
     personas: Optional[str] = typer.Option(None, "--personas", help="Comma-separated personas to score (default: all)."),
     samples: options.Samples = 1,
     concurrency: options.Concurrency = 8,
@@ -47,7 +48,7 @@ def eval_command(
     only = [p.strip() for p in personas.split(",") if p.strip()] if personas else None
     review_options = ReviewOptions(model=model, default_model=default_model(), api_base=api_base,
                                    concurrency=concurrency, fresh=fresh, only_personas=only, samples=samples,
-                                   command=f"eval {eval_set.name}")
+                                   router=router, command=f"eval {eval_set.name}")
     sources = {brief.slug: str(eval_set.folder / f"{brief.slug}.yaml") for brief in eval_set.briefs}
     prepared = plan_batch(ws, eval_set.briefs, review_options, sources)
     plans = prepared[2]

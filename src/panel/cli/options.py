@@ -21,6 +21,10 @@ Concurrency = Annotated[int, typer.Option(
 Fresh = Annotated[bool, typer.Option("--fresh", help="Ignore stored verdicts and call the model again.")]
 MaxCost = Annotated[Optional[float], typer.Option(
     "--max-cost", min=0, help="Stop starting new calls once recorded cost (USD) would pass this.")]
+Router = Annotated[Optional[str], typer.Option(
+    "--router", envvar="PANEL_ROUTER", metavar="FILE",
+    help="A LiteLLM Router model_list (YAML): several deployments under one model name, with rpm/tpm caps,"
+    " fallbacks and cooldowns; --model names one of its model names.")]
 Samples = Annotated[int, typer.Option(
     "--samples", min=1, max=15, help="Independent answers per seat (each stored and cached apart); the seat's"
     " verdict is their majority, and an even split is shown as split, not counted.")]

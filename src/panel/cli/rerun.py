@@ -19,6 +19,7 @@ def rerun(
     brief: Optional[str] = typer.Option(None, "--brief", help="Only this brief (a slug with a stored panel)."),
     model: Optional[str] = typer.Option(None, "--model", help="Use this model for every re-run pair (default: the model behind each old verdict)."),
     api_base: options.ApiBase = None,
+    router: options.Router = None,
     concurrency: options.Concurrency = 8,
     fresh: bool = typer.Option(False, "--fresh", help="Call the model even when the store has a verdict for the same version, brief and model."),
     max_cost: options.MaxCost = None,
@@ -46,7 +47,7 @@ def rerun(
     personas = load_personas(ws.personas_dir)
     review_options = ReviewOptions(
         model=model, default_model=default_model(), api_base=api_base, concurrency=concurrency, fresh=fresh,
-        max_cost=max_cost, command=rerun_command(changed, persona, brief, model, fresh),
+        max_cost=max_cost, router=router, command=rerun_command(changed, persona, brief, model, fresh),
     )
     request = RerunRequest(changed=changed, persona=persona, slug=brief, options=review_options)
     request.check(personas)  # before opening the store: bad input needs no database

@@ -46,6 +46,7 @@ def review(
     personas: Optional[str] = typer.Option(None, "--personas", help="Comma-separated personas to seat (default: each brief's panel, else all)."),
     model: options.Model = None,
     api_base: options.ApiBase = None,
+    router: options.Router = None,
     concurrency: options.Concurrency = 8,
     fresh: options.Fresh = False,
     samples: options.Samples = 1,
@@ -66,7 +67,7 @@ def review(
     only = [p.strip() for p in personas.split(",") if p.strip()] if personas else None
     review_options = ReviewOptions(model=model, default_model=default_model(), api_base=api_base,
                                    concurrency=concurrency, fresh=fresh, only_personas=only, max_cost=max_cost,
-                                   samples=samples)
+                                   samples=samples, router=router)
     outcome, _ = run_review_command(ws, briefs, review_options, db, as_json)
     out_dir = out or ws.outputs_dir
     standing = write_reports(ws.db_path(db), out_dir, outcome)

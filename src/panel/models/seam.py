@@ -63,14 +63,18 @@ class CallOutcome:
     completion_tokens: int = 0
     cost: float = 0.0
     response_mode: str | None = None  # the structured-output mode the server took (panel.models.formats)
+    deployment: str | None = None  # with a router: which deployment answered (its api_base or id)
 
 
 class ModelSeam:
     """Makes every model call of a batch. One semaphore caps calls in flight across all briefs."""
 
     def __init__(self, concurrency: int = DEFAULT_CONCURRENCY, max_cost: float | None = None,
-                 modes: dict[tuple[str, str], str] | None = None):
+                 modes: dict[tuple[str, str], str] | None = None, router=None):
         self.concurrency = concurrency
+        # A LiteLLM Router (panel.models.router) that serves the model names it lists; every other
+        # model goes to litellm.acompletion directly.
+        self.router = router
         self.modes = dict(modes or {})  # (api_base, model) -> the structured-output mode it takes
         self._probing: dict[tuple[str, str], asyncio.Lock] = {}  # servers whose mode is being found
         self.max_cost = max_cost
@@ -225,10 +229,15 @@ class ModelSeam:
         async for attempt in retrying:
             with attempt:
                 outcome.attempts += 1
-                response = await lt.acompletion(messages=convo, **kwargs)
+                response = await self._send(lt, settings, convo, kwargs)
         self._account(response, settings, outcome)
         choices = getattr(response, "choices", None) or []
         return (choices[0].message.content or "") if choices else ""
+
+    async def _send(self, lt, settings: ModelSettings, convo: list[dict], kwargs: dict):
+        if self.router is not None and self.router.serves(settings.model):
+            return await self.router.acompletion(messages=convo, **kwargs)
+        return await lt.acompletion(messages=convo, **kwargs)
 
     def _call_kwargs(self, settings: ModelSettings, mode: str | None = MODES[0]) -> dict:
         """litellm's arguments for one request; `mode` is a structured-output mode, None for plain text."""
@@ -257,6 +266,8 @@ class ModelSeam:
         if usage is not None:
             outcome.prompt_tokens += int(getattr(usage, "prompt_tokens", 0) or 0)
             outcome.completion_tokens += int(getattr(usage, "completion_tokens", 0) or 0)
+        if self.router is not None and self.router.serves(settings.model):
+            outcome.deployment = self.router.deployment_of(response)
         if settings.model.startswith(("local/", "scripted/")):
             return  # runs on this machine: cost 0
         hidden = getattr(response, "_hidden_params", None) or {}

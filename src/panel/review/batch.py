@@ -15,6 +15,7 @@ from ..core.brief import ToolBrief
 from ..core.panel import PanelResult, aggregate
 from ..core.verdict import PersonaResult
 from ..inputs.personas import Persona, render_messages
+from ..models.router import load_router
 from ..models.seam import ModelSeam
 from ..store import queries
 from ..store.store import Store
@@ -46,7 +47,7 @@ class Batch:
         self.label = label or options.label
         self.on_result = on_result
         self.seam = ModelSeam(concurrency=options.concurrency, max_cost=options.max_cost,
-                              modes=queries.response_modes(store.db))
+                              modes=queries.response_modes(store.db), router=load_router(options.router))
         self.run_id = 0
         self.cached: dict[str, dict] = {}
         self.panels: dict[str, PanelResult] = {}

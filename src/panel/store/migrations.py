@@ -294,5 +294,10 @@ def m007_evaluations(db: Database) -> None:
     )
 
 
+def m008_deployments(db: Database) -> None:
+    """With --router (issue 13): which of a model's deployments answered each call."""
+    db["calls"].add_column("deployment", str)
+
+
 MIGRATIONS = [m001_initial, m002_votes_and_comparisons, m003_audit_views, m004_editor_usage,
-              m005_current_verdicts_and_response_modes, m006_samples, m007_evaluations]
+              m005_current_verdicts_and_response_modes, m006_samples, m007_evaluations, m008_deployments]

@@ -116,7 +116,7 @@ class Store:
                 **shared, "request": json.dumps(call.request), "response": call.raw, "attempts": call.attempts,
                 "latency": call.latency, "prompt_tokens": call.prompt_tokens,
                 "completion_tokens": call.completion_tokens, "cost": call.cost, "outcome": call.status,
-                "response_mode": call.response_mode,
+                "response_mode": call.response_mode, "deployment": call.deployment,
             })
             verdict = call.verdict.to_columns() if call.verdict else {}
             verdict_id = insert(self.db, "verdicts", {
