@@ -7,6 +7,12 @@ Where a brief becomes a verdict: `persona_node` -> `Batch.review_pair` (panel.re
 
 langgraph is imported only when the graph is built (it costs about a second): `run_panel` runs
 the same node steps in place when a batch has no model call to make.
+
+Two ways in. A batch (the CLI) passes a planned brief as `plan`, with itself as the context. On
+its own — `graph.ainvoke({"brief": {...}})`, or under LangGraph's server — the graph is given a
+brief as data: the `submit` node validates it like a brief file, builds a batch from the
+configuration (panel.review.service: PANEL_HOME, PANEL_DB, PANEL_MODEL, ...), runs the panel
+through this same graph and returns it as `panel review --json` prints it.
 """
 
 from __future__ import annotations
@@ -22,15 +28,22 @@ from .plan import Pair, PanelPlan
 
 @dataclass
 class PanelContext:
-    """What the nodes run in (LangGraph's context_schema): the batch that owns the store and seam."""
+    """What the nodes run in (LangGraph's context_schema). In process, the batch that owns the store
+    and the seam. On its own, nothing (or JSON settings): the submit node builds a batch from the
+    configuration, with these overrides."""
 
-    batch: Any  # a panel.review.batch.Batch
+    batch: Any = None  # a panel.review.batch.Batch
+    model: str | None = None  # overrides PANEL_MODEL for a submission
+    personas: list[str] | None = None  # seat only these (default: the brief's panel, else all)
+    samples: int = 1
 
 
 class PanelState(TypedDict, total=False):
-    plan: PanelPlan
+    brief: dict  # in: a brief as data, when the graph runs on its own
+    plan: PanelPlan  # in: a planned brief, when a batch runs the graph
     results: Annotated[list[PersonaResult], operator.add]
-    panel: dict  # the panel as `panel review --json` prints it
+    panel: dict  # out: the panel as `panel review --json` prints it
+    run: dict  # out, on its own: {"run_id", "calls_made", "calls_reused"}
 
 
 class PairTask(TypedDict):
@@ -43,10 +56,19 @@ def pair_tasks(state: PanelState) -> list[PairTask]:
     return [PairTask(pair=pair) for pair in state["plan"].pairs]
 
 
-async def fan_out(state: PanelState) -> list:
+async def route(state: PanelState) -> list | str:
+    """A planned brief fans out to its persona nodes; a brief given as data goes to submit first."""
+    if "plan" not in state:
+        return "submit"
     from langgraph.types import Send
 
     return [Send("persona", task) for task in pair_tasks(state)]
+
+
+async def submit_node(state: PanelState, runtime) -> dict:
+    from .service import review_submission
+
+    return await review_submission(state.get("brief"), runtime.context or PanelContext())
 
 
 async def persona_node(task: PairTask, runtime) -> dict:
@@ -62,9 +84,11 @@ def build_graph():
     from langgraph.graph import END, START, StateGraph
 
     builder = StateGraph(PanelState, context_schema=PanelContext)
+    builder.add_node("submit", submit_node)
     builder.add_node("persona", persona_node)
     builder.add_node("aggregate", aggregate_node)
-    builder.add_conditional_edges(START, fan_out, ["persona"])
+    builder.add_conditional_edges(START, route, ["submit", "persona"])
+    builder.add_edge("submit", END)
     builder.add_edge("persona", "aggregate")
     builder.add_edge("aggregate", END)
     return builder.compile(name="panel-review")

@@ -1,0 +1,59 @@
+"""A brief submitted as data (LangGraph's server, or `graph.ainvoke({"brief": ...})`): validated like a
+brief file, reviewed as a one-brief batch built from the configuration, answered as JSON.
+
+The configuration is the CLI's: the workspace is PANEL_HOME (else the current folder), the store
+PANEL_DB (else outputs/panel.db there), the model PANEL_MODEL (else the embedded default), and
+PANEL_API_BASE, PANEL_CONCURRENCY, PANEL_TIMEOUT, PANEL_ROUTER. The store is the cache, so the same
+brief submitted again is answered from it with no model call, and every call is in the audit.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..core.brief import ToolBrief
+from ..core.errors import BriefError
+from ..inputs.personas import load_personas
+from ..inputs.workspace import Workspace
+from ..models.providers import DEFAULT_MODEL
+from ..store.store import Store
+from .batch import Batch
+from .plan import ReviewOptions, check_plan_models, plan_review
+
+
+def options_from_env(context) -> ReviewOptions:
+    concurrency = os.environ.get("PANEL_CONCURRENCY", "").strip()
+    return ReviewOptions(
+        model=context.model, default_model=os.environ.get("PANEL_MODEL") or DEFAULT_MODEL,
+        api_base=os.environ.get("PANEL_API_BASE") or None, concurrency=int(concurrency) if concurrency else 8,
+        only_personas=context.personas, samples=context.samples, router=os.environ.get("PANEL_ROUTER") or None,
+        command="submit",
+    )
+
+
+def parse_brief(data) -> ToolBrief:
+    """The same validation as a brief file, with the same one-line message."""
+    from pydantic import ValidationError
+
+    from ..inputs.yamlfile import describe_validation_error
+
+    if not isinstance(data, dict):
+        raise BriefError("submitted brief: expected a mapping of fields (slug, name, tagline, ...)")
+    try:
+        return ToolBrief.model_validate(data)
+    except ValidationError as exc:
+        raise BriefError(f"submitted brief: {describe_validation_error(exc, ToolBrief)}") from None
+
+
+async def review_submission(data, context) -> dict:
+    """Review one brief given as data; everything that makes it bad input is found before any write."""
+    brief = parse_brief(data)
+    workspace = Workspace.from_env()
+    personas = load_personas(workspace.personas_dir)
+    options = options_from_env(context)
+    plans = plan_review([brief], personas, options)
+    check_plan_models(plans)
+    with Store(workspace.db_path()) as store:
+        outcome = await Batch(store, options).run(plans, personas)
+    return {"panel": outcome.panels[0].to_json(),
+            "run": {"run_id": outcome.run_id, "calls_made": outcome.calls_made, "calls_reused": outcome.calls_reused}}
