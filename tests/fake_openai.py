@@ -32,6 +32,13 @@ counted); ``completions`` counts chat-completion requests answered with status 2
 the 200-status content faults such as ``fenced``); ``faults_served`` counts faults taken from
 the queue.
 
+Requests per minute (``rpm_limit=N``, a standing rule like ``formats``): the server counts the
+chat-completion requests it accepts in each calendar UTC minute (``per_minute``: minute ->
+count) and answers any request past N in a minute with a 429 whose ``Retry-After`` is the
+seconds left in the minute, before faults or latency; ``rate_limited`` counts those refusals,
+so a client that passes the cap shows up there. Without ``rpm_limit`` nothing is refused, and
+``per_minute`` still counts.
+
 Faults (one is taken from the FIFO queue per chat-completion request; when the queue is empty
 the answer is normal). ``latency`` is applied to every chat-completion request, faults included,
 except ``slow`` which sleeps ``slow_seconds`` instead:
@@ -328,12 +335,14 @@ class FakeOpenAI:
         decide: Callable[[list], str] | None = None,
         content: Callable[[dict], str] | None = None,
         formats: str = "all",
+        rpm_limit: int | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         if formats not in _FORMAT_RULES:
             raise ValueError(f"formats must be one of {sorted(_FORMAT_RULES)}, not {formats!r}")
         self.formats = formats
+        self.rpm_limit = rpm_limit
         self.latency = float(latency)
         self.retry_after = retry_after
         self.slow_seconds = float(slow_seconds)
@@ -353,6 +362,8 @@ class FakeOpenAI:
         self._requests = 0
         self._completions = 0
         self._faults_served = 0
+        self._per_minute: collections.Counter[int] = collections.Counter()
+        self._rate_limited = 0
         self._ids = itertools.count(1)
 
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -399,6 +410,18 @@ class FakeOpenAI:
         with self._lock:
             return list(self._log)
 
+    @property
+    def per_minute(self) -> dict[int, int]:
+        """Chat-completion requests accepted in each calendar UTC minute (minute number since the epoch)."""
+        with self._lock:
+            return dict(self._per_minute)
+
+    @property
+    def rate_limited(self) -> int:
+        """Requests refused with a 429 because ``rpm_limit`` was reached in their minute."""
+        with self._lock:
+            return self._rate_limited
+
     def stats(self) -> dict:
         with self._lock:
             return {
@@ -420,6 +443,8 @@ class FakeOpenAI:
             self._faults.clear()
             self._log.clear()
             self._requests = self._completions = self._faults_served = 0
+            self._per_minute.clear()
+            self._rate_limited = 0
 
     def start(self) -> "FakeOpenAI":
         """Serve from a daemon thread running its own event loop; returns once listening."""
@@ -613,6 +638,18 @@ class FakeOpenAI:
             return 200, _json_bytes({"ok": True, "faults_pending": len(self.pending_faults)}), {}
         return _error(404, f"Unknown endpoint {method} {path}", "invalid_request_error", "unknown_url")
 
+    def _over_rpm(self) -> float | None:
+        """Count this request in its minute; the seconds left in the minute if it is past rpm_limit."""
+        now = time.time()
+        minute = int(now // 60)
+        with self._lock:
+            if self.rpm_limit is not None and self._per_minute[minute] >= self.rpm_limit:
+                self._requests += 1
+                self._rate_limited += 1
+                return 60 - now % 60
+            self._per_minute[minute] += 1
+            return None
+
     def _next_fault(self) -> str | None:
         with self._lock:
             self._requests += 1
@@ -628,6 +665,10 @@ class FakeOpenAI:
             body = None
         with self._lock:
             self._log.append(body if isinstance(body, dict) else {"_raw": raw.decode("utf-8", "replace")})
+        wait = self._over_rpm()
+        if wait is not None:
+            status, payload, _ = _error(429, f"Rate limit reached: {self.rpm_limit} requests per minute.")
+            return status, payload, {"Retry-After": str(max(1, int(wait + 0.999)))}
         fault = self._next_fault()
         name, _, param = (fault or "").partition(":")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email.utils
 import random
+import re
 import time
 
 from .providers import get_litellm
@@ -37,23 +38,119 @@ def retry_after_seconds(exc: BaseException) -> float | None:
 
 
 # litellm reports a missing key for some providers as a 500 "Missing credentials" (not an
-# AuthenticationError): retrying it can only fail again.
+# AuthenticationError): retrying it can only fail again. LiteLLM's proxy without a database answers
+# any key but its master key with a 400 "No connected db." (it would look the key up there).
 _CREDENTIAL_TEXT = ("missing credentials", "api_key client option must be set", "no api key provided")
+_PROXY_KEY_TEXT = "no connected db"
+
+# --- LiteLLM's Router and proxy (--router FILE, or a proxy behind --api-base) ---------------------
+# Their refusals, as litellm 1.110.2 words them (docs/scale.md):
+# - every deployment at its rpm/tpm cap (routing strategy usage-based-routing-v2): a 429 "No
+#   deployments available for selected model. Passed model=... Deployments={...current_rpm...}".
+#   The counts are per calendar UTC minute, so the wait is until the next minute; the in-process
+#   Router says `retry-after: 60` whatever the time, the proxy sends no Retry-After at all.
+# - one deployment reaching its cap between being picked and being called ("Deployment over
+#   defined rpm limit"): a race with concurrent calls; others may have room, so the usual backoff
+#   (not the Router's `retry-after: 60`).
+# - every deployment cooling down after failures: `litellm.RouterRateLimitError`, a ValueError
+#   with `.cooldown_time` (through the proxy: a 429 whose text says "Try again in N seconds").
+# - a deployment or provider budget spent: "No deployments available - crossed budget" (a
+#   ValueError in process, a 429 through the proxy). It lasts for the budget's period: permanent.
+# - all of a deployment's in-flight slots taken ("max_parallel_requests"): a 429 with no hint;
+#   slots free within seconds, so the usual backoff.
+_BUDGET_TEXT = ("crossed budget", "exceeded budget")
+_WINDOW_TEXT = ("no deployments available for selected model. passed model",)
+_RACE_TEXT = ("over defined rpm limit", "over defined tpm limit")
+_TRY_AGAIN = re.compile(r"try again in ([0-9]+(?:\.[0-9]+)?) seconds", re.IGNORECASE)
+WINDOW_MARGIN_S = 1.0  # past the minute boundary, for clocks a little apart (the proxy's and ours)
+
+
+def _text(exc: BaseException) -> str:
+    return str(getattr(exc, "message", "") or exc).lower()
+
+
+def is_router_cooldown(exc: BaseException) -> bool:
+    """LiteLLM's Router has no deployment to offer: all of the model's deployments are cooling down."""
+    return type(exc).__name__ == "RouterRateLimitError" and hasattr(exc, "cooldown_time")
+
+
+def is_budget_error(exc: BaseException) -> bool:
+    """A Router or proxy budget (max_budget, provider_budget_config) is spent: asking again in
+    seconds cannot help."""
+    return isinstance(exc, (ValueError, get_litellm().RateLimitError)) and any(t in _text(exc) for t in _BUDGET_TEXT)
+
+
+def is_rate_window(exc: BaseException) -> bool:
+    """Every deployment at its LiteLLM rpm/tpm cap (in process or behind a proxy) until the minute ends."""
+    text = _text(exc)
+    return (isinstance(exc, get_litellm().RateLimitError) and not is_budget_error(exc)
+            and any(marker in text for marker in _WINDOW_TEXT))
+
+
+def is_deployment_race(exc: BaseException) -> bool:
+    """One deployment filled up between the Router picking it and calling it; others may have room."""
+    return isinstance(exc, get_litellm().RateLimitError) and any(marker in _text(exc) for marker in _RACE_TEXT)
+
+
+def seconds_to_next_minute(now: float | None = None) -> float:
+    """Until the next calendar minute begins (when LiteLLM's per-minute counts start again)."""
+    now = time.time() if now is None else now
+    return 60.0 - (now % 60.0)
+
+
+def router_wait_seconds(exc: BaseException, attempt: int = 1) -> float | None:
+    """How long a LiteLLM Router or proxy refusal asks to wait, when it is one (None otherwise:
+    then the usual rules apply). `attempt` is the attempt that just failed."""
+    if is_router_cooldown(exc):
+        return max(0.0, float(exc.cooldown_time or 0.0))
+    lt = get_litellm()
+    if not isinstance(exc, lt.RateLimitError) or is_budget_error(exc):
+        return None
+    said = _TRY_AGAIN.search(str(getattr(exc, "message", "") or exc))
+    if said:
+        return float(said.group(1))
+    # A race lost twice in a row means every deployment is full (v2 words that either way).
+    if is_rate_window(exc) or (is_deployment_race(exc) and attempt >= 2):
+        return seconds_to_next_minute() + WINDOW_MARGIN_S * (1 + random.random())
+    return None
 
 
 def is_credentials_error(exc: BaseException) -> bool:
-    """An authentication failure or a missing key: never retried; it stops the batch for that model."""
+    """An authentication failure or a missing key: never retried; it stops the batch for that model
+    (unless it came from one of several deployments behind --router: see is_deployment_refusal)."""
+    return _refuses_credentials(exc) and not _from_one_of_many(exc)
+
+
+def _refuses_credentials(exc: BaseException) -> bool:
     if isinstance(exc, get_litellm().AuthenticationError):
         return True
-    text = str(getattr(exc, "message", "") or exc).lower()
-    return any(marker in text for marker in _CREDENTIAL_TEXT)
+    text = _text(exc)
+    return any(marker in text for marker in _CREDENTIAL_TEXT) or is_proxy_key_refused(exc)
+
+
+def _from_one_of_many(exc: BaseException) -> bool:
+    """Raised by a --router model with several deployments (panel.models.router tags it)."""
+    return (getattr(exc, "panel_router_deployments", 0) or 0) > 1
+
+
+def is_deployment_refusal(exc: BaseException) -> bool:
+    """A key refused by one of several deployments of a --router model: the Router cools that
+    deployment down (after allowed_fails), so asking again reaches another one."""
+    return _from_one_of_many(exc) and _refuses_credentials(exc)
+
+
+def is_proxy_key_refused(exc: BaseException) -> bool:
+    """LiteLLM's proxy without a database refusing a key that is not its master key (a 400)."""
+    return isinstance(exc, get_litellm().BadRequestError) and _PROXY_KEY_TEXT in _text(exc)
 
 
 def is_transient(exc: BaseException) -> bool:
     """Rate limits, 5xx, timeouts and dropped connections; never auth or bad-request errors."""
     lt = get_litellm()
+    if is_router_cooldown(exc) or is_deployment_refusal(exc):
+        return True  # all cooling down (a ValueError) ends after cooldown_time; another deployment may take the key
     permanent = (lt.AuthenticationError, lt.BadRequestError, lt.NotFoundError, lt.PermissionDeniedError)
-    if isinstance(exc, permanent) or is_credentials_error(exc):
+    if isinstance(exc, permanent) or is_credentials_error(exc) or is_budget_error(exc):
         return False
     # 502/503 are not InternalServerError subclasses, and Timeout is not an APIConnectionError.
     transient = (
@@ -68,8 +165,14 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def backoff_seconds(attempt: int, exc: BaseException | None) -> float:
-    """The provider's Retry-After when it gives one (capped), else jittered exponential backoff."""
-    hinted = retry_after_seconds(exc) if exc is not None else None
+    """The wait a LiteLLM Router or proxy refusal implies (a cooldown, or the next minute for an
+    rpm/tpm cap), else the provider's Retry-After, capped; else jittered exponential backoff.
+    `attempt` is the attempt that just failed (1 for the first)."""
+    hinted = None
+    if exc is not None:
+        hinted = router_wait_seconds(exc, attempt)
+        if hinted is None and not is_deployment_race(exc):
+            hinted = retry_after_seconds(exc)
     if hinted is not None:
         return min(hinted, MAX_RETRY_AFTER_S)
     return min(8.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
@@ -86,6 +189,15 @@ def describe_error(exc: BaseException) -> str:
     lt = get_litellm()
     if isinstance(exc, lt.AuthenticationError):
         prefix = "authentication failed (check the provider's API key variable)"
+    elif is_proxy_key_refused(exc):
+        prefix = ("authentication failed: the LiteLLM proxy does not accept this key (a proxy without a"
+                  " database knows only its master key; check the key you pass)")
+    elif is_budget_error(exc):
+        prefix = "budget spent (a max_budget in the router file or on the proxy)"
+    elif is_router_cooldown(exc):
+        prefix = f"no deployment available: all are cooling down after failures for {exc.cooldown_time:g} s"
+    elif is_rate_window(exc):
+        prefix = "rate limited: every deployment is at its rpm/tpm cap for this minute"
     elif isinstance(exc, lt.BadRequestError):
         prefix = "the provider rejected the request"
     elif isinstance(exc, lt.NotFoundError):
@@ -98,5 +210,22 @@ def describe_error(exc: BaseException) -> str:
         prefix = type(exc).__name__
     message = str(getattr(exc, "message", "") or exc).strip().splitlines()
     detail = message[0][:300] if message else ""
+    if is_proxy_key_refused(exc) or is_budget_error(exc) or is_rate_window(exc) or is_router_cooldown(exc):
+        detail = _router_detail(detail)
     return redact(f"{prefix}: {detail}" if detail else prefix)
+
+
+# "litellm.RateLimitError: RateLimitError: OpenAIException - " and the like, as LiteLLM stacks them.
+_EXCEPTION_PREFIXES = re.compile(r"^(?:(?:litellm\.)?\w*(?:Error|Exception)(?::| -)\s*)+")
+_BUDGET_WHO = re.compile(r"exceeded budget for (deployment model_name: [^,]+|provider [^:]+)", re.IGNORECASE)
+
+
+def _router_detail(detail: str) -> str:
+    """The part of a LiteLLM Router or proxy refusal a reader needs: without the stacked exception
+    names, every deployment's counters, the ids cooling down or a budget's 64-digit deployment id."""
+    detail = _EXCEPTION_PREFIXES.sub("", detail)
+    who = _BUDGET_WHO.search(detail)
+    if who:
+        return f"Exceeded budget for {who.group(1).strip()}"
+    return re.split(r"\.? (?:Deployments=|pre-call-checks=)", detail, maxsplit=1)[0]
 
