@@ -32,7 +32,7 @@ class RecordingBatch:
     """Stands in for panel.review.batch.Batch: every node is in flight before any finishes."""
 
     def __init__(self, seats: int):
-        self.seats, self.started, self.finished, self.panels = seats, [], [], {}
+        self.seats, self.started, self.finished, self.panels, self.matches = seats, [], [], {}, {}
 
     def carry_over(self, plan):
         return []

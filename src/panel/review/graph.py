@@ -76,8 +76,8 @@ async def persona_node(task: PairTask, runtime) -> dict:
 
 
 async def aggregate_node(state: PanelState, runtime) -> dict:
-    panel = runtime.context.batch.finish_panel(state["plan"], state["results"])
-    return {"panel": panel.to_json()}
+    finished = runtime.context.batch.finish_panel(state["plan"], state["results"])
+    return {"panel": finished.to_json() if hasattr(finished, "to_json") else {"judgments": len(finished)}}
 
 
 def build_graph():
@@ -124,4 +124,4 @@ async def run_panel(plan: PanelPlan, batch, use_graph: bool = True):
         for task in pair_tasks(state):
             state["results"] = state["results"] + (await persona_node(task, runtime))["results"]
         await aggregate_node(state, runtime)
-    return batch.panels[plan.slug]
+    return batch.matches[plan.slug] if plan.slug in batch.matches else batch.panels[plan.slug]

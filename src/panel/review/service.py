@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from ..core.brief import ToolBrief
-from ..core.errors import BriefError
+from ..core.errors import BriefError, PanelError
 from ..inputs.personas import load_personas
 from ..inputs.workspace import Workspace
 from ..models.providers import DEFAULT_MODEL
@@ -45,14 +45,41 @@ def parse_brief(data) -> ToolBrief:
         raise BriefError(f"submitted brief: {describe_validation_error(exc, ToolBrief)}") from None
 
 
+_SHOWN: dict[type, type] = {}
+
+
+def shown_to_client(exc: PanelError) -> PanelError:
+    """The same error (same class name, message and isinstance), made a ValueError as well.
+
+    LangGraph's server passes a node's error on as `{"error": class name, "message": str(exc)}`
+    only for builtin classes such as ValueError (langgraph_api/serde.py); any other class reaches
+    the client as "An internal error occurred", which would hide what is wrong with a brief."""
+    if isinstance(exc, ValueError):
+        return exc
+    base = type(exc)
+    if base not in _SHOWN:
+        _SHOWN[base] = type(base.__name__, (base, ValueError), {
+            "__module__": base.__module__, "__reduce__": lambda self: (base, self.args)})
+    return _SHOWN[base](*exc.args)
+
+
 async def review_submission(data, context) -> dict:
-    """Review one brief given as data; everything that makes it bad input is found before any write."""
+    """Review one brief given as data; everything that makes it bad input is found before any write.
+    A PanelError (a bad brief, an unknown persona, an unusable model) is raised as itself, and
+    shown_to_client keeps its one-line message for the server's client."""
+    try:
+        return await _review(data, context)
+    except PanelError as exc:
+        raise shown_to_client(exc) from exc
+
+
+async def _review(data, context) -> dict:
     brief = parse_brief(data)
     workspace = Workspace.from_env()
     personas = load_personas(workspace.personas_dir)
     options = options_from_env(context)
     plans = plan_review([brief], personas, options)
-    check_plan_models(plans)
+    check_plan_models(plans, options.router)
     with Store(workspace.db_path()) as store:
         outcome = await Batch(store, options).run(plans, personas)
     return {"panel": outcome.panels[0].to_json(),
