@@ -34,7 +34,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from ...core.errors import ModelConfigError
-from .engine import N_BATCH, BatchEngine
+from . import calibrate
+from .engine import N_BATCH, BatchEngine, _common_prefix
 from .files import DEFAULT_NAME, resolve_gguf
 from .formats import (
     CHATML_TEMPLATE,
@@ -42,6 +43,7 @@ from .formats import (
     ensure_system,
     grammar_for,
     grammar_safe_schema,
+    is_judgment_schema,
     is_verdict_schema,
     translate_response_format,
 )
@@ -51,6 +53,7 @@ from .writer import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_SAMPLING,
     Budget,
+    JudgmentWriter,
     LocalCompletion,
     Sampling,
     VerdictWriter,
@@ -173,11 +176,40 @@ class LocalModel:
         translated = translate_response_format(response_format)
         sampling = DEFAULT_SAMPLING if temperature is None else replace(DEFAULT_SAMPLING, temperature=temperature)
         draw = _seed_for(messages) + 7919 * (seed or 0)
-        if translated and is_verdict_schema(translated.get("schema")):
-            writer = VerdictWriter(self, messages, sampling, _budget_for(max_tokens), draw)
-            return self.engine.submit_writer(writer)
+        schema = translated.get("schema") if translated else None
+        if is_verdict_schema(schema) or is_judgment_schema(schema):
+            kind = VerdictWriter if is_verdict_schema(schema) else JudgmentWriter
+            return self.engine.submit_writer(kind(self, messages, sampling, _budget_for(max_tokens), draw))
         limit = max_tokens or DEFAULT_MAX_TOKENS
         return self.engine.submit_call(lambda: self._chat(messages, sampling, limit, translated, draw))
+
+    def calibration_for(self, messages: list[dict]) -> calibrate.Calibration:
+        """This persona prompt's content-free bias (engine thread only): known, or measured now on the
+        chat context, once per prompt."""
+        skeleton = calibrate.skeleton(messages)
+        key = f"{self.path.name}:{skeleton}"
+        found = calibrate.known(key)
+        if found is None:
+            found = calibrate.calibrate(self._log_odds_now, messages) if skeleton else calibrate.Calibration(0.0, [])
+            calibrate.remember(key, found)
+        return found
+
+    def _log_odds_now(self, messages: list[dict]) -> float:
+        """log P(GOOD) - log P(BAD) after these messages, on the chat context, reusing its prefix."""
+        import numpy as np
+
+        llama, prompt, total = self.llama, self.prompt_tokens(ensure_system(messages)), 0.0
+        for text, sign in ((calibrate.GOOD, 1.0), (calibrate.BAD, -1.0)):
+            cont = self.tokenize(text)
+            for i, token in enumerate(cont):
+                tokens = prompt + cont[:i]
+                keep = min(_common_prefix(list(llama.input_ids[: llama.n_tokens]), tokens), len(tokens) - 1)
+                llama.n_tokens = keep
+                llama.eval(tokens[keep:])
+                values = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(self.n_vocab,)).astype(np.float64)
+                top = values.max()
+                total += sign * (values[token] - top - np.log(np.exp(values - top).sum()))
+        return float(total)
 
     def complete(self, messages: list[dict], **kwargs) -> LocalCompletion:
         """Blocking form of `submit`, for scripts and benchmarks."""

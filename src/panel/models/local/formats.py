@@ -37,6 +37,12 @@ def translate_response_format(response_format: dict | None) -> dict | None:
     raise ValueError(f"unsupported response_format type for a local model: {kind!r}")
 
 
+def is_judgment_schema(schema: dict | None) -> bool:
+    from ...core.judgment import Judgment
+
+    return bool(schema) and set((schema.get("properties") or {})) == set(Judgment.model_fields)
+
+
 def is_verdict_schema(schema: dict | None) -> bool:
     return bool(schema) and set((schema.get("properties") or {})) == set(Verdict.model_fields)
 

@@ -9,7 +9,7 @@ import re
 import zlib
 from dataclasses import dataclass, replace
 
-from . import fields
+from . import calibrate, fields
 from .engine import VERDICT_CTX
 
 
@@ -120,13 +120,12 @@ class VerdictWriter:
 
     def run(self):
         b = self.budget
+        verdict, confidence = yield from self.decide()
         self.say('{"rationale": "')
         rationale = yield from self.rationale()
-        self.say('", "verdict": "')
-        verdict, confidence = yield from self.decide()
-        # The confidence is not shown to the model: it does not help it write, and each typed
-        # token costs about as much as a sampled one.
-        self.say(f'{verdict}", "headline": "')
+        # The decision was made first (panel.models.local.calibrate) and is typed here; the
+        # confidence is not shown to the model: it does not help it write.
+        self.say(f'", "verdict": "{verdict}", "headline": "')
         headline = (yield from self.text(2, b.headline_max_tokens, sentences=True)) or "(no headline)"
         self.say('", "strengths": ["')
         strengths = yield from self.items(b.max_items)
@@ -249,11 +248,29 @@ class VerdictWriter:
         return int(np.argmax(probs)), probs
 
     def decide(self):
-        """`ship` or `skip`, greedy, after the rationale; the confidence is that choice's probability
-        against the other: the model's own odds, not a number it was asked to make up."""
-        options = ["ship", "skip"]
-        best, probs = yield from self.choose([(o,) for o in options])
-        return options[best], round(probs[best], 2)
+        """`ship` or `skip` from the calibrated likelihood of "This is a good tool." against "This is
+        a bad tool." as the start of the answer (panel.models.local.calibrate); the confidence is
+        that calibrated probability. Read before the rationale is written, at the prompt's end."""
+        raw = yield from self.log_odds_good()
+        offset = self.m.calibration_for(self.messages).offset
+        p_good = calibrate.sigmoid(raw - offset)
+        verdict = "ship" if p_good >= 0.5 else "skip"
+        return verdict, round(max(p_good, 1 - p_good), 2)
+
+    def log_odds_good(self):
+        """log P(GOOD) - log P(BAD) right after the prompt, token by token on the batch engine."""
+        import numpy as np
+
+        total = 0.0
+        for text, sign in ((calibrate.GOOD, 1.0), (calibrate.BAD, -1.0)):
+            cont = self.m.tokenize(text)
+            for i, token in enumerate(cont):
+                self.tokens, self.logits = self.prompt + cont[:i], None
+                values = np.asarray((yield from self.evaluate()).values(), dtype=np.float64)
+                top = values.max()
+                total += sign * (values[token] - top - np.log(np.exp(values - top).sum()))
+        self.tokens, self.logits = list(self.prompt), None
+        return float(total)
 
     def items(self, max_items: int, *, may_be_empty: bool = False):
         """A list of short strings. After each item the model chooses `",` (another) or `"]` (done)."""
@@ -275,6 +292,27 @@ class VerdictWriter:
         self.say('"]')
         return items
 
+
+
+class JudgmentWriter(VerdictWriter):
+    """Writes one head-to-head judgment: a rationale, then `first`, `second` or `tie` read off the
+    logits (its probability is the confidence), then a headline."""
+
+    def run(self):
+        b = self.budget
+        self.say('{"rationale": "')
+        rationale = yield from self.rationale()
+        self.say('", "pick": "')
+        options = ["first", "second", "tie"]
+        best, probs = yield from self.choose([(o,) for o in options])
+        pick = options[best]
+        self.say(f'{pick}", "confidence": {probs[best]:.2f}, "headline": "')
+        headline = (yield from self.text(2, b.headline_max_tokens, sentences=True)) or ""
+        text = json.dumps({"rationale": rationale, "pick": pick, "confidence": round(probs[best], 2),
+                           "headline": fields.headline(headline, rationale, self.messages[0]["content"])},
+                          ensure_ascii=False)
+        return LocalCompletion(text=text, prompt_tokens=len(self.prompt),
+                               completion_tokens=len(self.m.tokenize(text)), sampled_tokens=self.generated)
 
 
 _SENTENCE_END = re.compile(rb"[a-zA-Z0-9)\]%][.!?][\"')]?$")

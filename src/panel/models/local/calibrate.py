@@ -1,0 +1,101 @@
+"""The embedded model's ship/skip decision, and its calibration.
+
+Measured on the labelled set (docs/benchmarks.md): read the old way, as the next token after a
+rationale, SmolLM2 said "ship" to everything (P(ship) 0.8-1.0 for scams and duds alike). What it does
+know is how likely it finds "This is a good tool." against "This is a bad tool." as the start of its
+answer, once that likelihood is calibrated: the same persona prompt around content-free briefs
+("N/A", "[MASK]", "...", empty) gives each persona's own bias, which is subtracted ("calibrate
+before use"). The decision is ship when the calibrated probability of "good" is at least one half,
+and the confidence is that probability (or its complement).
+
+A calibration belongs to a persona prompt (the messages with the brief taken out) and a model; it is
+computed once, on the model's chat context, and kept (the review batch also stores it with the
+persona version).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+
+from ...core.brief import Pricing, ToolBrief
+
+GOOD, BAD = "This is a good tool.", "This is a bad tool."
+_FENCED = re.compile(r"<<<(BRIEF-[0-9A-F]+)>>>\n.*?\n<<<END-\1>>>", re.S)
+_CACHE: dict[str, "Calibration"] = {}
+
+
+class Calibration:
+    def __init__(self, offset: float, content_free: list[float]):
+        self.offset = offset  # log-odds of "good" the persona prompt gives an empty brief
+        self.content_free = content_free  # P(good) for each content-free brief
+
+    def to_json(self) -> dict:
+        return {"offset": round(self.offset, 4), "content_free": [round(p, 4) for p in self.content_free]}
+
+
+def content_free_briefs() -> list[ToolBrief]:
+    briefs = [ToolBrief(slug=f"cf-{tag}", name=v, tagline=v, category=v, vendor=v, description=v,
+                        pricing={"model": v, "entry": v}, licence=v, links={})
+              for tag, v in (("na", "N/A"), ("mask", "[MASK]"), ("dots", "..."))]
+    empty = ToolBrief.model_construct(slug="cf-empty", name="", tagline="", category="", vendor="", description="",
+                                      pricing=Pricing.model_construct(model="", entry="", notes=None), licence="",
+                                      links={}, panel=None)
+    return [*briefs, empty]
+
+
+def skeleton(messages: list[dict]) -> str | None:
+    """A key for the persona prompt with the brief taken out (None: no fenced brief in it)."""
+    text = "\x00".join(m.get("content") or "" for m in messages)
+    found = _FENCED.search(text)
+    if found is None:
+        return None
+    return hashlib.sha256(_FENCED.sub("<<<BRIEF>>>", text).replace(found.group(1), "FENCE").encode()).hexdigest()[:16]
+
+
+def with_brief(messages: list[dict], brief: ToolBrief) -> list[dict]:
+    """The same messages around another brief (its own fence, as panel would render it)."""
+    from ...inputs.personas import fenced_block
+
+    whole = "\x00".join(m.get("content") or "" for m in messages)
+    found = _FENCED.search(whole)
+    fence, block = fenced_block(brief)
+    return [{**m, "content": _FENCED.sub(lambda _: block, m.get("content") or "").replace(found.group(1), fence)}
+            for m in messages]
+
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def key_for(model: str, messages: list[dict]) -> str | None:
+    """The cache key of a persona prompt on a local model (`local/<name>`), or None."""
+    from .files import resolve_gguf
+
+    found = skeleton(messages)
+    return None if found is None else f"{resolve_gguf(model.removeprefix('local/')).name}:{found}"
+
+
+def known(key: str) -> Calibration | None:
+    return _CACHE.get(key)
+
+
+def remember(key: str, calibration: Calibration) -> None:
+    _CACHE[key] = calibration
+
+
+def calibrations() -> dict[str, Calibration]:
+    """Every calibration this process knows, by key (for the store)."""
+    return dict(_CACHE)
+
+
+def calibrate(score, messages: list[dict]) -> Calibration:
+    """`score(messages) -> log-odds of GOOD over BAD` for each content-free variant of the prompt."""
+    probabilities = [sigmoid(score(with_brief(messages, brief))) for brief in content_free_briefs()]
+    return Calibration(logit(sum(probabilities) / len(probabilities)), probabilities)
