@@ -307,3 +307,36 @@ def audit_agreement(
     if f.left_out:
         out.print(f"[dim]Left out of kappa: {len(f.left_out)} complete panel(s) of another size: "
                   f"{', '.join(f.left_out)}.[/dim]")
+
+
+# --- consistency ------------------------------------------------------------------------------------
+
+
+@audit_app.command("consistency")
+@guarded
+def audit_consistency(
+    as_json: options.AsJson = False,
+    db: options.Db = None,
+):
+    """Position consistency of each persona over every head-to-head it judged in both orders.
+
+    A persona is consistent on a pair when it picks the same tool (or a tie) whichever is shown
+    first; picking by position (the first tool both times, or the second) is the usual failure."""
+    from ..analysis.headtohead import consistency_by_persona
+    from ..store.queries import consistency_rows
+
+    store = reading(db)
+    try:
+        found = consistency_by_persona(consistency_rows(store.db))
+    finally:
+        store.close()
+    if as_json:
+        return print_json({"personas": [c.to_json() for c in found]})
+    out = console()
+    if not found:
+        out.print("No head-to-head judgments stored yet: `panel compare A B` asks for them.")
+        return
+    grid = table("Persona", "Pairs", "Consistent", "By position", "Rate", title="Position consistency")
+    for c in found:
+        grid.add_row(c.persona, str(c.pairs), str(c.consistent), str(c.by_position), opt(None if c.rate is None else 100 * c.rate, "{:.0f}%"))
+    out.print(grid)

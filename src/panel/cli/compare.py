@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from dataclasses import replace
 from typing import Optional
 
 import typer
@@ -29,11 +30,16 @@ def compare(
     api_base: options.ApiBase = None,
     router: options.Router = None,
     concurrency: options.Concurrency = 8,
+    blind: bool = typer.Option(False, "--blind", help="Also judge each pair with names, vendors and links masked, and report the brand effect."),
+    recuse: bool = typer.Option(False, "--recuse", help="Leave out seats whose model is made by the tool's vendor (default: flag them)."),
+    conflict_model: Optional[str] = typer.Option(None, "--conflict-model", metavar="MODEL", help="Give seats with a vendor conflict this model instead."),
 ):
-    """Compare reviewed tools side by side: writes outputs/compare/<a>-vs-<b>.md and .html.
+    """Compare tools side by side and answer "which one should you ship with?".
 
-    Uses each tool's current verdicts (each persona's newest usable one; of --model when given)
-    and the community votes; prints the Markdown path.
+    Each persona seated on both panels judges each pair of tools directly, in both orders (a pick
+    that follows the position counts as a tie); the panel's pick is the majority of consistent
+    picks. Also shows each tool's current verdicts (of --model when given), pricing, the reviewer
+    split and the community votes. Writes outputs/compare/<a>-vs-<b>.md and .html.
 
     A tool with no stored panel is reviewed first (--model, --api-base, --concurrency as in review).
 
@@ -78,7 +84,14 @@ def compare(
         if still:  # the review ran and failed: nothing to compare, and nothing is published
             fail(f"{', '.join(still)}: no verdict yet (the review failed; see `panel audit runs`); no page written",
                  EXIT_PARTIAL)
-        comparison = build_comparison(store.db, slugs, hashes, model)
+        judged = ReviewOptions(model=model, default_model=default_model(), api_base=api_base,
+                               concurrency=concurrency, router=router, command="compare")
+        h2h, seat_models, judged_ok = head_to_heads(ws, store, slugs, model, judged, blind, recuse, conflict_model,
+                                                    as_json)
+        if not judged_ok:
+            code = EXIT_PARTIAL
+        comparison = build_comparison(store.db, slugs, hashes, model, matches=h2h, recuse=recuse,
+                                      seat_models=seat_models)
         editor_call = None
         if editor:
             try:
@@ -100,6 +113,59 @@ def compare(
         typer.echo(str(md_path))
         typer.echo(f"HTML: {html_path}", err=True)
     raise typer.Exit(code)
+
+
+def head_to_heads(ws, store, slugs, model, review_options, blind, recuse, conflict_model, quiet):
+    """Judge every pair of tools (both orders; masked too with --blind) as one recorded run, on the
+    briefs their panels judged. With --conflict-model, seats whose model is made by the tool's vendor
+    are reviewed (and judge) with that model instead. Returns the HeadToHeads, the per-tool seat
+    models to use, and whether every call answered."""
+    import asyncio
+
+    from ..analysis.headtohead import head_to_head
+    from ..analysis.vendors import conflict
+    from ..core.brief import ToolBrief
+    from ..inputs.compare_prompts import compare_prompt_version
+    from ..inputs.personas import load_personas
+    from ..models.providers import check_model
+    from ..review.batch import Batch
+    from ..review.matchup import plan_matchups
+    from ..review.plan import check_plan_models, plan_review
+    from ..store import queries
+    from .review import progress_bar
+
+    personas = load_personas(ws.personas_dir)
+    panels = {slug: queries.current_panel(store.db, slug, model) for slug in slugs}
+    briefs = [ToolBrief.model_validate(queries.brief_json(store.db, panels[s].brief_hash)) for s in slugs]
+    if conflict_model:
+        check_model(conflict_model, review_options.api_base)
+
+    def model_for(persona, a, b):
+        own = review_options.model_for(persona.spec.model)
+        if not (conflict(own, a.vendor) or conflict(own, b.vendor)):
+            return own
+        return None if recuse else (conflict_model or own)
+
+    plans = plan_matchups(briefs, personas, review_options, compare_prompt_version(ws.personas_dir), blind=blind,
+                          model_for=model_for)
+    seat_models: dict[str, dict[str, str]] = {}
+    if conflict_model and not recuse:  # the conflicted panel seats, reviewed again with the other model
+        for brief in briefs:
+            flagged = [r.persona for r in panels[brief.slug].results
+                       if r.status == "ok" and conflict(r.model, brief.vendor) and r.persona in personas]
+            if flagged:
+                seat_models[brief.slug] = {name: conflict_model for name in flagged}
+                plans += plan_review([brief], personas, replace(review_options, model=conflict_model,
+                                                                only_personas=flagged))
+    check_plan_models(plans, review_options.router)
+    with progress_bar(quiet) as progress:
+        progress.start(plans)
+        outcome = asyncio.run(Batch(store, review_options, on_result=progress).run(plans, personas))
+    vendors = {b.slug: b.vendor for b in briefs}
+    names = {b.slug: b.name for b in briefs}
+    found = [head_to_head(p.a.slug, p.b.slug, outcome.matches[p.slug], vendors, names, p.recused)
+             for p in plans if p.slug in outcome.matches]
+    return found, seat_models, outcome.complete
 
 
 def current_brief_hashes(ws, slugs: list[str]) -> dict[str, str]:

@@ -55,7 +55,7 @@ def rerun(
         plans = plan_rerun(store.db, personas, request)
         if not plans:
             return nothing_changed(as_json)
-        check_plan_models(plans)
+        check_plan_models(plans, review_options.router)
         # The run's record names the models the re-run pairs use.
         label = ", ".join(sorted({pair.settings.model for plan in plans for pair in plan.pairs}))
         with progress_bar(as_json) as progress:

@@ -111,7 +111,7 @@ def plan_batch(ws, briefs, review_options, sources: dict[str, str]):
 
     personas = load_personas(ws.personas_dir)
     plans = plan_review(briefs, personas, review_options, sources)
-    check_plan_models(plans)
+    check_plan_models(plans, review_options.router)
     return briefs, personas, plans
 
 
@@ -159,7 +159,7 @@ class progress_bar:
 
     def start(self, plans) -> None:
         self.plans = {plan.slug: plan for plan in plans}
-        self.seats = {plan.slug: len(plan.pairs) + len(plan.kept) for plan in plans}  # results to expect
+        self.seats = {plan.slug: len(plan.pairs) + len(getattr(plan, "kept", {})) for plan in plans}  # results to expect
         if self.progress is not None:
             self.task = self.progress.add_task("", total=sum(self.seats.values()), work="")
             self._watch_local_model()
@@ -199,6 +199,9 @@ def panel_line(plan, results: list, seconds: float) -> str:
     from ..core.panel import aggregate
     from ..publish.render import pct
 
+    if not hasattr(plan, "brief_hash"):  # a head-to-head pair
+        answered = sum(1 for r in results if r.status == "ok")
+        return f"{plan.slug}: {answered}/{len(results)} judgments · {seconds:.1f} s"
     panel = aggregate(plan.slug, plan.brief_hash, plan.seated, results)
     return f"{plan.slug}: {pct(panel.ship_pct)} ship · {panel.reported}/{len(panel.seated)} reported · {seconds:.1f} s"
 

@@ -45,11 +45,15 @@ class Verdict(BaseModel):
         return cls.model_validate(data)
 
 
-def verdict_schema() -> dict:
+def answer_schema(model: type[BaseModel]) -> dict:
     """JSON schema sent as `response_format`; every field required (OpenAI strict mode wants that)."""
-    schema = Verdict.model_json_schema()
-    schema["required"] = list(Verdict.model_fields)
+    schema = model.model_json_schema()
+    schema["required"] = list(model.model_fields)
     return schema
+
+
+def verdict_schema() -> dict:
+    return answer_schema(Verdict)
 
 
 def grammar_safe_schema(schema: dict) -> dict:
@@ -69,7 +73,12 @@ _FENCED = re.compile(r"^```[a-zA-Z]*\s*(.*?)\s*```$", re.S)
 
 
 def parse_verdict(text: str) -> Verdict:
-    """Parse a reply into a Verdict. Tolerates a code fence or prose around one JSON object."""
+    return parse_answer(text, Verdict)
+
+
+def parse_answer(text: str, model: type[BaseModel]):
+    """Parse a reply into `model` (a Verdict, a Judgment). Tolerates a code fence or prose around one
+    JSON object."""
     body = (text or "").strip()
     if not body:
         raise VerdictParseError("the reply was empty")
@@ -89,15 +98,15 @@ def parse_verdict(text: str) -> Verdict:
     if not isinstance(data, dict):
         raise VerdictParseError("the reply must be one JSON object")
     try:
-        return Verdict.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'object'}: {e['msg']}" for e in exc.errors()[:6])
-        raise VerdictParseError(f"the JSON does not match the verdict schema: {problems}") from None
+        raise VerdictParseError(f"the JSON does not match the {model.__name__.lower()} schema: {problems}") from None
 
 
-def _field_hint(name: str) -> str:
+def _field_hint(model: type[BaseModel], name: str) -> str:
     """`verdict ("ship" or "skip")`, `confidence (0 to 1)`: the field's name and what it takes."""
-    info = Verdict.model_fields[name]
+    info = model.model_fields[name]
     if typing.get_origin(info.annotation) is Literal:
         return f"{name} (" + " or ".join(f'"{v}"' for v in typing.get_args(info.annotation)) + ")"
     bounds = {type(m).__name__: m for m in info.metadata}
@@ -106,9 +115,9 @@ def _field_hint(name: str) -> str:
     return name
 
 
-def reask_message(error: str) -> dict:
+def reask_message(error: str, model: type[BaseModel] = Verdict) -> dict:
     """The follow-up sent when a reply does not fit: the error, then the fields it must have."""
-    fields = ", ".join(_field_hint(name) for name in Verdict.model_fields)
+    fields = ", ".join(_field_hint(model, name) for name in model.model_fields)
     return {
         "role": "user",
         "content": f"Your reply could not be used: {error}. Reply again with only one JSON object with the fields {fields}.",

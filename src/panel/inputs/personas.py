@@ -122,7 +122,7 @@ def fence_for(brief: ToolBrief) -> str:
     return f"BRIEF-{brief.content_hash()[:10].upper()}"
 
 
-def _fence_and_block(brief: ToolBrief, digest: str | None = None) -> tuple[str, str]:
+def fenced_block(brief: ToolBrief, digest: str | None = None) -> tuple[str, str]:
     """The fence and the brief as data between fences. Angle-bracket runs are neutralised so a
     vendor cannot write something that looks like a fence of ours."""
     digest = digest or brief.content_hash()
@@ -142,16 +142,17 @@ def _fence_and_block(brief: ToolBrief, digest: str | None = None) -> tuple[str, 
 
 
 def _render(persona: Persona, which: str, source: str, brief: ToolBrief, fenced: tuple[str, str]) -> str:
-    template_name = getattr(persona.spec, which)
     fence, block = fenced
+    return render_template(persona, getattr(persona.spec, which), source,
+                           brief=brief.model_dump(mode="json"), brief_block=block, fence=fence)
+
+
+def render_template(persona: Persona, template_name: str, source: str, **context) -> str:
+    """Render one prompt template in the sandbox, with the persona's fields as `persona`; every
+    template error is the persona's, named with the file and line."""
     try:
         template = _compiled(source)
-        return template.render(
-            persona=persona.spec.model_dump(),
-            brief=brief.model_dump(mode="json"),
-            brief_block=block,
-            fence=fence,
-        ).strip()
+        return template.render(persona=persona.spec.model_dump(), **context).strip()
     except jinja2.TemplateSyntaxError as exc:
         raise PersonaError(f"{persona.path}: template {template_name} line {exc.lineno}: {exc.message}") from None
     except jinja2.exceptions.SecurityError as exc:
@@ -175,7 +176,7 @@ def _error_line(exc: BaseException) -> str:
 
 def render_messages(persona: Persona, brief: ToolBrief, brief_hash: str | None = None) -> list[dict]:
     """The chat messages for one persona reviewing one brief (pass the brief's hash if known)."""
-    fenced = _fence_and_block(brief, brief_hash)
+    fenced = fenced_block(brief, brief_hash)
     return [
         {"role": "system", "content": _render(persona, "system_template", persona.system_source, brief, fenced)},
         {"role": "user", "content": _render(persona, "prompt_template", persona.prompt_source, brief, fenced)},

@@ -18,7 +18,9 @@ from __future__ import annotations
 import functools
 import json
 
-from ..core.verdict import grammar_safe_schema, verdict_schema
+from pydantic import BaseModel
+
+from ..core.verdict import Verdict, answer_schema, grammar_safe_schema
 
 MODES = ("json_schema", "json_object", "prompted")
 
@@ -37,23 +39,24 @@ def next_mode(mode: str) -> str | None:
     return MODES[at + 1] if at + 1 < len(MODES) else None
 
 
-def response_format(mode: str) -> dict | None:
-    """The response_format a mode sends (None: none at all)."""
+def response_format(mode: str, answer: type[BaseModel] = Verdict) -> dict | None:
+    """The response_format a mode sends for an answer model (None: none at all)."""
     if mode == "json_schema":
-        return {"type": "json_schema", "json_schema": {"name": "verdict", "schema": _schema(), "strict": False}}
+        name = answer.__name__.lower()
+        return {"type": "json_schema", "json_schema": {"name": name, "schema": _schema(answer), "strict": False}}
     if mode == "json_object":
         # Without string length limits: llama.cpp turns maxLength 6000 into a grammar it refuses,
         # and llama-cpp-python's server then crashes. Lengths are still checked on the reply.
-        return {"type": "json_object", "schema": _schema(lengths=False)}
+        return {"type": "json_object", "schema": _schema(answer, lengths=False)}
     return None
 
 
-def prepare_messages(mode: str, messages: list[dict]) -> list[dict]:
+def prepare_messages(mode: str, messages: list[dict], answer: type[BaseModel] = Verdict) -> list[dict]:
     """The messages as sent in `mode`: in prompted mode the schema joins the system message."""
     if mode != "prompted":
         return messages
     note = ("Reply with one JSON object, nothing before or after it, that matches this JSON schema:\n"
-            + json.dumps(_schema(lengths=False), separators=(",", ":")))
+            + json.dumps(_schema(answer, lengths=False), separators=(",", ":")))
     if messages and messages[0]["role"] == "system":
         return [{"role": "system", "content": messages[0]["content"] + "\n\n" + note}, *messages[1:]]
     return [{"role": "system", "content": note}, *messages]
@@ -76,13 +79,13 @@ def is_format_refusal(exc: BaseException) -> bool:
     return "response_format" in text and any(word in text for word in ("json_schema", "json_object", "type"))
 
 
-@functools.lru_cache(maxsize=2)
-def _schema_json(lengths: bool) -> str:
-    schema = verdict_schema()
+@functools.lru_cache(maxsize=8)
+def _schema_json(answer: type[BaseModel], lengths: bool) -> str:
+    schema = answer_schema(answer)
     return json.dumps(schema if lengths else grammar_safe_schema(schema))
 
 
-def _schema(lengths: bool = True) -> dict:
-    """The verdict schema, built once (pydantic takes ~1 ms to generate it) and copied per call so
+def _schema(answer: type[BaseModel], lengths: bool = True) -> dict:
+    """An answer's schema, built once (pydantic takes ~1 ms to generate it) and copied per call so
     nothing downstream can change the cached one."""
-    return json.loads(_schema_json(lengths))
+    return json.loads(_schema_json(answer, lengths))

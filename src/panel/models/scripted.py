@@ -68,6 +68,20 @@ def default_verdict(messages: list[dict], seed: int | None = None) -> dict:
     }
 
 
+def default_judgment(messages: list[dict], seed: int | None = None) -> dict:
+    """A valid head-to-head judgment whose pick depends only on the prompt."""
+    text = (messages[-1]["content"] if messages else "") + (f"#sample{seed}" if seed else "")
+    digest = hashlib.sha256(text.encode()).digest()
+    pick = ("first", "second", "tie")[digest[0] % 3]
+    return {"rationale": f"Scripted judge: prompt digest {digest[:4].hex()} decides.", "pick": pick,
+            "confidence": round(0.5 + digest[1] / 512, 2), "headline": f"Scripted pick: {pick}"}
+
+
+def asks_for_judgment(params: dict) -> bool:
+    """Does the request's response format (or a prompted schema) describe a head-to-head judgment?"""
+    return '"pick"' in json.dumps(params.get("response_format") or {})
+
+
 def next_item(name: str, messages: list[dict], params: dict) -> Item:
     with _lock:
         calls.append({"model": name, "messages": messages, "params": params})
@@ -79,7 +93,8 @@ def next_item(name: str, messages: list[dict], params: dict) -> Item:
         else:
             item = default_verdict
     if item is default_verdict:
-        item = default_verdict(messages, params.get("seed"))
+        made = default_judgment if asks_for_judgment(params) else default_verdict
+        item = made(messages, params.get("seed"))
     elif callable(item) and not isinstance(item, BaseException):
         item = item(messages)
     return item

@@ -15,8 +15,10 @@ import os
 import time
 from dataclasses import dataclass, field
 
+from pydantic import BaseModel
+
 from ..core.errors import VerdictParseError
-from ..core.verdict import Status, Verdict, parse_verdict, reask_message
+from ..core.verdict import Status, Verdict, parse_answer, reask_message
 from .formats import MODES, is_format_refusal, next_mode, prepare_messages, response_format
 from .providers import OWN_PROVIDERS, get_litellm
 from .retry import MAX_ATTEMPTS, describe_error, is_credentials_error, is_transient, wait_for_retry
@@ -53,7 +55,7 @@ class CallOutcome:
     persona_version: str
     model: str
     status: Status
-    verdict: Verdict | None = None
+    verdict: BaseModel | None = None  # the parsed answer: a Verdict (a Judgment for a head-to-head)
     raw: str = ""
     error: str | None = None
     request: list[dict] = field(default_factory=list)
@@ -86,10 +88,12 @@ class ModelSeam:
         self._semaphore: asyncio.Semaphore | None = None
         self._fatal: dict[str, str] = {}  # model -> auth error, so a bad key fails fast for the rest
 
-    async def review(self, settings: ModelSettings, persona: str, version: str, messages: list[dict]) -> CallOutcome:
-        """A verdict from the model: asked, validated, re-asked with the error if it does not fit."""
+    async def review(self, settings: ModelSettings, persona: str, version: str, messages: list[dict],
+                     answer: type[BaseModel] = Verdict) -> CallOutcome:
+        """A structured answer from the model (a Verdict; a Judgment for a head-to-head): asked,
+        validated, re-asked with the error if it does not fit."""
         outcome = CallOutcome(persona=persona, persona_version=version, model=settings.model, status="error")
-        await self._gated(settings, outcome, self._converse(settings, messages, outcome))
+        await self._gated(settings, outcome, self._converse(settings, messages, outcome, answer))
         return outcome
 
     async def complete_text(self, settings: ModelSettings, messages: list[dict], label: str = "") -> CallOutcome:
@@ -155,7 +159,8 @@ class ModelSeam:
         average = self.spent / finished if finished else 0.0
         return self.spent + average * (self._in_flight + 1) > self.max_cost
 
-    async def _converse(self, settings: ModelSettings, messages: list[dict], outcome: CallOutcome) -> None:
+    async def _converse(self, settings: ModelSettings, messages: list[dict], outcome: CallOutcome,
+                        answer: type[BaseModel]) -> None:
         """The first call to a server not met before finds its structured-output mode while the
         batch's other calls to it wait, so a thousand-call batch probes once, not a thousand times."""
         where = (settings.api_base or "", settings.model)
@@ -164,10 +169,11 @@ class ModelSeam:
         if where not in self.modes:
             async with self._probing.setdefault(where, asyncio.Lock()):
                 if where not in self.modes:  # still unknown: this call probes; the rest wait for it
-                    return await self._converse_in_mode(settings, messages, outcome)
-        return await self._converse_in_mode(settings, messages, outcome)
+                    return await self._converse_in_mode(settings, messages, outcome, answer)
+        return await self._converse_in_mode(settings, messages, outcome, answer)
 
-    async def _converse_in_mode(self, settings: ModelSettings, messages: list[dict], outcome: CallOutcome) -> None:
+    async def _converse_in_mode(self, settings: ModelSettings, messages: list[dict], outcome: CallOutcome,
+                                answer: type[BaseModel]) -> None:
         """Ask, validate, and re-ask with the error (at most MAX_REASKS times). The structured-output
         mode starts at the one this server took before (json_schema for a new one); a reply that
         is not JSON at all means the server ignored the format, so the next ask uses the next mode."""
@@ -175,16 +181,16 @@ class ModelSeam:
         convo, mode = list(messages), self.modes.get(where, MODES[0])
         for _ in range(MAX_REASKS + 1):
             try:
-                text, mode = await self._complete_structured(settings, convo, outcome, mode)
+                text, mode = await self._complete_structured(settings, convo, outcome, mode, answer)
             except Exception as exc:  # noqa: BLE001 - every failure becomes a stored error outcome
                 self._fail(settings, outcome, exc)
                 return
             outcome.raw = text
             try:
-                outcome.verdict = parse_verdict(text)
+                outcome.verdict = parse_answer(text, answer)
             except VerdictParseError as exc:
                 outcome.status, outcome.error = "unscored", str(exc)
-                convo = convo + [{"role": "assistant", "content": text}, reask_message(str(exc))]
+                convo = convo + [{"role": "assistant", "content": text}, reask_message(str(exc), answer)]
                 if "{" not in text:
                     mode = next_mode(mode) or mode
                 continue
@@ -193,14 +199,14 @@ class ModelSeam:
             return
 
     async def _complete_structured(self, settings: ModelSettings, convo: list[dict], outcome: CallOutcome,
-                                   mode: str) -> tuple[str, str]:
+                                   mode: str, answer: type[BaseModel]) -> tuple[str, str]:
         """One answer, asked in `mode`; a server refusing that response format moves the ask to the
         next mode at once (not through retries). Returns the text and the mode that answered."""
         while True:
-            sent = prepare_messages(mode, convo)
+            sent = prepare_messages(mode, convo, answer)
             outcome.request, outcome.response_mode = sent, mode
             try:
-                return await self._complete(settings, sent, outcome, mode), mode
+                return await self._complete(settings, sent, outcome, mode, answer), mode
             except Exception as exc:
                 following = next_mode(mode) if is_format_refusal(exc) else None
                 if following is None:
@@ -213,13 +219,13 @@ class ModelSeam:
             self._fatal[settings.model] = outcome.error  # a bad key fails fast for the rest
 
     async def _complete(self, settings: ModelSettings, convo: list[dict], outcome: CallOutcome,
-                        mode: str | None) -> str:
+                        mode: str | None, answer: type[BaseModel] = Verdict) -> str:
         """One answer from the provider; tenacity retries transient errors, honouring Retry-After
         (a server refusing the response format is not transient, whatever its status code)."""
         from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
         lt = get_litellm()
-        kwargs = self._call_kwargs(settings, mode)
+        kwargs = self._call_kwargs(settings, mode, answer)
         retrying = AsyncRetrying(
             retry=retry_if_exception(lambda exc: is_transient(exc) and not is_format_refusal(exc)),
             stop=stop_after_attempt(MAX_ATTEMPTS),
@@ -239,10 +245,10 @@ class ModelSeam:
             return await self.router.acompletion(messages=convo, **kwargs)
         return await lt.acompletion(messages=convo, **kwargs)
 
-    def _call_kwargs(self, settings: ModelSettings, mode: str | None = MODES[0]) -> dict:
+    def _call_kwargs(self, settings: ModelSettings, mode: str | None = MODES[0], answer: type[BaseModel] = Verdict) -> dict:
         """litellm's arguments for one request; `mode` is a structured-output mode, None for plain text."""
         kwargs = {"model": settings.model, "num_retries": 0, "timeout": settings.timeout}
-        shape = response_format(mode) if mode else None
+        shape = response_format(mode, answer) if mode else None
         if shape is not None:
             kwargs["response_format"] = shape
         if settings.temperature is not None:

@@ -11,21 +11,23 @@ never replaces any of it.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel
 
+from ..analysis.vendors import conflict
 from ..core.errors import CompareError
 from ..core.panel import PanelResult
 from ..core.tally import Tally
 from ..store import queries
 from .pricing import PricingRead, pricing_read
-from .prose import DISAGREE_POINTS, closing_verdict, community_note, fairness_notes
+from .prose import DISAGREE_POINTS, answer, closing_verdict, community_note, fairness_notes
 from .render import render_html, render_markdown, write_atomic
 
-Outcome = Literal["ship", "skip", "split", "unscored", "error", "not seated"]
+Outcome = Literal["ship", "skip", "split", "unscored", "error", "not seated", "recused"]
 QUESTION = "Which one should you ship with?"
 INTRO = ("Below: what the panel decided, what each tool costs to ship with, where the reviewers parted ways and"
          " how the community voted, all from the stored reviews.")
@@ -52,6 +54,7 @@ class PersonaVerdict(BaseModel):
     last_failure: dict | None = None  # an attempt newer than this verdict that failed: shown beside it
     samples: int = 1  # with --samples K: the seat's answers; `agree` of them gave its verdict
     agree: int = 1
+    conflict: str | None = None  # the model that wrote it is made by the tool's vendor
 
 
 class PanelSummary(BaseModel):
@@ -114,6 +117,38 @@ class EditorNote(BaseModel):
     current: bool  # False: written for earlier panels or votes than the data shown
 
 
+class SeatCallView(BaseModel):
+    """One persona's head-to-head call on a pair: each order's answer, and what it counts as."""
+
+    persona: str
+    title: str
+    call: str | None  # a slug, "tie" (a tie or inconsistent), None (no usable answer)
+    a_first: str | None  # what it picked with the first-named tool shown first
+    b_first: str | None
+    consistent: bool
+    followed_position: bool
+    headline: str | None = None
+    blind_call: str | None = None  # with --blind: its call with the names masked
+    conflict: str | None = None  # its judge model's vendor made one of the tools
+    model: str | None = None
+
+
+class HeadToHeadView(BaseModel):
+    a: str
+    b: str
+    pick: str | None  # a slug, "tie", or None when no persona answered
+    votes: dict[str, int]  # a, b, "tie" -> consistent calls
+    consistency: float | None  # share of answered personas whose two answers agree
+    position_followers: list[str]
+    blind: bool
+    blind_pick: str | None = None
+    brand_effect: float | None = None  # share whose call changed when the names were visible
+    brand_changes: list[dict] = []
+    recused: list[str] = []
+    seats: list[SeatCallView]
+    margin_note: str
+
+
 class Comparison(BaseModel):
     slugs: list[str]
     title: str
@@ -129,6 +164,8 @@ class Comparison(BaseModel):
     judged_alike: str  # one sentence on how the tools were judged
     verdict: str
     basis: dict[str, list]  # slug -> [its verdict ids, votes, ship votes]: what an editor summary was written for
+    head_to_head: list[HeadToHeadView] = []  # every pair of tools, judged directly by the personas
+    answer: str = ""  # the computed answer to the question, from the head-to-head picks
     editor: EditorNote | None = None
 
     @property
@@ -156,7 +193,17 @@ def persona_titles(db, versions: set[str]) -> dict[str, str]:
     return titles
 
 
-def panel_summary(db, panel: PanelResult) -> PanelSummary:
+def panel_summary(db, panel: PanelResult, vendor: str = "", recuse: bool = False) -> PanelSummary:
+    """A tool's panel as the page shows it. A seat whose model's vendor made the tool is flagged;
+    with `recuse` it is shown as recused and left out of the counts."""
+    conflicts = {}
+    for r in panel.results:
+        maker = conflict(r.model, vendor) if r.status == "ok" else None
+        if maker:
+            conflicts[r.persona] = f"written by {r.model}, a {maker} model, about a {vendor} tool"
+    if recuse:
+        counted = [r for r in panel.results if not conflicts.get(r.persona)]
+        panel = replace(panel, results=counted, seated=[p for p in panel.seated if not conflicts.get(p)])
     results = panel.ordered()
     titles = persona_titles(db, {r.persona_version for r in results})
     verdicts = []
@@ -164,7 +211,7 @@ def panel_summary(db, panel: PanelResult) -> PanelSummary:
         v = r.verdict
         verdicts.append(PersonaVerdict(
             persona=r.persona, title=titles.get(r.persona_version, r.persona.replace("-", " ").title()),
-            outcome=r.decision or r.status, confidence=v.confidence if v else None,
+            outcome=r.decision or r.status, confidence=v.confidence if v else None, conflict=conflicts.get(r.persona),
             headline=v.headline if v else None, rationale=v.rationale if v else None,
             strengths=v.strengths if v else [], risks=v.risks if v else [],
             competitors=v.competitors if v else [], error=r.error, model=r.model,
@@ -173,6 +220,8 @@ def panel_summary(db, panel: PanelResult) -> PanelSummary:
             samples=len(r.sampled) if r.sampled else 1,
             agree=max(r.sampled.count("ship"), r.sampled.count("skip")) if r.sampled else 1,
         ))
+    verdicts += [PersonaVerdict(persona=p, title=p.replace("-", " ").title(), outcome="recused",
+                                conflict=conflicts[p]) for p in conflicts if recuse and conflicts[p]]
     return PanelSummary(
         verdict_ids=panel.verdict_ids(), reviewed_at=panel.reviewed_at,
         seated=list(panel.seated), reported=panel.reported, ships=panel.ships, skips=panel.reported - panel.ships,
@@ -185,7 +234,7 @@ def community_of(tally: Tally) -> Community:
     return Community(votes=tally.votes, ships=tally.ships, skips=tally.skips, pct=tally.pct, interval=tally.interval)
 
 
-def tool_column(db, panel: PanelResult, tally: Tally, current_hash: str | None) -> ToolColumn:
+def tool_column(db, panel: PanelResult, tally: Tally, current_hash: str | None, recuse: bool = False) -> ToolColumn:
     """One tool's column, from its standing panel (panel.store.queries.current_panel)."""
     slug = panel.slug
     brief = queries.brief_json(db, panel.brief_hash)
@@ -194,7 +243,8 @@ def tool_column(db, panel: PanelResult, tally: Tally, current_hash: str | None) 
     return ToolColumn(
         slug=slug, name=brief["name"], tagline=brief["tagline"], category=brief["category"],
         vendor=brief["vendor"], description=brief["description"], links=brief.get("links") or {},
-        pricing=pricing_read(brief["pricing"], brief["licence"]), panel=panel_summary(db, panel),
+        pricing=pricing_read(brief["pricing"], brief["licence"]),
+        panel=panel_summary(db, panel, brief["vendor"], recuse),
         community=community_of(tally),
         brief_changed=current_hash is not None and current_hash != panel.brief_hash,
     )
@@ -219,17 +269,22 @@ def missing_panels(db, slugs: list[str], model: str | None = None) -> list[str]:
 
 
 def build_comparison(db, slugs: list[str], current_hashes: dict[str, str] | None = None,
-                     model: str | None = None) -> Comparison:
-    """Everything the comparison page shows, from each tool's current verdicts (of `model` if given)."""
+                     model: str | None = None, matches: list | None = None, recuse: bool = False,
+                     seat_models: dict[str, dict[str, str]] | None = None) -> Comparison:
+    """Everything the comparison page shows, from each tool's current verdicts (of `model` if given;
+    a seat in `seat_models`, slug -> persona -> model, from that model instead: --conflict-model),
+    and the head-to-head answers (`matches`: panel.analysis.headtohead.HeadToHead, one per pair)."""
     check_slugs(slugs)
     panels = standing_panels(db, slugs, model)
     for slug, panel in panels.items():
         if panel is None:
             made = f" by {model}" if model else ""
             raise CompareError(f"'{slug}' has no verdict{made} yet; run `panel review {slug}` first")
+    for slug in slugs:
+        panels[slug] = _with_seat_models(db, panels[slug], (seat_models or {}).get(slug, {}))
     counts = queries.tallies(db, slugs)
     hashes = current_hashes or {}
-    tools = [tool_column(db, panels[s], counts[s], hashes.get(s)) for s in slugs]
+    tools = [tool_column(db, panels[s], counts[s], hashes.get(s), recuse) for s in slugs]
     split = split_rows(tools)
     community, community_notes = community_read(tools)
     fairness, alike = fairness_notes(tools)
@@ -240,8 +295,40 @@ def build_comparison(db, slugs: list[str], current_hashes: dict[str, str] | None
         community_notes=community_notes, fairness=fairness, judged_alike=alike, verdict="",
         basis={t.slug: [",".join(map(str, t.panel.verdict_ids)), t.community.votes, t.community.ships] for t in tools},
     )
+    titles = {v.persona: v.title for t in tools for v in t.panel.verdicts}
+    comparison.head_to_head = [head_to_head_view(h, titles) for h in matches or []]
+    comparison.answer = answer(comparison)
     comparison.verdict = closing_verdict(comparison)
     return comparison
+
+
+def _with_seat_models(db, panel: PanelResult, seat_models: dict[str, str]) -> PanelResult:
+    """The panel with the seats named in `seat_models` taken from that model's current verdicts."""
+    swapped = []
+    for r in panel.results:
+        other = seat_models.get(r.persona)
+        found = queries.current_panel(db, panel.slug, other) if other else None
+        seat = next((s for s in found.results if s.persona == r.persona), None) if found else None
+        swapped.append(seat or r)
+    return replace(panel, results=swapped)
+
+
+def head_to_head_view(h, titles: dict[str, str]) -> HeadToHeadView:
+    blind = {s.persona: s.call for s in h.blind_seats}
+    seats = [SeatCallView(
+        persona=s.persona, title=titles.get(s.persona, s.persona.title()), call=s.call,
+        a_first=s.a_first.picked if s.a_first else None, b_first=s.b_first.picked if s.b_first else None,
+        consistent=s.consistent, followed_position=s.followed_position, headline=s.headline,
+        blind_call=blind.get(s.persona), conflict=h.conflicts.get(s.persona),
+        model=(s.a_first or s.b_first).model if (s.a_first or s.b_first) else None,
+    ) for s in h.seats]
+    return HeadToHeadView(
+        a=h.a, b=h.b, pick=h.pick(), votes=h.votes(), consistency=h.consistency,
+        position_followers=h.position_followers, blind=bool(h.blind_seats),
+        blind_pick=h.pick(h.blind_seats) if h.blind_seats else None, brand_effect=h.brand_effect,
+        brand_changes=[{"persona": p, "named": n, "blind": b} for p, n, b in h.brand_changes],
+        recused=h.recused, seats=seats, margin_note=h.margin_note(),
+    )
 
 
 def split_rows(tools: list[ToolColumn]) -> list[SplitRow]:

@@ -98,10 +98,11 @@ def _panel_phrase(tool: ToolColumn) -> str:
 
 
 def closing_verdict(c: Comparison) -> str:
-    """The closing paragraph: who leads, how sure that is, who split, price and the crowd."""
+    """The closing paragraph: the head-to-head answer, then the separate panels, who split, price and
+    the crowd. Every clause follows a number: no "lean" without a gap, no price talk when prices match."""
     ranked = sorted(c.tools, key=lambda t: -1 if t.panel.ship_pct is None else t.panel.ship_pct, reverse=True)
     scored = [t for t in ranked if t.panel.ship_pct is not None]
-    parts: list[str] = []
+    parts: list[str] = [c.answer] if c.answer else []
     leader = None
     if not scored:
         parts.append("No reviewer reported a verdict on any of these tools, so the panel cannot pick one.")
@@ -113,9 +114,10 @@ def closing_verdict(c: Comparison) -> str:
         else:
             leader = scored[0]
             rest = join_words([_panel_phrase(t) for t in ranked[1:]])
-            parts.append(f"{leader.name} has the stronger panel verdict: {pct_text(top)} ship"
+            reviewed = "Reviewed one at a time, " if c.head_to_head else ""
+            parts.append(f"{reviewed}{leader.name} has the stronger panel verdict: {pct_text(top)} ship"
                          f" ({leader.panel.ships} of {leader.panel.reported} reviewers), against {rest}.")
-        if len(scored) > 1:
+        if len(scored) > 1 and leader is not None:
             a, b = scored[0].panel.interval, scored[1].panel.interval
             spans = f"{a[0]:.0f}–{a[1]:.0f}% and {b[0]:.0f}–{b[1]:.0f}%"
             if a[0] <= b[1] and b[0] <= a[1]:
@@ -143,9 +145,81 @@ def closing_verdict(c: Comparison) -> str:
         parts.append(f"The community reads {names} differently from the panel; see the vote comparison.")
     else:
         parts.append("Where the community has voted, it broadly agrees with the panel.")
-    if leader is not None:
+    if not c.head_to_head and leader is not None:
         caveat = ", with the caveats on how they were judged" if c.fairness else ""
-        parts.append(f"If you must pick one today, the panel's pick is {leader.name}{caveat}.")
-    elif scored:
-        parts.append("The choice comes down to price, licence and the specific concerns in the scorecard.")
+        parts.append(f"Judged one at a time, {leader.name} leads{caveat}; no head-to-head was asked.")
+    return " ".join(parts)
+
+
+# --- the answer: which one to ship with ------------------------------------------------------------
+
+
+def answer(c: Comparison) -> str:
+    """The answer to "which one should you ship with?", computed from the head-to-head picks."""
+    if not c.head_to_head:
+        return ""
+    names = {t.slug: t.name for t in c.tools}
+    if len(c.head_to_head) == 1:
+        return pair_answer(c.head_to_head[0], names, {t.slug: t.pricing.entry for t in c.tools})
+    wins = {slug: 0 for slug in names}
+    for h in c.head_to_head:
+        if h.pick in names:
+            wins[h.pick] += 1
+    unbeaten = [slug for slug, n in wins.items() if n == len(names) - 1]
+    each = "; ".join(f"{names[h.a]} vs {names[h.b]}: {names.get(h.pick, h.pick or 'no answer')}"
+                     for h in c.head_to_head)
+    if unbeaten:
+        return f"The panel's pick is {names[unbeaten[0]]}: it won every head-to-head ({each})."
+    return f"No tool won every head-to-head, so the panel makes no single pick ({each})."
+
+
+def pair_answer(h, names: dict[str, str], entries: dict[str, str]) -> str:
+    a, b = names[h.a], names[h.b]
+    counted = sum(h.votes.values())
+    if h.pick is None:
+        return "No persona gave a usable head-to-head answer in both orders, so the panel makes no pick."
+    parts = []
+    ties = h.votes["tie"]
+    tie_note = f"; {ties} had no consistent preference" if ties else ""
+    by_call = {}
+    for seat in h.seats:
+        if seat.call in names:
+            by_call.setdefault(seat.call, []).append(f"the {seat.title}" + (f" ({seat.headline})" if seat.headline else ""))
+    if h.pick == "tie":
+        parts.append(f"It is a tie: of the {counted} personas who judged the pair in both orders, {h.votes[h.a]} chose"
+                     f" {a} and {h.votes[h.b]} chose {b}{tie_note}.")
+        if by_call:
+            readers = [f"{names[slug]} for {join_words(who)}" for slug, who in by_call.items()]
+            parts.append(f"What separates them depends on the reader: {'; '.join(readers)}.")
+        else:
+            parts.append("No persona preferred either tool in both orders.")
+        if entries[h.a] != entries[h.b]:
+            parts.append(f"On price, {a} starts at {entries[h.a]} and {b} at {entries[h.b]}.")
+    else:
+        loser = h.b if h.pick == h.a else h.a
+        parts.append(f"The panel's pick is {names[h.pick]}: {h.votes[h.pick]} of the {counted} personas who judged"
+                     f" the pair in both orders chose it, against {h.votes[loser]} for {names[loser]}{tie_note}.")
+        parts.append(f"It is the pick for {join_words(by_call[h.pick])}.")
+        if loser in by_call:
+            parts.append(f"{names[loser]} is the pick for {join_words(by_call[loser])}.")
+        parts.append(f"What would change it: {h.margin_note[0].lower()}{h.margin_note[1:]}")
+    if h.consistency is not None:
+        followers = [s.title for s in h.seats if s.followed_position]
+        held = f"{100 * h.consistency:.0f}% of the personas kept their call when the order was swapped"
+        parts.append(held + (f"; the {join_words(followers)} picked by position, so their calls count as ties."
+                             if followers else "."))
+    if h.blind:
+        same = h.blind_pick == h.pick
+        masked = names.get(h.blind_pick, h.blind_pick or "no answer")
+        parts.append("With names, vendors and links masked, the pick is the same." if same
+                     else f"With names, vendors and links masked, the pick would be {masked}.")
+        changed = [next(s.title for s in h.seats if s.persona == c["persona"]) for c in h.brand_changes]
+        parts.append(f"The {join_words(changed)} changed {'their calls' if len(changed) > 1 else 'its call'} when"
+                     " the names were visible." if changed else "No persona's call depended on seeing the names.")
+    flagged = [s for s in h.seats if s.conflict]
+    if flagged:
+        parts.append("Vendor conflict, flagged (the call still counts): " + "; ".join(
+            f"the {s.title} {s.conflict}" for s in flagged) + ".")
+    if h.recused:
+        parts.append(f"Recused for a vendor conflict: {join_words(h.recused)}.")
     return " ".join(parts)

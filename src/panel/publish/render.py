@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jinja2
 
-OUTCOME_LABELS = {"ship": "Ship", "skip": "Skip", "split": "Split", "unscored": "Unscored", "error": "No answer",
+OUTCOME_LABELS = {"ship": "Ship", "skip": "Skip", "split": "Split", "unscored": "Unscored", "error": "No answer", "recused": "Recused",
                   "not seated": "Not seated"}
 
 EMBEDDED_MODEL = "local/smollm2"

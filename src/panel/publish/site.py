@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from ..store import queries
 from .comparison import (
     Comparison,
+    HeadToHeadView,
     ToolColumn,
     build_comparison,
     latest_editor_note,
@@ -29,6 +30,7 @@ from .comparison import (
     standing_panels,
     tool_column,
 )
+from .prose import answer, closing_verdict
 from .render import render_html, write_atomic
 
 
@@ -138,6 +140,11 @@ def site_comparisons(db) -> list[Comparison]:
         if None in standing_panels(db, slugs).values():
             continue  # cannot happen: a comparison is only stored once every tool has a verdict
         comparison = build_comparison(db, slugs)
+        # The head-to-head judgments are the comparison's own (they were asked for it): carried over.
+        stored = queries.latest_comparison_data(db, slugs) or {}
+        comparison.head_to_head = [HeadToHeadView.model_validate(h) for h in stored.get("head_to_head", [])]
+        comparison.answer = answer(comparison)
+        comparison.verdict = closing_verdict(comparison)
         comparison.editor = latest_editor_note(db, comparison)
         built.append(comparison)
     return built

@@ -21,6 +21,7 @@ from ..core.errors import PanelError, PersonaError, RerunError
 from ..core.verdict import PersonaResult
 from ..inputs.personas import Persona
 from ..models.providers import DEFAULT_MODEL, check_model
+from ..models.router import check_router
 from ..models.seam import DEFAULT_TIMEOUT_S, ModelSettings
 from ..store import queries
 
@@ -159,11 +160,15 @@ def plan_review(briefs: list[ToolBrief], personas: dict[str, Persona], options: 
     return plans
 
 
-def check_plan_models(plans: list[PanelPlan]) -> None:
-    """Fail before anything is written when a model of the plan cannot work at all (e.g. a missing GGUF)."""
-    for model, api_base in sorted({(pair.settings.model, pair.settings.api_base or "") for plan in plans
-                                   for pair in plan.pairs}):
-        check_model(model, api_base or None)
+def check_plan_models(plans: list[PanelPlan], router: str | None = None) -> None:
+    """Fail before anything is written when a model of the plan cannot work at all (e.g. a missing GGUF).
+    With --router FILE the file is checked too, and a model it serves (an alias) is checked through
+    its deployments instead of as a litellm model string."""
+    models = sorted({(pair.settings.model, pair.settings.api_base or "") for plan in plans for pair in plan.pairs})
+    served = check_router(router, [model for model, _ in models])
+    for model, api_base in models:
+        if model not in served:
+            check_model(model, api_base or None)
 
 
 # --- re-runs --------------------------------------------------------------------------------------

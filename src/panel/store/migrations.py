@@ -299,5 +299,54 @@ def m008_deployments(db: Database) -> None:
     db["calls"].add_column("deployment", str)
 
 
+def m009_judgments(db: Database) -> None:
+    """Head-to-head judgments (issue 14): a persona shown two tools in one order (named or brand-blind)
+    picks one or calls a tie. Each is a model call like a verdict, cached by its own key."""
+    db["calls"].add_column("kind", str)  # NULL: a verdict; "judgment": a head-to-head judgment
+    db["judgments"].create(
+        {
+            "id": int,
+            "call_id": int,
+            "run_id": int,
+            "persona": str,
+            "persona_version": str,
+            "prompt_version": str,  # hash of the head-to-head templates
+            "model": str,
+            "params": str,
+            "cache_key": str,
+            "first_slug": str,  # as shown: the order matters
+            "second_slug": str,
+            "first_hash": str,
+            "second_hash": str,
+            "blind": int,  # 1: names, vendors and links masked
+            "status": str,  # ok | unscored | error
+            "pick": str,  # first | second | tie
+            "picked": str,  # the slug picked, or "tie"
+            "confidence": float,
+            "headline": str,
+            "rationale": str,
+            "raw": str,
+            "error": str,
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[("call_id", "calls", "id"), ("run_id", "runs", "id"),
+                      ("persona_version", "persona_versions", "version")],
+    )
+    db.execute("CREATE INDEX idx_judgments_cache ON judgments (cache_key) WHERE status = 'ok'")
+    db["judgments"].create_index(["first_slug", "second_slug"])
+
+
+def m010_calibrations(db: Database) -> None:
+    """The embedded model's decision is calibrated per persona prompt (issue 12): the log-odds of
+    "good" its prompt gives content-free briefs, kept with the persona version it belongs to."""
+    db["calibrations"].create(
+        {"key": str, "persona": str, "persona_version": str, "model": str, "offset": float,
+         "content_free": str, "created_at": str},  # content_free: JSON list of P(good) per empty brief
+        pk="key",
+    )
+
+
 MIGRATIONS = [m001_initial, m002_votes_and_comparisons, m003_audit_views, m004_editor_usage,
-              m005_current_verdicts_and_response_modes, m006_samples, m007_evaluations, m008_deployments]
+              m005_current_verdicts_and_response_modes, m006_samples, m007_evaluations, m008_deployments,
+              m009_judgments, m010_calibrations]

@@ -40,7 +40,31 @@ def find_cached(db, keys: list[str]) -> dict[str, dict]:
     return found
 
 
+def find_cached_judgments(db, keys: list[str]) -> dict[str, dict]:
+    """The newest ok head-to-head judgment for each cache key that has one."""
+    found: dict[str, dict] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in rows(db, f"SELECT * FROM judgments WHERE status = 'ok' AND cache_key IN ({marks}) ORDER BY id", chunk):
+            found[row["cache_key"]] = row
+    return found
+
+
+def consistency_rows(db) -> list[dict]:
+    """Every persona's newest ok judgment of each ordering of each pair (named and blind), for
+    `panel audit consistency`."""
+    return rows(db, """SELECT * FROM (
+        SELECT j.*, row_number() OVER (PARTITION BY persona, first_slug, second_slug, blind, model
+                                       ORDER BY id DESC) AS newest
+        FROM judgments j WHERE status = 'ok') WHERE newest = 1 ORDER BY first_slug, second_slug, persona""")
+
+
 # --- briefs and panels -------------------------------------------------------------------------------
+
+
+def calibration_rows(db) -> list[dict]:
+    return rows(db, "SELECT * FROM calibrations")
 
 
 def response_modes(db) -> dict[tuple[str, str], str]:
@@ -172,8 +196,11 @@ def current_verdicts(db, slug: str | None = None, model: str | None = None) -> l
 
 
 def judged_slugs(db) -> list[str]:
-    """Every tool some persona has been asked about (whatever came of it)."""
-    return [r[0] for r in db.execute("SELECT DISTINCT slug FROM verdicts ORDER BY slug").fetchall()]
+    """Every tool reviewed outside `panel eval` (a labelled set's tools are test cases, not
+    publications; one reviewed by `panel review` as well is published), whatever came of it."""
+    return [r[0] for r in db.execute(
+        "SELECT DISTINCT p.slug FROM panels p JOIN runs r ON r.id = p.run_id WHERE r.command NOT LIKE 'eval %'"
+        " ORDER BY p.slug").fetchall()]
 
 
 # --- each persona's verdict in the newest panel (the audit trail's view) ---------------------------------
@@ -277,6 +304,12 @@ def stored_comparison_sets(db) -> list[list[str]]:
     """Every set of tools ever compared, newest first."""
     found = db.execute("SELECT slugs, max(id) AS newest FROM comparisons GROUP BY slugs ORDER BY newest DESC")
     return [json.loads(row[0]) for row in found.fetchall()]
+
+
+def latest_comparison_data(db, slugs: list[str]) -> dict | None:
+    """The data of the newest stored comparison of these tools (as it was written)."""
+    row = db.execute("SELECT data FROM comparisons WHERE slugs = ? ORDER BY id DESC LIMIT 1", [json.dumps(slugs)]).fetchone()
+    return json.loads(row[0]) if row else None
 
 
 def latest_editor_row(db, slugs: list[str]) -> dict | None:

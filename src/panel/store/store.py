@@ -124,6 +124,32 @@ class Store:
             })
         return verdict_id
 
+    def record_judgment(self, run_id: int, pair, call) -> int:
+        """Store one head-to-head call and the judgment it produced (a panel.review.matchup.JudgePair
+        and a panel.models.seam.CallOutcome), atomically. Returns the judgment id."""
+        stamp = now()
+        j = call.verdict
+        with write_lock(self.db):
+            call_id = insert(self.db, "calls", {
+                "run_id": run_id, "slug": f"{pair.first_slug} vs {pair.second_slug}", "brief_hash": pair.first_hash,
+                "persona": call.persona, "persona_version": pair.persona.version, "model": call.model,
+                "params": json.dumps(pair.settings.params()), "request": json.dumps(call.request),
+                "response": call.raw, "attempts": call.attempts, "latency": call.latency,
+                "prompt_tokens": call.prompt_tokens, "completion_tokens": call.completion_tokens, "cost": call.cost,
+                "outcome": call.status, "error": call.error, "created_at": stamp,
+                "response_mode": call.response_mode, "deployment": call.deployment, "kind": "judgment",
+            })
+            return insert(self.db, "judgments", {
+                "call_id": call_id, "run_id": run_id, "persona": call.persona, "persona_version": pair.persona.version,
+                "prompt_version": pair.prompt_version, "model": call.model, "params": json.dumps(pair.settings.params()),
+                "cache_key": pair.key, "first_slug": pair.first_slug, "second_slug": pair.second_slug,
+                "first_hash": pair.first_hash, "second_hash": pair.second_hash, "blind": int(pair.blind),
+                "status": call.status, "pick": j.pick if j else None,
+                "picked": {"first": pair.first_slug, "second": pair.second_slug}.get(j.pick, "tie") if j else None,
+                "confidence": j.confidence if j else None, "headline": j.headline if j else None,
+                "rationale": j.rationale if j else None, "raw": call.raw, "error": call.error, "created_at": stamp,
+            })
+
     def record_panel(self, run_id: int, panel: PanelResult) -> int:
         lo, hi = panel.interval
         with write_lock(self.db):
@@ -138,6 +164,13 @@ class Store:
                     "samples": len(r.sampled) if r.sampled else 1, "stability": r.stability,
                 })
         return panel_id
+
+    def save_calibration(self, key: str, persona: str, version: str, model: str, offset: float,
+                         content_free: list[float]) -> None:
+        with write_lock(self.db):
+            insert(self.db, "calibrations", {"key": key, "persona": persona, "persona_version": version, "model": model,
+                                             "offset": offset, "content_free": json.dumps(content_free),
+                                             "created_at": now()}, or_ignore=True)
 
     def save_response_mode(self, api_base: str, model: str, mode: str) -> None:
         """Remember the structured-output mode a server accepted, so later runs start with it."""

@@ -1,0 +1,172 @@
+"""The head-to-head answer for a pair of tools, computed from the personas' judgments.
+
+Each persona judged the pair in both orders. Its call counts only when it is consistent: the same
+tool (or a tie) both times. A persona that picked whichever tool was shown first (or second) both
+times followed the position, not the tools, and counts as a tie, as does any other disagreement
+between its two answers. The panel's pick is the tool with more consistent picks; equal counts
+are a tie. With --blind the same judgments are made with the brands masked, and the brand effect
+is the personas whose consistent call changed when the names were visible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..core.judgment import JudgmentResult
+from .vendors import conflict
+
+
+@dataclass
+class SeatCall:
+    """One persona on one pair: its answer in each order and what it counts as."""
+
+    persona: str
+    a_first: JudgmentResult | None  # the judgment with tool a shown first
+    b_first: JudgmentResult | None
+
+    @property
+    def answered(self) -> bool:
+        return all(j is not None and j.status == "ok" for j in (self.a_first, self.b_first))
+
+    @property
+    def consistent(self) -> bool:
+        return self.answered and self.a_first.picked == self.b_first.picked
+
+    @property
+    def followed_position(self) -> bool:
+        """The same position both times: the tool shown first (or second), whichever it was."""
+        return self.answered and self.a_first.position == self.b_first.position != "tie"
+
+    @property
+    def call(self) -> str | None:
+        """The slug this persona picks, "tie" (a tie, or inconsistent), or None without an answer."""
+        if not self.answered:
+            return None
+        return self.a_first.picked if self.consistent else "tie"
+
+    @property
+    def headline(self) -> str | None:
+        for j in (self.a_first, self.b_first):
+            if j is not None and j.judgment is not None and j.picked == self.call:
+                return j.judgment.headline
+        return None
+
+
+@dataclass
+class HeadToHead:
+    a: str
+    b: str
+    seats: list[SeatCall]
+    blind_seats: list[SeatCall] = field(default_factory=list)
+    conflicts: dict[str, str] = field(default_factory=dict)  # persona -> the conflict, when its judge model has one
+    recused: list[str] = field(default_factory=list)
+
+    def counted(self, seats: list[SeatCall] | None = None) -> list[SeatCall]:
+        return [s for s in (self.seats if seats is None else seats) if s.call is not None]
+
+    def votes(self, seats: list[SeatCall] | None = None) -> dict[str, int]:
+        calls = [s.call for s in self.counted(seats)]
+        return {self.a: calls.count(self.a), self.b: calls.count(self.b), "tie": calls.count("tie")}
+
+    def pick(self, seats: list[SeatCall] | None = None) -> str | None:
+        """The tool more consistent picks named; "tie" when as many named each; None with no answer."""
+        votes = self.votes(seats)
+        if not self.counted(seats):
+            return None
+        if votes[self.a] == votes[self.b]:
+            return "tie"
+        return self.a if votes[self.a] > votes[self.b] else self.b
+
+    @property
+    def consistency(self) -> float | None:
+        """Share of the answered personas whose two answers agree."""
+        answered = [s for s in self.seats if s.answered]
+        return sum(s.consistent for s in answered) / len(answered) if answered else None
+
+    @property
+    def position_followers(self) -> list[str]:
+        return [s.persona for s in self.seats if s.followed_position]
+
+    @property
+    def brand_changes(self) -> list[tuple[str, str | None, str | None]]:
+        """(persona, named call, blind call) for each persona whose call changed when names were shown."""
+        blind = {s.persona: s for s in self.blind_seats}
+        return [(s.persona, s.call, blind[s.persona].call) for s in self.seats
+                if s.persona in blind and s.answered and blind[s.persona].answered and s.call != blind[s.persona].call]
+
+    @property
+    def brand_effect(self) -> float | None:
+        """Share of the personas answered both ways whose call changed with the names visible."""
+        if not self.blind_seats:
+            return None
+        blind = {s.persona: s for s in self.blind_seats}
+        compared = [s for s in self.seats if s.persona in blind and s.answered and blind[s.persona].answered]
+        return len(self.brand_changes) / len(compared) if compared else None
+
+    def margin_note(self) -> str:
+        """What would change the pick, in words."""
+        votes = self.votes()
+        lead = abs(votes[self.a] - votes[self.b])
+        if lead == 0:
+            return "One persona changing its call would decide it."
+        if lead == 1:
+            return "One persona changing its call would make it a tie."
+        switches = (lead + 1) // 2
+        tie = lead % 2 == 0
+        return (f"{switches} persona{'s' if switches > 1 else ''} changing sides would "
+                f"{'make it a tie' if tie else 'reverse it'}.")
+
+
+def head_to_head(a: str, b: str, judgments: list[JudgmentResult], vendors: dict[str, str], names: dict[str, str],
+                 recused: list[str] | None = None) -> HeadToHead:
+    """The pair's answer from its judgments (`vendors`, `names`: slug -> the brief's vendor and name)."""
+
+    def seats(blind: bool) -> list[SeatCall]:
+        by_persona: dict[str, dict[str, JudgmentResult]] = {}
+        for j in judgments:
+            if j.blind == blind:
+                by_persona.setdefault(j.persona, {})[j.first] = j
+        return [SeatCall(p, order.get(a), order.get(b)) for p, order in by_persona.items()]
+
+    result = HeadToHead(a=a, b=b, seats=seats(False), blind_seats=seats(True), recused=list(recused or []))
+    for j in judgments:
+        for slug in (a, b):
+            vendor = conflict(j.model, vendors[slug])
+            if vendor:
+                result.conflicts[j.persona] = f"judged with {j.model}, a {vendor} model, and {vendor} makes {names[slug]}"
+    return result
+
+
+@dataclass
+class PersonaConsistency:
+    persona: str
+    pairs: int  # pairs it judged in both orders
+    consistent: int
+    by_position: int  # of which it picked by position (first both times, or second)
+
+    @property
+    def rate(self) -> float | None:
+        return self.consistent / self.pairs if self.pairs else None
+
+    def to_json(self) -> dict:
+        return {"persona": self.persona, "pairs": self.pairs, "consistent": self.consistent,
+                "by_position": self.by_position, "rate": None if self.rate is None else round(self.rate, 4)}
+
+
+def consistency_by_persona(rows: list[dict]) -> list[PersonaConsistency]:
+    """Each persona's position consistency over every stored pair it judged in both orders (the
+    newest judgment of each ordering, per model, named and blind apart)."""
+    orders: dict[tuple, dict[str, dict]] = {}
+    for row in rows:
+        pair = tuple(sorted((row["first_slug"], row["second_slug"])))
+        orders.setdefault((row["persona"], pair, row["blind"], row["model"]), {})[row["first_slug"]] = row
+    found: dict[str, PersonaConsistency] = {}
+    for (persona, pair, _, _), both in orders.items():
+        if len(both) < 2:
+            continue
+        one, two = both[pair[0]], both[pair[1]]
+        tally = found.setdefault(persona, PersonaConsistency(persona, 0, 0, 0))
+        tally.pairs += 1
+        tally.consistent += one["picked"] == two["picked"]
+        tally.by_position += one["pick"] == two["pick"] != "tie"
+    return sorted(found.values(), key=lambda c: c.persona)
