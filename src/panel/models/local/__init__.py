@@ -28,6 +28,7 @@ module loads a model and is the entry point.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from concurrent.futures import Future
 from dataclasses import replace
@@ -254,16 +255,40 @@ def _load_llama(path: Path, threads: int):
     from llama_cpp import Llama
 
     try:
-        return Llama(
-            model_path=str(path),
-            n_ctx=CHAT_CTX,
-            n_batch=N_BATCH,
-            n_threads=threads,
-            n_threads_batch=threads,
-            verbose=False,
-        )
+        with _no_extra_buffers():
+            return Llama(model_path=str(path), n_ctx=CHAT_CTX, n_batch=N_BATCH, n_threads=threads,
+                         n_threads_batch=threads, verbose=False)
     except Exception as exc:  # llama.cpp reports a bad file as a bare ValueError/RuntimeError
         raise ModelConfigError(f"llama.cpp could not load {path} (corrupt or unsupported GGUF file): {exc}") from None
+
+
+_LOAD_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _no_extra_buffers():
+    """Load the weights into plain CPU buffers, without llama.cpp's "extra" buffer types.
+
+    On a CPU with AMX (Intel Sapphire Rapids and later; these CI machines have it) a native build
+    repacks the weights for ggml's AMX matrix kernel, and that kernel crashed the process
+    (SIGSEGV in ggml_backend_amx_mul_mat) on our batched decodes of two sequences or more. The
+    plain kernels are what every other CPU uses. `Llama()` offers no switch for this, so its
+    default model parameters are wrapped for the duration of the load."""
+    import llama_cpp.llama_cpp as low
+
+    original = low.llama_model_default_params
+
+    def without_extra():
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    with _LOAD_LOCK:
+        low.llama_model_default_params = without_extra
+        try:
+            yield
+        finally:
+            low.llama_model_default_params = original
 
 
 def _token_piece(vocab, token: int) -> bytes:
