@@ -119,6 +119,10 @@ def test_comparison_data_matches_the_stored_panels(workspace, run_cli, tools):
         assert tool["description"].startswith(tool["name"])
     assert [v["persona"] for v in alpha["panel"]["verdicts"]] == ["builder", "skeptic", "futurist", "business"]
     assert alpha["panel"]["verdicts"][3]["headline"] == "Business Analyst says skip for Alpha LM"
+    # Without --model the pair is judged by the model that wrote the panels, not the embedded default:
+    # the three personas seated on both, in both orders.
+    assert db_rows(workspace, "SELECT model, count(*) FROM calls WHERE kind = 'judgment' GROUP BY model") == [
+        ("scripted/panel", 6)]
 
 
 def test_reviewer_split_grid_marks_who_split_and_who_did_not_sit(workspace, run_cli, tools):

@@ -4,7 +4,7 @@ import json
 import os
 import stat
 
-
+import pytest
 
 
 def test_version(run_cli):
@@ -34,9 +34,11 @@ def test_pages_and_reports_are_readable_like_any_file_the_user_writes(workspace,
     assert written and {stat.S_IMODE(p.stat().st_mode) for p in written} == {0o644}
 
 
+@pytest.mark.slow
 def test_embedded_default_says_so_at_the_top(workspace, run_cli, make_brief, monkeypatch):
     """Pages from the embedded default carry the caveat; pages from another model do not. (The
-    store is filled through the scripted model; only the model name decides the caveat.)"""
+    store is filled through the scripted model; only the model name decides the caveat. The
+    comparison's head-to-head is then judged by the real embedded model, which the panels name.)"""
     import sqlite3
 
     make_brief("one", panel=["builder"])

@@ -26,7 +26,7 @@ def compare(
     as_json: bool = typer.Option(False, "--json", help="Print the comparison data as one JSON document."),
     db: options.Db = None,
     editor: Optional[str] = typer.Option(None, "--editor", help="Model that writes a short summary on top of the data (any litellm model string)."),
-    model: Optional[str] = typer.Option(None, "--model", help="Model for reviewing tools that have no stored panel yet (as in `panel review`)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model for reviewing tools that have no stored panel yet and for the head-to-head judgments (default: the model that wrote most of the panels' verdicts)."),
     api_base: options.ApiBase = None,
     router: options.Router = None,
     concurrency: options.Concurrency = 8,
@@ -139,6 +139,7 @@ def head_to_heads(ws, store, slugs, model, review_options, blind, recuse, confli
     briefs = [ToolBrief.model_validate(queries.brief_json(store.db, panels[s].brief_hash)) for s in slugs]
     if conflict_model:
         check_model(conflict_model, review_options.api_base)
+    review_options = judged_by_the_panels_model(review_options, panels.values())
 
     def model_for(persona, a, b):
         own = review_options.model_for(persona.spec.model)
@@ -166,6 +167,18 @@ def head_to_heads(ws, store, slugs, model, review_options, blind, recuse, confli
     found = [head_to_head(p.a.slug, p.b.slug, outcome.matches[p.slug], vendors, names, p.recused)
              for p in plans if p.slug in outcome.matches]
     return found, seat_models, outcome.complete
+
+
+def judged_by_the_panels_model(review_options, panels):
+    """Without --model, the pair is judged by the model that wrote most of the panels' answered
+    verdicts (the first tool's on a tie), not by the default: a comparison of panels written by
+    openai/gpt-4o-mini is judged by it too, rather than by the embedded model."""
+    from collections import Counter
+
+    if review_options.model is not None:
+        return review_options
+    used = Counter(r.model for p in panels for r in p.results if r.status == "ok")
+    return replace(review_options, model=used.most_common(1)[0][0]) if used else review_options
 
 
 def current_brief_hashes(ws, slugs: list[str]) -> dict[str, str]:
