@@ -60,3 +60,56 @@ def test_fan_out_runs_one_node_per_seated_persona_concurrently(workspace):
     panel = asyncio.run(run_panel(plan, batch, use_graph=True))
     assert sorted(batch.finished) == ["builder", "creative", "skeptic"]
     assert panel.reported == 3 and panel.ships == 2 and panel.seated == ["builder", "skeptic", "creative"]
+
+
+def submit_in_process(brief: dict, **context):
+    from panel.review.graph import PanelContext
+
+    return asyncio.run(compiled_graph().ainvoke({"brief": brief}, context=PanelContext(**context)))
+
+
+def lantern(make_brief) -> dict:
+    import yaml
+
+    return yaml.safe_load(make_brief("lantern", panel=["builder", "skeptic"]).read_text())
+
+
+def test_the_graph_runs_on_its_own_from_the_configuration(workspace, make_brief, monkeypatch):
+    from panel.models import scripted
+
+    monkeypatch.setenv("PANEL_MODEL", "scripted/graph")
+    scripted.script("graph", lambda messages: {"rationale": "r", "verdict": "ship", "confidence": 0.7, "headline": "h",
+                                               "strengths": [], "risks": [], "competitors": []})
+    out = submit_in_process(lantern(make_brief))
+    assert out["panel"]["slug"] == "lantern" and out["panel"]["ship_pct"] == 100
+    assert [v["persona"] for v in out["panel"]["verdicts"]] == ["builder", "skeptic"]
+    assert (workspace / "outputs" / "panel.db").exists()
+
+
+def test_a_client_chooses_only_what_the_server_offers(workspace, make_brief, monkeypatch):
+    import pytest
+
+    from panel.core.errors import ModelConfigError
+
+    monkeypatch.setenv("PANEL_MODEL", "scripted/graph")
+    brief = lantern(make_brief)
+    for context, message in (
+        ({"model": "local//etc/passwd"}, "context.model 'local//etc/passwd' is not offered by this server "
+                                         "(offered: scripted/graph;"),
+        ({"model": "openai/gpt-4o"}, "context.model 'openai/gpt-4o' is not offered"),
+        ({"samples": 50}, "context.samples 50: expected a whole number from 1 to 3"),
+        ({"samples": 0}, "context.samples 0: expected a whole number from 1 to 3"),
+    ):
+        with pytest.raises(ModelConfigError) as found:
+            submit_in_process(brief, **context)
+        assert str(found.value).startswith(message), str(found.value)
+        assert isinstance(found.value, ValueError)  # so LangGraph's server shows the client the line
+    assert not (workspace / "outputs" / "panel.db").exists()  # refused before the store was opened
+    monkeypatch.setenv("PANEL_SUBMIT_MODELS", "scripted/other, scripted/third")
+    monkeypatch.setenv("PANEL_SUBMIT_MAX_SAMPLES", "5")
+    from panel.models import scripted
+
+    scripted.script("other", lambda messages: {"rationale": "r", "verdict": "skip", "confidence": 0.6,
+                                               "headline": "h", "strengths": [], "risks": [], "competitors": []})
+    out = submit_in_process(brief, model="scripted/other")
+    assert out["panel"]["ship_pct"] == 0 and {v["model"] for v in out["panel"]["verdicts"]} == {"scripted/other"}

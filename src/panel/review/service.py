@@ -5,6 +5,11 @@ The configuration is the CLI's: the workspace is PANEL_HOME (else the current fo
 PANEL_DB (else outputs/panel.db there), the model PANEL_MODEL (else the embedded default), and
 PANEL_API_BASE, PANEL_CONCURRENCY, PANEL_TIMEOUT, PANEL_ROUTER. The store is the cache, so the same
 brief submitted again is answered from it with no model call, and every call is in the audit.
+
+A client may choose a model and a number of samples through the run's context, within what the
+server offers: PANEL_SUBMIT_MODELS (comma-separated; the configured model is always offered) and
+PANEL_SUBMIT_MAX_SAMPLES (default 3). Anything else would let a client spend the server's API keys
+on any provider, or make it open any file as a `local/<path>` model.
 """
 
 from __future__ import annotations
@@ -12,13 +17,34 @@ from __future__ import annotations
 import os
 
 from ..core.brief import ToolBrief
-from ..core.errors import BriefError, PanelError
+from ..core.errors import BriefError, ModelConfigError, PanelError
 from ..inputs.personas import load_personas
 from ..inputs.workspace import Workspace
 from ..models.providers import DEFAULT_MODEL
 from ..store.store import Store
 from .batch import Batch
 from .plan import ReviewOptions, check_plan_models, plan_review
+
+
+DEFAULT_MAX_SAMPLES = 3
+
+
+def offered_models() -> list[str]:
+    """The models a client may name in its context: the configured one, then PANEL_SUBMIT_MODELS."""
+    extra = [m.strip() for m in os.environ.get("PANEL_SUBMIT_MODELS", "").split(",") if m.strip()]
+    return list(dict.fromkeys([os.environ.get("PANEL_MODEL") or DEFAULT_MODEL, *extra]))
+
+
+def check_client_choices(context) -> None:
+    """A client's context.model and context.samples, within what this server offers."""
+    if context.model is not None and context.model not in offered_models():
+        raise ModelConfigError(f"context.model {context.model!r} is not offered by this server (offered: "
+                               f"{', '.join(offered_models())}; the operator adds more with PANEL_SUBMIT_MODELS)")
+    limit = os.environ.get("PANEL_SUBMIT_MAX_SAMPLES", "").strip()
+    limit = int(limit) if limit.isdigit() else DEFAULT_MAX_SAMPLES
+    if not isinstance(context.samples, int) or not 1 <= context.samples <= limit:
+        raise ModelConfigError(f"context.samples {context.samples!r}: expected a whole number from 1 to {limit} "
+                               "(PANEL_SUBMIT_MAX_SAMPLES)")
 
 
 def options_from_env(context) -> ReviewOptions:
@@ -75,6 +101,7 @@ async def review_submission(data, context) -> dict:
 
 async def _review(data, context) -> dict:
     brief = parse_brief(data)
+    check_client_choices(context)
     workspace = Workspace.from_env()
     personas = load_personas(workspace.personas_dir)
     options = options_from_env(context)
