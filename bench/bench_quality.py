@@ -68,7 +68,49 @@ def eval_section(home: Path, model: str) -> str:
     return (f"`panel eval standard --model {model}`, fresh store (calibration included), {panels} five-persona "
             f"panels in {wall:.0f} s: {wall / panels:.1f} s per panel on average, the process's start-up and the "
             f"model's load and calibration included.\n\n" + "\n".join(rows) + "\n\n" + targets
-            + f"\n\nBorderline cases (scored apart, against their lean): panel accuracy {score(border['accuracy'])}.")
+            + f"\n\nBorderline cases (scored apart, against their lean): panel accuracy {score(border['accuracy'])}."
+            + "\n\n" + raw_section(home, data))
+
+
+def raw_section(home: Path, data: dict) -> str:
+    """The same verdicts read without calibration: each seat's raw P(good) is its calibrated one
+    shifted back by the persona's stored content-free offset (confidences are kept to two decimals,
+    so this is a close reconstruction, not a second run). Within a persona AUC is unchanged by a
+    constant shift; what calibration changes is where the ship/skip line falls."""
+    import math
+    import sqlite3
+
+    from panel.analysis.metrics import Scored, metrics
+
+    db = sqlite3.connect(home / "outputs" / "panel.db")
+    offsets = dict(db.execute("SELECT persona, offset FROM calibrations").fetchall())
+    raw: dict[str, list[Scored]] = {}
+    for item in data["items"]:
+        if item["persona"] == "panel" or item["p_ship"] is None:
+            continue
+        p = min(max(item["p_ship"], 1e-4), 1 - 1e-4)
+        p_raw = 1 / (1 + math.exp(-(math.log(p / (1 - p)) + offsets.get(item["persona"], 0.0))))
+        raw.setdefault(item["persona"], []).append(
+            Scored(item["slug"], item["expected"], "ship" if p_raw >= 0.5 else "skip", p_raw))
+    by_slug: dict[str, list[Scored]] = {}
+    for items in raw.values():
+        for i in items:
+            by_slug.setdefault(i.slug, []).append(i)
+    raw["panel"] = [Scored(slug, seats[0].expected,
+                           "ship" if sum(s.decision == "ship" for s in seats) * 2 >= len(seats) else "skip",
+                           sum(s.p_ship for s in seats) / len(seats)) for slug, seats in by_slug.items()]
+    rows = ["| | offset (log-odds) | balanced accuracy raw → calibrated | ship rate raw → calibrated "
+            "| ships duds raw → calibrated | AUC raw → calibrated |", "|---|---:|---:|---:|---:|---:|"]
+    for who, items in sorted(raw.items(), key=lambda kv: (kv[0] == "panel", kv[0])):
+        r, c = metrics(items), data["metrics"][who]
+        off = "—" if who == "panel" else f"{offsets.get(who, 0.0):+.2f}"
+        rows.append(f"| {'**panel**' if who == 'panel' else who} | {off} "
+                    f"| {score(r.balanced_accuracy)} → {score(c['balanced_accuracy'])} "
+                    f"| {share(r.ship_rate)} → {share(c['ship_rate'])} "
+                    f"| {share(r.ship_rate_on_skips)} → {share(c['ship_rate_on_skips'])} "
+                    f"| {score(r.auc)} → {score(c['auc'])} |")
+    return ("Raw and calibrated side by side (raw: the same log-odds of \"This is a good tool.\" over \"This is "
+            "a bad tool.\" before the persona's content-free offset is taken off):\n\n" + "\n".join(rows))
 
 
 def pairs_section(home: Path, model: str, limit: int | None) -> str:

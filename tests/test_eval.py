@@ -134,3 +134,39 @@ def test_metric_edge_cases():
     assert auc([Scored("a", "ship", "ship", 0.9)]) is None and brier([]) is None
     unanswered = metrics([Scored("a", "ship", None, None), Scored("b", "skip", "skip", 0.2)])
     assert (unanswered.answered, unanswered.accuracy, unanswered.balanced_accuracy) == (1, 1.0, None)
+
+
+# --- the embedded default, for real -----------------------------------------------------------------
+
+SUBSET = {"pytest": "ship", "git": "ship", "yieldmancer": "skip", "quillkey-studio": "skip"}
+
+
+@pytest.mark.slow
+def test_eval_runs_offline_on_the_embedded_default_and_stores_its_calibration(workspace, run_cli):
+    """Four cases of evals/standard (two clear ships, two clear duds) through the real default model:
+    a full five-persona eval, offline, with every figure computed and a calibration stored per persona."""
+    import shutil
+    import sqlite3
+
+    from conftest import REPO
+
+    folder = workspace / "evals" / "subset"
+    folder.mkdir(parents=True)
+    for slug in SUBSET:
+        shutil.copy(REPO / "evals" / "standard" / f"{slug}.yaml", folder)
+    (folder / "labels.csv").write_text("slug,expected\n" + "".join(f"{s},{e}\n" for s, e in SUBSET.items()))
+    res = run_cli("eval", "subset", "--json")
+    assert res.exit_code == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["model"] == "local/smollm2"
+    panel = data["metrics"]["panel"]
+    assert panel["cases"] == 4 and panel["answered"] == 4
+    assert panel["auc"] is not None and panel["brier"] is not None
+    assert len(data["items"]) == 4 * 6  # five personas and the panel, four cases each
+    db = sqlite3.connect(workspace / "outputs" / "panel.db")
+    calibrated = {p for (p,) in db.execute("SELECT persona FROM calibrations WHERE model = 'local/smollm2'")}
+    assert calibrated == {"builder", "skeptic", "futurist", "business", "creative"}
+    # The decision carries information: the panel does not ship the scam and the keylogger along
+    # with pytest and git (the old default shipped all of them).
+    assert panel["ship_rate"] < 1.0
+    assert (workspace / "outputs" / "eval" / "subset-1.md").exists()
