@@ -119,6 +119,11 @@ def test_a_judge_from_a_tools_vendor_is_flagged_or_recused(workspace, run_cli, m
     assert h["pick"] is None and sorted(h["recused"]) == sorted(SHARED) and h["seats"] == []
     tool = recused["tools"][0]["panel"]
     assert tool["reported"] == 0 and {v["outcome"] for v in tool["verdicts"]} == {"recused"}
+    # The site rebuilds the page as it was judged: still recused, still not counted.
+    assert run_cli("site").exit_code == 0
+    site_page = (workspace / "outputs" / "site" / "compare" / "le-chat-vs-rival.html").read_text()
+    compare_page = (workspace / "outputs" / "compare" / "le-chat-vs-rival.html").read_text()
+    assert site_page.count("Recused") == compare_page.count("Recused") > 0
 
     scripted.script("fair", judge(lambda messages: "second" if shown(messages)[0] == "Le Chat" else "first"))
     other = json.loads(run_cli("compare", "le-chat", "rival", "--model", "scripted/mistral-judge", "--json",
@@ -127,6 +132,27 @@ def test_a_judge_from_a_tools_vendor_is_flagged_or_recused(workspace, run_cli, m
     assert h["pick"] == "rival" and not any(s["conflict"] for s in h["seats"])
     assert {s["model"] for s in h["seats"]} == {"scripted/fair"}
     assert {v["model"] for v in other["tools"][0]["panel"]["verdicts"]} == {"scripted/fair"}
+
+
+def test_recusing_every_seat_of_one_pair_while_another_pair_is_judged(workspace, run_cli, make_brief):
+    """Three tools, one from the judge's vendor: both of its pairs lose every seat, the third pair
+    is judged by the model. The recused pairs are answered as such, and no fairness note is
+    invented from the recused seats."""
+    make_brief("le-chat", name="Le Chat", vendor="Mistral AI", panel=SHARED)
+    make_brief("rival", name="Rival", vendor="Someone Else", panel=SHARED)
+    make_brief("third", name="Third", vendor="Another Co", panel=SHARED)
+    scripted.script("mistral-judge", judge(lambda messages: "tie"))
+    res = run_cli("compare", "le-chat", "rival", "third", "--model", "scripted/mistral-judge", "--json", "--recuse")
+    assert res.exit_code == 0, res.stderr
+    data = json.loads(res.stdout)
+    by_pair = {(h["a"], h["b"]): h for h in data["head_to_head"]}
+    assert sorted(by_pair) == [("le-chat", "rival"), ("le-chat", "third"), ("rival", "third")]
+    for recused in (("le-chat", "rival"), ("le-chat", "third")):
+        assert by_pair[recused]["seats"] == [] and sorted(by_pair[recused]["recused"]) == sorted(SHARED)
+    judged = by_pair[("rival", "third")]
+    assert len(judged["seats"]) == 3 and judged["pick"] == "tie" and judged["recused"] == []
+    notes = " ".join(data["fairness"])
+    assert "None" not in notes and "different prompt versions" not in notes and "alone seated" not in notes
 
 
 def test_the_reference_replay_is_a_computed_tie_with_each_sides_reasons(workspace, run_cli, make_brief):
@@ -157,3 +183,22 @@ def test_the_reference_replay_is_a_computed_tie_with_each_sides_reasons(workspac
     assert "Vision Model for the Skeptic (vision is a hard requirement)" in answer
     assert "lean" not in data["verdict"] and "comes down to price" not in data["verdict"]
     assert "level at 75% ship" in data["verdict"]
+
+
+@pytest.mark.parametrize("model, vendor", [
+    ("local/smollm2", "Hugging Face"), ("ollama/smollm2", "Hugging Face"), ("ollama/llama3.1", "Meta"),
+    ("ollama/phi4", "Microsoft"), ("ollama_chat/gpt-oss:20b", "OpenAI"), ("openai/mistral-small", "Mistral AI"),
+    ("anthropic/claude-3-5-haiku", "Anthropic"), ("openai/gpt-4o-mini", "OpenAI"), ("scripted/judge", None),
+])
+def test_a_models_maker_is_read_from_its_family_not_its_server(model, vendor):
+    from panel.analysis.vendors import model_vendor
+
+    assert model_vendor(model) == vendor
+
+
+def test_a_vendor_in_brackets_is_a_conflict_too():
+    from panel.analysis.vendors import conflict
+
+    assert conflict("ollama/phi4", "GitHub (Microsoft)") == "Microsoft"
+    assert conflict("local/smollm2", "Hugging Face") == "Hugging Face"
+    assert conflict("openai/gpt-4o-mini", "Metadata Labs") is None and conflict("ollama/llama3", "Metadata Labs") is None

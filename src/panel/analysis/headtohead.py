@@ -103,8 +103,10 @@ class HeadToHead:
         compared = [s for s in self.seats if s.persona in blind and s.answered and blind[s.persona].answered]
         return len(self.brand_changes) / len(compared) if compared else None
 
-    def margin_note(self) -> str:
-        """What would change the pick, in words."""
+    def margin_note(self) -> str | None:
+        """What would change the pick, in words (None when nobody answered: there is no pick)."""
+        if not self.counted():
+            return None
         votes = self.votes()
         lead = abs(votes[self.a] - votes[self.b])
         if lead == 0:

@@ -19,10 +19,10 @@ FAMILIES = [
     (r"^xai/|grok", "xAI"),
     (r"^deepseek/|deepseek", "DeepSeek"),
     (r"qwen|qwq", "Alibaba Cloud (Qwen)"),
-    (r"llama|^meta", "Meta"),
+    (r"(^|[^o])llama|^meta", "Meta"),  # not the "llama" in "ollama/", which serves every family
     (r"phi-?\d", "Microsoft"),
     (r"smollm|^local/smollm2$", "Hugging Face"),
-    (r"^openai/(gpt|o\d|chatgpt)|^(gpt-|o\d-|o\d$|chatgpt)|gpt-4|gpt-5", "OpenAI"),
+    (r"^openai/(gpt|o\d|chatgpt)|^(gpt-|o\d-|o\d$|chatgpt)|gpt-4|gpt-5|gpt-oss", "OpenAI"),
 ]
 _SUFFIXES = re.compile(r"\b(ai|inc|ltd|llc|corp(oration)?|labs?|technologies|gmbh|sas|co)\b\.?", re.I)
 
@@ -44,7 +44,9 @@ def conflict(model: str, brief_vendor: str) -> str | None:
     vendor = model_vendor(model)
     if vendor is None:
         return None
-    ours, theirs = _norm(vendor), _norm(brief_vendor)
-    if ours and theirs and (ours == theirs or ours.split()[0] == theirs.split()[0]):
-        return vendor
+    ours = _norm(vendor)
+    # "GitHub (Microsoft)": the vendor as written, and each name in brackets, are compared.
+    for theirs in [_norm(brief_vendor), *(_norm(x) for x in re.findall(r"\(([^)]*)\)", brief_vendor))]:
+        if ours and theirs and (ours == theirs or ours.split()[0] == theirs.split()[0]):
+            return vendor
     return None

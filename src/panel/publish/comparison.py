@@ -129,6 +129,7 @@ class SeatCallView(BaseModel):
     followed_position: bool
     headline: str | None = None
     blind_call: str | None = None  # with --blind: its call with the names masked
+    brand_changed: bool = False  # answered both ways, and the call changed when the names were shown
     conflict: str | None = None  # its judge model's vendor made one of the tools
     model: str | None = None
 
@@ -146,7 +147,7 @@ class HeadToHeadView(BaseModel):
     brand_changes: list[dict] = []
     recused: list[str] = []
     seats: list[SeatCallView]
-    margin_note: str
+    margin_note: str | None
 
 
 class Comparison(BaseModel):
@@ -165,6 +166,10 @@ class Comparison(BaseModel):
     verdict: str
     basis: dict[str, list]  # slug -> [its verdict ids, votes, ship votes]: what an editor summary was written for
     head_to_head: list[HeadToHeadView] = []  # every pair of tools, judged directly by the personas
+    # How it was judged, kept with the stored data so that the site rebuilds the same page.
+    model: str | None = None  # `panel compare --model`: whose verdicts the panels show
+    recuse: bool = False
+    seat_models: dict[str, dict[str, str]] = {}  # --conflict-model: slug -> persona -> model
     answer: str = ""  # the computed answer to the question, from the head-to-head picks
     editor: EditorNote | None = None
 
@@ -294,9 +299,17 @@ def build_comparison(db, slugs: list[str], current_hashes: dict[str, str] | None
         split_personas=[r.persona for r in split if r.split], community=community,
         community_notes=community_notes, fairness=fairness, judged_alike=alike, verdict="",
         basis={t.slug: [",".join(map(str, t.panel.verdict_ids)), t.community.votes, t.community.ships] for t in tools},
+        model=model, recuse=recuse, seat_models=seat_models or {},
     )
     titles = {v.persona: v.title for t in tools for v in t.panel.verdicts}
-    comparison.head_to_head = [head_to_head_view(h, titles) for h in matches or []]
+    return with_head_to_head(comparison, [head_to_head_view(h, titles) for h in matches or []])
+
+
+def with_head_to_head(comparison: Comparison, views: list[HeadToHeadView]) -> Comparison:
+    """The comparison with its head-to-head answers, and the answer and closing words that follow
+    from them. The picks join the basis an editor summary was written for: a new pick makes it stale."""
+    comparison.head_to_head = views
+    comparison.basis["head-to-head"] = [f"{h.a}|{h.b}|{h.pick}|{h.blind_pick}" for h in views]
     comparison.answer = answer(comparison)
     comparison.verdict = closing_verdict(comparison)
     return comparison
@@ -320,6 +333,7 @@ def head_to_head_view(h, titles: dict[str, str]) -> HeadToHeadView:
         a_first=s.a_first.picked if s.a_first else None, b_first=s.b_first.picked if s.b_first else None,
         consistent=s.consistent, followed_position=s.followed_position, headline=s.headline,
         blind_call=blind.get(s.persona), conflict=h.conflicts.get(s.persona),
+        brand_changed=s.persona in {p for p, _, _ in h.brand_changes},
         model=(s.a_first or s.b_first).model if (s.a_first or s.b_first) else None,
     ) for s in h.seats]
     return HeadToHeadView(

@@ -40,7 +40,8 @@ def fairness_notes(tools: list[ToolColumn]) -> tuple[list[str], str]:
     by_persona: dict[str, dict[str, PersonaVerdict]] = {}
     for tool in tools:
         for v in tool.panel.verdicts:
-            by_persona.setdefault(v.persona, {})[tool.slug] = v
+            if v.outcome != "recused":  # a recused seat has no verdict, hence no version or model
+                by_persona.setdefault(v.persona, {})[tool.slug] = v
     names = {t.slug: t.name for t in tools}
     for persona, seen in by_persona.items():
         if len(seen) < 2:
@@ -51,16 +52,18 @@ def fairness_notes(tools: list[ToolColumn]) -> tuple[list[str], str]:
             title = next(iter(seen.values())).title
             version_notes.append(f"The {title} judged these tools with different prompt versions ({detail}).")
     notes = list(version_notes)
-    model_sets = {t.slug: t.panel.models for t in tools}
+    model_sets = {t.slug: t.panel.models for t in tools if t.panel.models}
     if len({tuple(m) for m in model_sets.values()}) > 1:
         detail = "; ".join(f"{names[s]} by {', '.join(m)}" for s, m in model_sets.items())
         notes.append(f"Different models wrote the verdicts: {detail}.")
-    seated = {t.slug: set(t.panel.seated) for t in tools}
+    # A recused seat sat (its verdict is only left out of the count), so it does not make panels differ.
+    seated = {t.slug: set(t.panel.seated) | {v.persona for v in t.panel.verdicts if v.outcome == "recused"}
+              for t in tools}
     if len({frozenset(s) for s in seated.values()}) > 1:
         shared = set.intersection(*seated.values())
         extras = []
         for tool in tools:
-            own = [v.title for v in tool.panel.verdicts if v.persona not in shared]
+            own = [v.title for v in tool.panel.verdicts if v.persona not in shared and v.outcome != "recused"]
             if own:
                 extras.append(f"{tool.name} alone seated the {join_words(own)}")
         notes.append(f"The panels differ: {'; '.join(extras)}. Each percentage is over that tool's own panel.")
@@ -177,6 +180,9 @@ def pair_answer(h, names: dict[str, str], entries: dict[str, str]) -> str:
     a, b = names[h.a], names[h.b]
     counted = sum(h.votes.values())
     if h.pick is None:
+        if h.recused and not h.seats:
+            return (f"Every persona seated on both was recused for a vendor conflict ({join_words(h.recused)}), so the"
+                    f" panel makes no pick between {a} and {b}.")
         return "No persona gave a usable head-to-head answer in both orders, so the panel makes no pick."
     parts = []
     ties = h.votes["tie"]

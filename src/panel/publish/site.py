@@ -29,8 +29,8 @@ from .comparison import (
     render_comparison_html,
     standing_panels,
     tool_column,
+    with_head_to_head,
 )
-from .prose import answer, closing_verdict
 from .render import render_html, write_atomic
 
 
@@ -139,12 +139,12 @@ def site_comparisons(db) -> list[Comparison]:
     for slugs in queries.stored_comparison_sets(db):
         if None in standing_panels(db, slugs).values():
             continue  # cannot happen: a comparison is only stored once every tool has a verdict
-        comparison = build_comparison(db, slugs)
-        # The head-to-head judgments are the comparison's own (they were asked for it): carried over.
+        # Judged as the stored comparison was (--model, --recuse, --conflict-model), and its
+        # head-to-head judgments carried over: they were asked for it.
         stored = queries.latest_comparison_data(db, slugs) or {}
-        comparison.head_to_head = [HeadToHeadView.model_validate(h) for h in stored.get("head_to_head", [])]
-        comparison.answer = answer(comparison)
-        comparison.verdict = closing_verdict(comparison)
+        comparison = build_comparison(db, slugs, model=stored.get("model"), recuse=stored.get("recuse", False),
+                                      seat_models=stored.get("seat_models") or {})
+        with_head_to_head(comparison, [HeadToHeadView.model_validate(h) for h in stored.get("head_to_head", [])])
         comparison.editor = latest_editor_note(db, comparison)
         built.append(comparison)
     return built

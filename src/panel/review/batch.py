@@ -185,7 +185,7 @@ class Batch:
             result.status, result.judgment, result.error = call.status, call.verdict, call.error
             self._remember_mode(pair.settings, call)
         if self.on_result:
-            self.on_result(f"{pair.first_slug}-vs-{pair.second_slug}", result)
+            self.on_result(pair.match, result)
         return result
 
     def finish_panel(self, plan, results: list) -> PanelResult | list[JudgmentResult]:

@@ -57,12 +57,14 @@ def pair_tasks(state: PanelState) -> list[PairTask]:
 
 
 async def route(state: PanelState) -> list | str:
-    """A planned brief fans out to its persona nodes; a brief given as data goes to submit first."""
+    """A planned brief fans out to its persona nodes; a brief given as data goes to submit first. A
+    plan with no pair to ask (every seat recused, or carried over) goes straight to the aggregate:
+    an empty fan-out would end the graph without it."""
     if "plan" not in state:
         return "submit"
     from langgraph.types import Send
 
-    return [Send("persona", task) for task in pair_tasks(state)]
+    return [Send("persona", task) for task in pair_tasks(state)] or "aggregate"
 
 
 async def submit_node(state: PanelState, runtime) -> dict:
@@ -87,7 +89,7 @@ def build_graph():
     builder.add_node("submit", submit_node)
     builder.add_node("persona", persona_node)
     builder.add_node("aggregate", aggregate_node)
-    builder.add_conditional_edges(START, route, ["submit", "persona"])
+    builder.add_conditional_edges(START, route, ["submit", "persona", "aggregate"])
     builder.add_edge("submit", END)
     builder.add_edge("persona", "aggregate")
     builder.add_edge("aggregate", END)

@@ -33,6 +33,7 @@ class JudgePair:
     prompt_version: str
     settings: ModelSettings
     key: str
+    match: str = ""  # the MatchPlan's slug ("a-vs-b" in the order the user named them), for progress
 
     @property
     def name(self) -> str:
@@ -66,30 +67,29 @@ def plan_matchups(briefs: list[ToolBrief], personas: dict[str, Persona], options
         both = set(seated_personas(b, personas, options.only_personas))
         seated = [name for name in seated_personas(a, personas, options.only_personas) if name in both]
         plan = MatchPlan(a=a, b=b, a_hash=hashes[a.slug], b_hash=hashes[b.slug], seated=seated, pairs=[])
-        shown = [(a, b, a, b)]
+        # (first, second, as the first is shown, as the second is shown, masked): both orders, and
+        # with --blind both orders again with the brands masked, labelled by position.
+        orders = [(a, b, a, b, False), (b, a, b, a, False)]
         if blind:
-            hidden_a, hidden_b = masked(a, "A", b), masked(b, "B", a)
-            shown.append((a, b, hidden_a, hidden_b))
+            orders += [(x, y, masked(x, "A", y), masked(y, "B", x), True) for x, y in ((a, b), (b, a))]
         for name in seated:
             model = model_for(personas[name], a, b) if model_for else options.model_for(personas[name].spec.model)
             if model is None:
                 plan.recused.append(name)
                 continue
             settings = options.settings_for(personas[name], model)
-            for real_a, real_b, show_a, show_b in shown:
-                masked_run = show_a is not real_a
-                for first, second, first_shown, second_shown in ((real_a, real_b, show_a, show_b),
-                                                                  (real_b, real_a, show_b, show_a)):
-                    plan.pairs.append(_judge(personas[name], first, second, first_shown, second_shown, hashes,
-                                             masked_run, prompt_version, settings))
+            for first, second, first_shown, second_shown, masked_run in orders:
+                plan.pairs.append(_judge(personas[name], first, second, first_shown, second_shown, hashes,
+                                         masked_run, prompt_version, settings, plan.slug))
         plans.append(plan)
     return plans
 
 
-def _judge(persona, first, second, first_shown, second_shown, hashes, blind, prompt_version, settings) -> JudgePair:
+def _judge(persona, first, second, first_shown, second_shown, hashes, blind, prompt_version, settings,
+           match: str) -> JudgePair:
     key = cache_key(f"{persona.version}:{prompt_version}",
                     f"{hashes[first.slug]}|{hashes[second.slug]}|{'blind' if blind else 'named'}",
                     settings.model, settings.params())
     return JudgePair(persona=persona, first=first_shown, second=second_shown, first_slug=first.slug,
                      second_slug=second.slug, first_hash=hashes[first.slug], second_hash=hashes[second.slug],
-                     blind=blind, prompt_version=prompt_version, settings=settings, key=key)
+                     blind=blind, prompt_version=prompt_version, settings=settings, key=key, match=match)

@@ -121,11 +121,12 @@ class VerdictWriter:
     def run(self):
         b = self.budget
         verdict, confidence = yield from self.decide()
-        self.say('{"rationale": "')
+        # The decision was made first (panel.models.local.calibrate) and is typed before the
+        # rationale, so the rationale argues for it rather than for whatever the model drifts to.
+        # The confidence is not shown to the model: it does not help it write.
+        self.say(f'{{"verdict": "{verdict}", "rationale": "')
         rationale = yield from self.rationale()
-        # The decision was made first (panel.models.local.calibrate) and is typed here; the
-        # confidence is not shown to the model: it does not help it write.
-        self.say(f'", "verdict": "{verdict}", "headline": "')
+        self.say('", "headline": "')
         headline = (yield from self.text(2, b.headline_max_tokens, sentences=True)) or "(no headline)"
         self.say('", "strengths": ["')
         strengths = yield from self.items(b.max_items)
