@@ -70,3 +70,15 @@ def test_a_prompt_biased_towards_good_needs_more_than_its_bias_to_ship():
     assert calibrate.sigmoid(calibrate.logit(0.85) - offset) < 0.5  # raw 0.85 is below its own bias: skip
     assert calibrate.sigmoid(calibrate.logit(0.97) - offset) > 0.5  # clearly above it: ship
     assert calibrate.logit(0.0) < -10 and calibrate.logit(1.0) > 10  # clamped, never infinite
+
+
+def test_the_words_good_and_bad_share_are_not_scored():
+    # "This is a" is the same in both answers: its log-probabilities cancel in the log-odds.
+    words = {}
+
+    def tokenize(text):
+        return [words.setdefault(w, len(words)) for w in text.split()]
+
+    (good, plus, shared), (bad, minus, shared_too) = calibrate.continuations(tokenize)
+    assert (plus, minus) == (1.0, -1.0) and shared == shared_too == 3
+    assert good[:3] == bad[:3] and good[3] != bad[3]

@@ -294,6 +294,7 @@ def test_unknown_tool_in_an_empty_workspace_creates_no_database(workspace, run_c
         (["alpha-lm", "alpha-lm"], "a tool is named twice: alpha-lm"),
         (["alpha-lm", "no-such-tool"], "'no-such-tool' has no stored panel and no brief"),
         (["alpha-lm", "Bad Slug"], "not a valid slug"),
+        (["alpha-lm", "beta-lm", "--recuse", "--conflict-model", "scripted/x"], "choose one"),
     ],
 )
 def test_bad_compare_input_exits_2_and_writes_nothing(workspace, run_cli, tools, args, message):

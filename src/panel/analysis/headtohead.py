@@ -157,16 +157,18 @@ class PersonaConsistency:
 
 def consistency_by_persona(rows: list[dict]) -> list[PersonaConsistency]:
     """Each persona's position consistency over every stored pair it judged in both orders (the
-    newest judgment of each ordering, per model, named and blind apart)."""
+    newest judgment of each ordering, per model, prompt and brief text, named and blind apart)."""
     orders: dict[tuple, dict[str, dict]] = {}
     for row in rows:
-        pair = tuple(sorted((row["first_slug"], row["second_slug"])))
-        orders.setdefault((row["persona"], pair, row["blind"], row["model"]), {})[row["first_slug"]] = row
+        # The same pair means the same two briefs (slug and text), asked of the same prompt.
+        pair = tuple(sorted(((row["first_slug"], row["first_hash"]), (row["second_slug"], row["second_hash"]))))
+        key = (row["persona"], row["persona_version"], row["prompt_version"], pair, row["blind"], row["model"])
+        orders.setdefault(key, {})[row["first_slug"]] = row
     found: dict[str, PersonaConsistency] = {}
-    for (persona, pair, _, _), both in orders.items():
+    for (persona, _, _, pair, _, _), both in orders.items():
         if len(both) < 2:
             continue
-        one, two = both[pair[0]], both[pair[1]]
+        one, two = both[pair[0][0]], both[pair[1][0]]
         tally = found.setdefault(persona, PersonaConsistency(persona, 0, 0, 0))
         tally.pairs += 1
         tally.consistent += one["picked"] == two["picked"]

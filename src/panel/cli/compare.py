@@ -57,6 +57,9 @@ def compare(
 
     ws = workspace()
     check_slugs(slugs)
+    if recuse and conflict_model:
+        raise CompareError("--recuse leaves conflicted seats out and --conflict-model gives them another model:"
+                           " choose one")
     if editor:
         check_model(editor, api_base)  # a misconfigured editor is bad input too, found before any work
     hashes = current_brief_hashes(ws, slugs)
@@ -66,12 +69,12 @@ def compare(
     else:
         missing = list(slugs)  # no database yet: check the briefs before creating one
     code = EXIT_OK
+    review_options = ReviewOptions(model=model, default_model=default_model(), api_base=api_base,
+                                   concurrency=concurrency, router=router, command="compare")
     if missing:
         for slug in missing:  # fail on a missing brief before any model is called
             if not ws.brief_path(slug).exists():
                 raise CompareError(f"'{slug}' has no stored panel and no brief at {ws.brief_path(slug)}")
-        review_options = ReviewOptions(model=model, default_model=default_model(), api_base=api_base,
-                                       concurrency=concurrency, router=router, command="compare")
         prepared = prepare_review(ws, missing, review_options)
         if not as_json:
             typer.echo(f"No stored panel for {', '.join(missing)}: reviewing first.", err=True)
@@ -84,10 +87,8 @@ def compare(
         if still:  # the review ran and failed: nothing to compare, and nothing is published
             fail(f"{', '.join(still)}: no verdict yet (the review failed; see `panel audit runs`); no page written",
                  EXIT_PARTIAL)
-        judged = ReviewOptions(model=model, default_model=default_model(), api_base=api_base,
-                               concurrency=concurrency, router=router, command="compare")
-        h2h, seat_models, judged_ok = head_to_heads(ws, store, slugs, model, judged, blind, recuse, conflict_model,
-                                                    as_json)
+        h2h, seat_models, judged_ok = head_to_heads(ws, store, slugs, model, review_options, blind, recuse,
+                                                    conflict_model, as_json)
         if not judged_ok:
             code = EXIT_PARTIAL
         comparison = build_comparison(store.db, slugs, hashes, model, matches=h2h, recuse=recuse,

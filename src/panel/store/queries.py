@@ -53,9 +53,11 @@ def find_cached_judgments(db, keys: list[str]) -> dict[str, dict]:
 
 def consistency_rows(db) -> list[dict]:
     """Every persona's newest ok judgment of each ordering of each pair (named and blind), for
-    `panel audit consistency`."""
+    `panel audit consistency`: per persona version, prompt version, model and brief text, so the two
+    orders compared were asked of the same prompt about the same briefs."""
     return rows(db, """SELECT * FROM (
-        SELECT j.*, row_number() OVER (PARTITION BY persona, first_slug, second_slug, blind, model
+        SELECT j.*, row_number() OVER (PARTITION BY persona, persona_version, prompt_version, first_slug,
+                                       second_slug, first_hash, second_hash, blind, model
                                        ORDER BY id DESC) AS newest
         FROM judgments j WHERE status = 'ok') WHERE newest = 1 ORDER BY first_slug, second_slug, persona""")
 

@@ -200,9 +200,8 @@ class LocalModel:
         import numpy as np
 
         llama, prompt, total = self.llama, self.prompt_tokens(ensure_system(messages)), 0.0
-        for text, sign in ((calibrate.GOOD, 1.0), (calibrate.BAD, -1.0)):
-            cont = self.tokenize(text)
-            for i, token in enumerate(cont):
+        for cont, sign, shared in calibrate.continuations(self.tokenize):
+            for i, token in enumerate(cont[shared:], start=shared):
                 tokens = prompt + cont[:i]
                 keep = min(_common_prefix(list(llama.input_ids[: llama.n_tokens]), tokens), len(tokens) - 1)
                 llama.n_tokens = keep

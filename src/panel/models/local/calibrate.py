@@ -65,6 +65,16 @@ def with_brief(messages: list[dict], brief: ToolBrief) -> list[dict]:
             for m in messages]
 
 
+def continuations(tokenize) -> list[tuple[list[int], float, int]]:
+    """GOOD and BAD as tokens, each with its sign in the log-odds and how many leading tokens the two
+    share ("This is a"): those tokens' log-probabilities cancel, so they are not evaluated."""
+    good, bad = tokenize(GOOD), tokenize(BAD)
+    shared = 0
+    while shared < min(len(good), len(bad)) - 1 and good[shared] == bad[shared]:
+        shared += 1
+    return [(good, 1.0, shared), (bad, -1.0, shared)]
+
+
 def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 

@@ -263,9 +263,8 @@ class VerdictWriter:
         import numpy as np
 
         total = 0.0
-        for text, sign in ((calibrate.GOOD, 1.0), (calibrate.BAD, -1.0)):
-            cont = self.m.tokenize(text)
-            for i, token in enumerate(cont):
+        for cont, sign, shared in calibrate.continuations(self.m.tokenize):
+            for i, token in enumerate(cont[shared:], start=shared):
                 self.tokens, self.logits = self.prompt + cont[:i], None
                 values = np.asarray((yield from self.evaluate()).values(), dtype=np.float64)
                 top = values.max()
