@@ -4,10 +4,16 @@ PY ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
+# llama.cpp is compiled for this CPU (-march=native). On x86-64 its AMX kernels are left out: on an
+# AMX CPU (these machines have one) ggml_backend_amx_mul_mat segfaulted both panel's batched decodes
+# and llama-cpp-python's own server. GCC drops AMX only when all three flags are given.
+NO_AMX := $(if $(filter x86_64,$(shell uname -m)),-mno-amx-tile -mno-amx-int8 -mno-amx-bf16)
+
 $(BIN)/panel: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	CMAKE_ARGS="$${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" $(BIN)/pip install -q -e '.[test]'
+	CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)" CMAKE_ARGS="$${CMAKE_ARGS:--DLLAVA_BUILD=OFF}" \
+		$(BIN)/pip install -q -e '.[test]'
 	touch $(BIN)/panel
 
 install: $(BIN)/panel

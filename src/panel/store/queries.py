@@ -31,22 +31,22 @@ def filters(columns: dict[str, str | None]) -> tuple[str, list]:
 def find_cached(db, keys: list[str]) -> dict[str, dict]:
     """The newest ok verdict for each cache key that has one. Errors and unscored answers are kept
     for the audit but never reused."""
-    found: dict[str, dict] = {}
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for row in rows(db, f"SELECT * FROM verdicts WHERE status = 'ok' AND cache_key IN ({marks}) ORDER BY id", chunk):
-            found[row["cache_key"]] = row
-    return found
+    return _newest_ok(db, "verdicts", keys)
 
 
 def find_cached_judgments(db, keys: list[str]) -> dict[str, dict]:
     """The newest ok head-to-head judgment for each cache key that has one."""
+    return _newest_ok(db, "judgments", keys)
+
+
+def _newest_ok(db, table: str, keys: list[str]) -> dict[str, dict]:
+    """cache key -> the newest ok row of `table` (verdicts or judgments), 500 keys per query (SQLite's
+    limit on bound parameters is 999 on older builds)."""
     found: dict[str, dict] = {}
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        for row in rows(db, f"SELECT * FROM judgments WHERE status = 'ok' AND cache_key IN ({marks}) ORDER BY id", chunk):
+        for row in rows(db, f"SELECT * FROM {table} WHERE status = 'ok' AND cache_key IN ({marks}) ORDER BY id", chunk):
             found[row["cache_key"]] = row
     return found
 
