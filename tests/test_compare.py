@@ -258,6 +258,9 @@ def test_three_tools_and_a_custom_out_dir(workspace, run_cli, tools, tmp_path):
     assert res.stdout.strip() == str(tmp_path / "pages" / "alpha-lm-vs-gamma-vs-delta.md")
     assert (tmp_path / "pages" / "alpha-lm-vs-gamma-vs-delta.html").exists()
     assert "Alpha LM vs Gamma vs Delta" in (tmp_path / "pages" / "alpha-lm-vs-gamma-vs-delta.md").read_text()
+    # Gamma and Delta both seat the Creative Technologist, whom Alpha LM does not seat.
+    page = (tmp_path / "pages" / "alpha-lm-vs-gamma-vs-delta.md").read_text()
+    assert "only Gamma and Delta seated the Creative Technologist" in page and "alone seated" not in page
 
 
 def test_tools_without_a_panel_are_reviewed_first(workspace, run_cli, tools):

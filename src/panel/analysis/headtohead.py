@@ -46,10 +46,13 @@ class SeatCall:
 
     @property
     def headline(self) -> str | None:
-        for j in (self.a_first, self.b_first):
-            if j is not None and j.judgment is not None and j.picked == self.call:
+        """The headline of an answer that agrees with the call; for a call that is a tie only
+        because the two answers disagree, the first answer's (the reader sees why it picked)."""
+        answers = [j for j in (self.a_first, self.b_first) if j is not None and j.judgment is not None]
+        for j in answers:
+            if j.picked == self.call:
                 return j.judgment.headline
-        return None
+        return answers[0].judgment.headline if answers else None
 
 
 @dataclass

@@ -61,11 +61,13 @@ def fairness_notes(tools: list[ToolColumn]) -> tuple[list[str], str]:
               for t in tools}
     if len({frozenset(s) for s in seated.values()}) > 1:
         shared = set.intersection(*seated.values())
-        extras = []
+        titles = {v.persona: v.title for t in tools for v in t.panel.verdicts}
+        sat_on: dict[str, list[str]] = {}  # persona seated on some of the tools -> those tools
         for tool in tools:
-            own = [v.title for v in tool.panel.verdicts if v.persona not in shared and v.outcome != "recused"]
-            if own:
-                extras.append(f"{tool.name} alone seated the {join_words(own)}")
+            for persona in sorted(seated[tool.slug] - shared, key=lambda p: titles.get(p, p)):
+                sat_on.setdefault(persona, []).append(tool.name)
+        extras = [(f"{on[0]} alone seated the {titles.get(p, p)}" if len(on) == 1
+                   else f"only {join_words(on)} seated the {titles.get(p, p)}") for p, on in sat_on.items()]
         notes.append(f"The panels differ: {'; '.join(extras)}. Each percentage is over that tool's own panel.")
     for tool in tools:
         if not tool.panel.complete:
