@@ -266,15 +266,19 @@ _LOAD_LOCK = threading.Lock()
 
 @contextlib.contextmanager
 def _no_extra_buffers():
-    """Load the weights into plain CPU buffers, without llama.cpp's "extra" buffer types.
+    """On a llama.cpp built with AMX, load the weights without its "extra" buffer types.
 
-    On a CPU with AMX (Intel Sapphire Rapids and later; these CI machines have it) a native build
-    repacks the weights for ggml's AMX matrix kernel, and that kernel crashed the process
-    (SIGSEGV in ggml_backend_amx_mul_mat) on our batched decodes of two sequences or more. The
-    plain kernels are what every other CPU uses. `Llama()` offers no switch for this, so its
-    default model parameters are wrapped for the duration of the load."""
+    On a CPU with AMX (Intel Sapphire Rapids and later) a native build repacks the weights for
+    ggml's AMX matrix kernel, and that kernel crashed the process (SIGSEGV in
+    ggml_backend_amx_mul_mat) on batched decodes. `make install` builds without AMX; this covers a
+    wheel built elsewhere. Other builds keep the extra buffers: their repacked weights make the
+    CPU kernels about a quarter faster. `Llama()` has no switch for this, so its default model
+    parameters are wrapped for the duration of the load."""
     import llama_cpp.llama_cpp as low
 
+    if b"AMX_INT8 = 1" not in low.llama_print_system_info():
+        yield
+        return
     original = low.llama_model_default_params
 
     def without_extra():
