@@ -263,8 +263,11 @@ def show_panels(outcome, standing: dict) -> None:
             out.print(f"[dim]Standing panel for {panel.slug} (the newest usable verdicts, as its report and pages"
                       f" show): {percent(held.ship_pct)} ship · {held.reported}/{len(held.seated)} reported.[/dim]")
     out.print(f"{outcome.calls_made} model call(s), {outcome.calls_reused} verdict(s) reused from the store.")
+    from ..publish.render import embedded_note
 
-
+    note = embedded_note({r.model for panel in outcome.panels for r in panel.results})
+    if note:  # the same caveat the reports and pages carry, where the reader first sees the verdicts
+        out.print(f"[dim]{note}[/dim]")
 
 
 # --- init ----------------------------------------------------------------------------------------------

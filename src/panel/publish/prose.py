@@ -226,8 +226,11 @@ def pair_answer(h, names: dict[str, str], entries: dict[str, str]) -> str:
                      " the names were visible." if changed else "No persona's call depended on seeing the names.")
     flagged = [s for s in h.seats if s.conflict]
     if flagged:
+        by_conflict: dict[str, list[str]] = {}  # one sentence per conflict, naming every seat it touches
+        for seat in flagged:
+            by_conflict.setdefault(seat.conflict, []).append(seat.title)
         parts.append("Vendor conflict, flagged (the call still counts): " + "; ".join(
-            f"the {s.title} {s.conflict}" for s in flagged) + ".")
+            f"the {join_words(titles)} {conflict}" for conflict, titles in by_conflict.items()) + ".")
     if h.recused:
         parts.append(f"Recused for a vendor conflict: {join_words(h.recused)}.")
     return " ".join(parts)
