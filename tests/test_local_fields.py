@@ -12,6 +12,14 @@ def test_instruction_text_is_never_a_headline():
     assert fields.headline("One line", RATIONALE, INSTRUCTIONS) == "SmolLM3 is a small open model from Hugging Face"
 
 
+def test_the_tools_bare_or_clipped_name_is_not_a_headline():
+    opening = "SmolLM3 is a small open model from Hugging Face"
+    assert fields.headline("Mistral Small 3.", RATIONALE, INSTRUCTIONS, "Mistral Small 3.1") == opening
+    assert fields.headline("SmolLM3", RATIONALE, INSTRUCTIONS, "SmolLM3") == opening
+    assert fields.headline("Mistral Small for vision", RATIONALE, INSTRUCTIONS, "Mistral Small 3.1") == (
+        "Mistral Small for vision")
+
+
 def test_a_headline_cut_mid_clause_is_trimmed_to_where_it_can_end():
     cut = "A 10B high-end AI product from Mistral Artificial Intelligence (MAI) that"
     assert fields.headline(cut, RATIONALE, INSTRUCTIONS) == "A 10B high-end AI product from Mistral Artificial Intelligence (MAI)"

@@ -45,11 +45,15 @@ def _trim_dangling(text: str) -> str:
     return " ".join(words).rstrip(" ,;:-–—(")
 
 
-def headline(text: str, rationale: str, instructions: str) -> str:
-    """The model's headline if it is one; else the opening clause of its own rationale."""
+def headline(text: str, rationale: str, instructions: str, name: str = "") -> str:
+    """The model's headline if it is one; else the opening clause of its own rationale. Neither
+    instruction text nor the tool's bare name (or a clipped one: "Mistral Small 3." for "Mistral
+    Small 3.1") is a headline."""
     line = " ".join(text.split()).strip("\"'")
     copied = len(line) < 40 and line.lower().strip(" .") in instructions.lower()
-    if len(_words(line)) >= 2 and not copied:
+    bare = line.lower().strip(" .")
+    just_the_name = bool(name) and bool(bare) and name.lower().startswith(bare)
+    if len(_words(line)) >= 2 and not copied and not just_the_name:
         line = _trim_dangling(line)
         if len(_words(line)) >= 2:
             return _shorten(line)

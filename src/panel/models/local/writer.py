@@ -140,7 +140,8 @@ class VerdictWriter:
                 "rationale": rationale,
                 "verdict": verdict,
                 "confidence": confidence,
-                "headline": fields.headline(headline, rationale, self.messages[0]["content"]),
+                "headline": fields.headline(headline, rationale, self.messages[0]["content"],
+                                            fields.brief_field(block, "name")),
                 "strengths": fields.items(strengths, block=block, grounded=False),
                 "risks": fields.items(risks, block=block, grounded=False),
                 "competitors": fields.items(competitors, block=block, grounded=True),
@@ -309,7 +310,8 @@ class JudgmentWriter(VerdictWriter):
         self.say(f'{pick}", "confidence": {probs[best]:.2f}, "headline": "')
         headline = (yield from self.text(2, b.headline_max_tokens, sentences=True)) or ""
         text = json.dumps({"rationale": rationale, "pick": pick, "confidence": round(probs[best], 2),
-                           "headline": fields.headline(headline, rationale, self.messages[0]["content"])},
+                           "headline": fields.headline(headline, rationale, self.messages[0]["content"],
+                                                       fields.brief_field(fields.brief_text(self.messages), "name"))},
                           ensure_ascii=False)
         return LocalCompletion(text=text, prompt_tokens=len(self.prompt),
                                completion_tokens=len(self.m.tokenize(text)), sampled_tokens=self.generated)
