@@ -24,6 +24,8 @@ def test_a_headline_cut_mid_clause_is_trimmed_to_where_it_can_end():
     cut = "A 10B high-end AI product from Mistral Artificial Intelligence (MAI) that"
     assert fields.headline(cut, RATIONALE, INSTRUCTIONS) == "A 10B high-end AI product from Mistral Artificial Intelligence (MAI)"
     assert fields.headline("Worth shipping, with", RATIONALE, INSTRUCTIONS) == "Worth shipping"
+    seen = "Skepticism: This tool seems to be based on a lot of assumptions about what"
+    assert fields.headline(seen, RATIONALE, INSTRUCTIONS) == "Skepticism: This tool seems to be based on a lot of assumptions"
 
 
 def test_a_good_headline_is_kept_and_a_long_one_shortened():

@@ -12,6 +12,7 @@ import re
 _DANGLING = {
     "a", "an", "the", "and", "or", "but", "of", "to", "for", "from", "with", "by", "in", "on", "at", "as", "that",
     "which", "who", "is", "are", "was", "be", "its", "their", "this", "it", "than", "into", "about", "while",
+    "what", "where", "when", "how", "if", "because", "so", "not", "can", "will", "has", "have", "our", "your",
 }
 _NOT_AN_ITEM = {"yes", "no", "none", "n/a", "na", "true", "false", "null", "nothing", "tbd", "unknown"}
 _FENCED = re.compile(r"<<<(BRIEF-[0-9A-F]+)>>>\n(.*?)\n<<<END-\1>>>", re.S)
