@@ -9,6 +9,7 @@ follows from a panel the test itself wrote down, not from the demo briefs in too
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,14 @@ def run_cli():
 import sys as _sys
 
 _sys.path.insert(0, str(Path(__file__).parent))
+
+
+def stored_calls(workspace: Path) -> list[dict]:
+    """Every row of the workspace store's `calls` table, oldest first (for tests that count attempts,
+    deployments and outcomes)."""
+    con = sqlite3.connect(workspace / "outputs" / "panel.db")
+    con.row_factory = sqlite3.Row
+    try:
+        return [dict(row) for row in con.execute("SELECT * FROM calls ORDER BY id")]
+    finally:
+        con.close()

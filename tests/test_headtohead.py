@@ -3,6 +3,7 @@ orders; position, brand and vendor bias are measured and shown, and the answer i
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -138,7 +139,7 @@ def test_recusing_every_seat_of_one_pair_while_another_pair_is_judged(workspace,
     """Three tools, one from the judge's vendor: both of its pairs lose every seat, the third pair
     is judged by the model. The recused pairs are answered as such, and no fairness note is
     invented from the recused seats."""
-    make_brief("le-chat", name="Le Chat", vendor="Mistral AI", panel=SHARED)
+    make_brief("le-chat", name="Le Chat", vendor="Mistral AI", panel=SHARED + ["business"])
     make_brief("rival", name="Rival", vendor="Someone Else", panel=SHARED)
     make_brief("third", name="Third", vendor="Another Co", panel=SHARED)
     scripted.script("mistral-judge", judge(lambda messages: "tie"))
@@ -152,7 +153,13 @@ def test_recusing_every_seat_of_one_pair_while_another_pair_is_judged(workspace,
     judged = by_pair[("rival", "third")]
     assert len(judged["seats"]) == 3 and judged["pick"] == "tie" and judged["recused"] == []
     notes = " ".join(data["fairness"])
-    assert "None" not in notes and "different prompt versions" not in notes and "alone seated" not in notes
+    assert "None" not in notes and "different prompt versions" not in notes
+    # The one real difference: Le Chat seated the Business Analyst (recused, under its own title).
+    assert "Le Chat alone seated the Business Analyst" in notes
+    recused = [v for v in data["tools"][0]["panel"]["verdicts"] if v["outcome"] == "recused"]
+    assert {v["title"] for v in recused} == {"Builder", "Skeptic", "Futurist", "Business Analyst"}
+    page = Path(data["files"]["markdown"]).read_text()
+    assert "| Builder | — | — | recused (vendor conflict) |" in page and "| builder |" not in page
 
 
 def test_the_reference_replay_is_a_computed_tie_with_each_sides_reasons(workspace, run_cli, make_brief):

@@ -19,7 +19,6 @@ import json
 import os
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -29,6 +28,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from conftest import stored_calls
 from fake_openai import FakeOpenAI
 
 pytestmark = pytest.mark.slow
@@ -119,15 +120,6 @@ def proxy(tmp_path_factory, upstream):
 
 def review(run_cli, proxy, model: str, *args: str):
     return run_cli("review", "gadget", "--model", f"openai/{model}", "--api-base", proxy, "--json", *args)
-
-
-def stored_calls(workspace: Path) -> list[dict]:
-    con = sqlite3.connect(workspace / "outputs" / "panel.db")
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(row) for row in con.execute("SELECT * FROM calls ORDER BY id")]
-    finally:
-        con.close()
 
 
 def post(proxy: str, body: dict, key: str) -> tuple[int, dict, dict]:

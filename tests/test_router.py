@@ -13,14 +13,15 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
+
 import yaml
+from conftest import stored_calls
 from fake_openai import FakeOpenAI
 
 from panel.models.providers import get_litellm
@@ -53,15 +54,6 @@ def write_router(path: Path, deployments: list[dict], settings: dict | None = No
         data["router_settings"] = settings
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
-
-
-def stored_calls(workspace: Path) -> list[dict]:
-    con = sqlite3.connect(workspace / "outputs" / "panel.db")
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute("SELECT persona, model, deployment, attempts, outcome FROM calls")]
-    finally:
-        con.close()
 
 
 def briefs(make_brief, count: int) -> list[str]:

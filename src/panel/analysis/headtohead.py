@@ -90,20 +90,21 @@ class HeadToHead:
     def position_followers(self) -> list[str]:
         return [s.persona for s in self.seats if s.followed_position]
 
+    def _named_and_blind(self) -> list[tuple[SeatCall, SeatCall]]:
+        """Each persona answered both with the names shown and masked: (named, blind)."""
+        blind = {s.persona: s for s in self.blind_seats}
+        return [(s, blind[s.persona]) for s in self.seats
+                if s.persona in blind and s.answered and blind[s.persona].answered]
+
     @property
     def brand_changes(self) -> list[tuple[str, str | None, str | None]]:
         """(persona, named call, blind call) for each persona whose call changed when names were shown."""
-        blind = {s.persona: s for s in self.blind_seats}
-        return [(s.persona, s.call, blind[s.persona].call) for s in self.seats
-                if s.persona in blind and s.answered and blind[s.persona].answered and s.call != blind[s.persona].call]
+        return [(s.persona, s.call, b.call) for s, b in self._named_and_blind() if s.call != b.call]
 
     @property
     def brand_effect(self) -> float | None:
         """Share of the personas answered both ways whose call changed with the names visible."""
-        if not self.blind_seats:
-            return None
-        blind = {s.persona: s for s in self.blind_seats}
-        compared = [s for s in self.seats if s.persona in blind and s.answered and blind[s.persona].answered]
+        compared = self._named_and_blind()
         return len(self.brand_changes) / len(compared) if compared else None
 
     def margin_note(self) -> str | None:

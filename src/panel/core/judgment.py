@@ -17,6 +17,11 @@ from .verdict import Status
 PICKS = ("first", "second", "tie")
 
 
+def picked_slug(pick: str, first: str, second: str) -> str:
+    """The slug a pick names ("first" -> the tool shown first), or "tie"."""
+    return {"first": first, "second": second}.get(pick, "tie")
+
+
 class Judgment(BaseModel):
     """What a persona answers about a pair. The rationale comes first: the model reasons, then picks."""
 
@@ -47,9 +52,7 @@ class JudgmentResult:
     @property
     def picked(self) -> str | None:
         """The slug picked, "tie", or None without a usable answer."""
-        if self.judgment is None:
-            return None
-        return {"first": self.first, "second": self.second}.get(self.judgment.pick, "tie")
+        return None if self.judgment is None else picked_slug(self.judgment.pick, self.first, self.second)
 
     @property
     def position(self) -> str | None:

@@ -78,7 +78,8 @@ def default_judgment(messages: list[dict], seed: int | None = None) -> dict:
 
 
 def asks_for_judgment(params: dict) -> bool:
-    """Does the request's response format (or a prompted schema) describe a head-to-head judgment?"""
+    """Does the request's response format describe a head-to-head judgment? (Scripted models always
+    get one: panel's own providers skip the structured-output probe.)"""
     return '"pick"' in json.dumps(params.get("response_format") or {})
 
 

@@ -145,7 +145,8 @@ class HeadToHeadView(BaseModel):
     blind_pick: str | None = None
     brand_effect: float | None = None  # share whose call changed when the names were visible
     brand_changes: list[dict] = []
-    recused: list[str] = []
+    recused: list[str] = []  # persona names
+    recused_titles: list[str] = []  # the same, as the page names them
     seats: list[SeatCallView]
     margin_note: str | None
 
@@ -206,16 +207,17 @@ def panel_summary(db, panel: PanelResult, vendor: str = "", recuse: bool = False
         maker = conflict(r.model, vendor) if r.status == "ok" else None
         if maker:
             conflicts[r.persona] = f"written by {r.model}, a {maker} model, about a {vendor} tool"
+    titles = persona_titles(db, {r.persona_version for r in panel.results})
+    title_of = {r.persona: titles.get(r.persona_version, r.persona.replace("-", " ").title()) for r in panel.results}
     if recuse:
         counted = [r for r in panel.results if not conflicts.get(r.persona)]
         panel = replace(panel, results=counted, seated=[p for p in panel.seated if not conflicts.get(p)])
     results = panel.ordered()
-    titles = persona_titles(db, {r.persona_version for r in results})
     verdicts = []
     for r in results:
         v = r.verdict
         verdicts.append(PersonaVerdict(
-            persona=r.persona, title=titles.get(r.persona_version, r.persona.replace("-", " ").title()),
+            persona=r.persona, title=title_of[r.persona],
             outcome=r.decision or r.status, confidence=v.confidence if v else None, conflict=conflicts.get(r.persona),
             headline=v.headline if v else None, rationale=v.rationale if v else None,
             strengths=v.strengths if v else [], risks=v.risks if v else [],
@@ -225,8 +227,8 @@ def panel_summary(db, panel: PanelResult, vendor: str = "", recuse: bool = False
             samples=len(r.sampled) if r.sampled else 1,
             agree=max(r.sampled.count("ship"), r.sampled.count("skip")) if r.sampled else 1,
         ))
-    verdicts += [PersonaVerdict(persona=p, title=p.replace("-", " ").title(), outcome="recused",
-                                conflict=conflicts[p]) for p in conflicts if recuse and conflicts[p]]
+    verdicts += [PersonaVerdict(persona=p, title=title_of[p], outcome="recused", conflict=conflicts[p])
+                 for p in conflicts if recuse]
     return PanelSummary(
         verdict_ids=panel.verdict_ids(), reviewed_at=panel.reviewed_at,
         seated=list(panel.seated), reported=panel.reported, ships=panel.ships, skips=panel.reported - panel.ships,
@@ -341,7 +343,8 @@ def head_to_head_view(h, titles: dict[str, str]) -> HeadToHeadView:
         position_followers=h.position_followers, blind=bool(h.blind_seats),
         blind_pick=h.pick(h.blind_seats) if h.blind_seats else None, brand_effect=h.brand_effect,
         brand_changes=[{"persona": p, "named": n, "blind": b} for p, n, b in h.brand_changes],
-        recused=h.recused, seats=seats, margin_note=h.margin_note(),
+        recused=h.recused, recused_titles=[titles.get(p, p.replace("-", " ").title()) for p in h.recused],
+        seats=seats, margin_note=h.margin_note(),
     )
 
 

@@ -183,7 +183,7 @@ def pair_answer(h, names: dict[str, str], entries: dict[str, str]) -> str:
     counted = sum(h.votes.values())
     if h.pick is None:
         if h.recused and not h.seats:
-            return (f"Every persona seated on both was recused for a vendor conflict ({join_words(h.recused)}), so the"
+            return (f"Every persona seated on both was recused for a vendor conflict (the {join_words(h.recused_titles or h.recused)}), so the"
                     f" panel makes no pick between {a} and {b}.")
         return "No persona gave a usable head-to-head answer in both orders, so the panel makes no pick."
     parts = []
@@ -199,8 +199,6 @@ def pair_answer(h, names: dict[str, str], entries: dict[str, str]) -> str:
         if by_call:
             readers = [f"{names[slug]} for {join_words(who)}" for slug, who in by_call.items()]
             parts.append(f"What separates them depends on the reader: {'; '.join(readers)}.")
-        else:
-            parts.append("No persona preferred either tool in both orders.")
         if entries[h.a] != entries[h.b]:
             parts.append(f"On price, {a} starts at {entries[h.a]} and {b} at {entries[h.b]}.")
     else:
@@ -232,5 +230,5 @@ def pair_answer(h, names: dict[str, str], entries: dict[str, str]) -> str:
         parts.append("Vendor conflict, flagged (the call still counts): " + "; ".join(
             f"the {join_words(titles)} {conflict}" for conflict, titles in by_conflict.items()) + ".")
     if h.recused:
-        parts.append(f"Recused for a vendor conflict: {join_words(h.recused)}.")
+        parts.append(f"Recused for a vendor conflict: the {join_words(h.recused_titles or h.recused)}.")
     return " ".join(parts)

@@ -57,6 +57,7 @@ class Batch:
         self.cached: dict[str, dict] = {}
         self.panels: dict[str, PanelResult] = {}
         self.matches: dict[str, list[JudgmentResult]] = {}
+        self._calibrating: dict[str, tuple] = {}  # local prompt key -> (persona, version, model), to store
         self.calls_made = self.calls_reused = 0  # model answers asked for, and taken from the store
         self.known_modes = dict(self.seam.modes)  # as stored; the seam's copy learns during the run
 
@@ -137,7 +138,6 @@ class Batch:
         """The embedded model's stored calibrations (one per persona prompt), so none is measured
         twice; and which persona version each prompt of this batch belongs to, to store new ones."""
         local = [pair for plan in plans for pair in plan.pairs if pair.settings.model.startswith("local/")]
-        self._calibrating: dict[str, tuple] = {}
         if not local:
             return
         from ..models.local import calibrate
@@ -152,7 +152,7 @@ class Batch:
                 self._calibrating[key] = (pair.name, pair.persona.version, pair.settings.model)
 
     def _save_calibrations(self) -> None:
-        if not getattr(self, "_calibrating", None):
+        if not self._calibrating:
             return
         from ..models.local import calibrate
 

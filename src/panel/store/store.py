@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.brief import ToolBrief
+from ..core.judgment import picked_slug
 from ..core.panel import PanelResult
 from .db import now, open_database, write_lock
 
@@ -145,7 +146,7 @@ class Store:
                 "cache_key": pair.key, "first_slug": pair.first_slug, "second_slug": pair.second_slug,
                 "first_hash": pair.first_hash, "second_hash": pair.second_hash, "blind": int(pair.blind),
                 "status": call.status, "pick": j.pick if j else None,
-                "picked": {"first": pair.first_slug, "second": pair.second_slug}.get(j.pick, "tie") if j else None,
+                "picked": picked_slug(j.pick, pair.first_slug, pair.second_slug) if j else None,
                 "confidence": j.confidence if j else None, "headline": j.headline if j else None,
                 "rationale": j.rationale if j else None, "raw": call.raw, "error": call.error, "created_at": stamp,
             })

@@ -187,11 +187,10 @@ class LocalModel:
     def calibration_for(self, messages: list[dict]) -> calibrate.Calibration:
         """This persona prompt's content-free bias (engine thread only): known, or measured now on the
         chat context, once per prompt."""
-        skeleton = calibrate.skeleton(messages)
-        key = f"{self.path.name}:{skeleton}"
-        found = calibrate.known(key)
+        key = calibrate.file_key(self.path.name, messages)
+        found = calibrate.known(key) if key else calibrate.Calibration(0.0, [])  # no brief: nothing to calibrate
         if found is None:
-            found = calibrate.calibrate(self._log_odds_now, messages) if skeleton else calibrate.Calibration(0.0, [])
+            found = calibrate.calibrate(self._log_odds_now, messages)
             calibrate.remember(key, found)
         return found
 
@@ -206,10 +205,9 @@ class LocalModel:
                 keep = min(_common_prefix(list(llama.input_ids[: llama.n_tokens]), tokens), len(tokens) - 1)
                 llama.n_tokens = keep
                 llama.eval(tokens[keep:])
-                values = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(self.n_vocab,)).astype(np.float64)
-                top = values.max()
-                total += sign * (values[token] - top - np.log(np.exp(values - top).sum()))
-        return float(total)
+                total += sign * calibrate.log_prob(np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(self.n_vocab,)),
+                                                   token)
+        return total
 
     def complete(self, messages: list[dict], **kwargs) -> LocalCompletion:
         """Blocking form of `submit`, for scripts and benchmarks."""

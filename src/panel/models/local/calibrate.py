@@ -88,8 +88,22 @@ def key_for(model: str, messages: list[dict]) -> str | None:
     """The cache key of a persona prompt on a local model (`local/<name>`), or None."""
     from .files import resolve_gguf
 
+    return file_key(resolve_gguf(model.removeprefix("local/")).name, messages)
+
+
+def file_key(gguf_name: str, messages: list[dict]) -> str | None:
+    """The cache key of a persona prompt on one GGUF file, or None without a fenced brief."""
     found = skeleton(messages)
-    return None if found is None else f"{resolve_gguf(model.removeprefix('local/')).name}:{found}"
+    return None if found is None else f"{gguf_name}:{found}"
+
+
+def log_prob(logits, token: int) -> float:
+    """log P(token) from a row of logits (a numpy array), computed stably."""
+    import numpy as np
+
+    values = np.asarray(logits, dtype=np.float64)
+    top = values.max()
+    return float(values[token] - top - np.log(np.exp(values - top).sum()))
 
 
 def known(key: str) -> Calibration | None:

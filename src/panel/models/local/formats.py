@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from ...core.judgment import Judgment
 from ...core.verdict import Verdict, grammar_safe_schema
 
 # Used when the caller sends no system message: SmolLM2's chat template otherwise injects its
@@ -38,8 +39,6 @@ def translate_response_format(response_format: dict | None) -> dict | None:
 
 
 def is_judgment_schema(schema: dict | None) -> bool:
-    from ...core.judgment import Judgment
-
     return bool(schema) and set((schema.get("properties") or {})) == set(Judgment.model_fields)
 
 

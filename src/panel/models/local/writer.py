@@ -261,17 +261,13 @@ class VerdictWriter:
 
     def log_odds_good(self):
         """log P(GOOD) - log P(BAD) right after the prompt, token by token on the batch engine."""
-        import numpy as np
-
         total = 0.0
         for cont, sign, shared in calibrate.continuations(self.m.tokenize):
             for i, token in enumerate(cont[shared:], start=shared):
                 self.tokens, self.logits = self.prompt + cont[:i], None
-                values = np.asarray((yield from self.evaluate()).values(), dtype=np.float64)
-                top = values.max()
-                total += sign * (values[token] - top - np.log(np.exp(values - top).sum()))
+                total += sign * calibrate.log_prob((yield from self.evaluate()).values(), token)
         self.tokens, self.logits = list(self.prompt), None
-        return float(total)
+        return total
 
     def items(self, max_items: int, *, may_be_empty: bool = False):
         """A list of short strings. After each item the model chooses `",` (another) or `"]` (done)."""
