@@ -160,6 +160,11 @@ def test_recusing_every_seat_of_one_pair_while_another_pair_is_judged(workspace,
     assert {v["title"] for v in recused} == {"Builder", "Skeptic", "Futurist", "Business Analyst"}
     page = Path(data["files"]["markdown"]).read_text()
     assert "| Builder | — | — | recused (vendor conflict) |" in page and "| builder |" not in page
+    # Le Chat has no counted verdict, so no interval is drawn for it (not a meaningless 0–100%).
+    assert "| 95% interval | — |" in page
+    assert "**Le Chat vs Rival**: no pick, every persona seated on both was recused." in page
+    assert "Le Chat vs Rival: every seat recused" in data["answer"]
+    assert "no verdicts counted" in Path(data["files"]["html"]).read_text()
 
 
 def test_the_reference_replay_is_a_computed_tie_with_each_sides_reasons(workspace, run_cli, make_brief):

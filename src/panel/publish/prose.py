@@ -171,11 +171,14 @@ def answer(c: Comparison) -> str:
         if h.pick in names:
             wins[h.pick] += 1
     unbeaten = [slug for slug, n in wins.items() if n == len(names) - 1]
-    each = "; ".join(f"{names[h.a]} vs {names[h.b]}: {names.get(h.pick, h.pick or 'no answer')}"
-                     for h in c.head_to_head)
+    each = "; ".join(f"{names[h.a]} vs {names[h.b]}: {names.get(h.pick, h.pick or _no_pick(h))}" for h in c.head_to_head)
     if unbeaten:
         return f"The panel's pick is {names[unbeaten[0]]}: it won every head-to-head ({each})."
     return f"No tool won every head-to-head, so the panel makes no single pick ({each})."
+
+
+def _no_pick(h) -> str:
+    return "every seat recused" if h.recused and not h.seats else "no answer"
 
 
 def pair_answer(h, names: dict[str, str], entries: dict[str, str]) -> str:
