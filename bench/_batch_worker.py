@@ -84,7 +84,13 @@ def load_inputs(home: Path, n: int | None):
     return (briefs[:n] if n else briefs), load_personas(home / "personas")
 
 
-async def run_panel(home: Path, url: str, concurrency: int, n: int | None) -> dict:
+def children_cpu() -> float:
+    """CPU of this process's finished children: the worker processes, once a batch has joined them."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def run_panel(home: Path, url: str, concurrency: int, n: int | None, workers: int | None = None) -> dict:
     from panel.review.graph import compiled_graph
 
     compiled_graph()  # langgraph is imported when the graph is first built: before the clock, like the rest
@@ -103,16 +109,26 @@ async def run_panel(home: Path, url: str, concurrency: int, n: int | None) -> di
                       render_messages(persona, briefs[0]))
     with tempfile.TemporaryDirectory(prefix="panel-bench-db-") as folder:
         store = Store(Path(folder) / "panel.db")
-        options = ReviewOptions(model=MODEL, api_base=url, concurrency=concurrency, fresh=True)
+        # The mode the warm-up call found, stored as any earlier run against this server would have.
+        store.save_response_mode(url, MODEL, warm.modes[(url, MODEL)])
+        options = ReviewOptions(model=MODEL, api_base=url, concurrency=concurrency, fresh=True, workers=workers)
         GC.reset()
         PROFILE.start()
-        cpu0, wall0 = time.process_time(), time.perf_counter()
+        cpu0, wall0, children0 = time.process_time(), time.perf_counter(), children_cpu()
         outcome = await run_review(briefs, personas, store, options)
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        workers_cpu = children_cpu() - children0
         PROFILE.stop()
         store.close()
     complete = sum(1 for p in outcome.panels if p.complete)
-    return {"wall": wall, "cpu": cpu, "calls": outcome.calls_made, "complete_panels": complete}
+    return {"wall": wall, "cpu": cpu + workers_cpu, "main_cpu": cpu, "calls": outcome.calls_made,
+            "complete_panels": complete, "workers": workers_started(options, outcome.calls_made)}
+
+
+def workers_started(options, remote_calls: int) -> int:
+    from panel.models.workers import workers_to_start
+
+    return workers_to_start(options.workers, remote_calls, options.concurrency)
 
 
 async def run_bare(home: Path, url: str, concurrency: int, n: int | None) -> dict:
@@ -203,10 +219,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--briefs", type=int, default=None)
     parser.add_argument("--profile", default=None, help="write a cProfile file of the measured part")
+    parser.add_argument("--workers", type=int, default=None, help="panel mode: --workers (default: one per core)")
     args = parser.parse_args()
     runner = RUNNERS[args.mode]
     PROFILE.path = args.profile
-    result = asyncio.run(runner(args.home, args.url, args.concurrency, args.briefs))
+    extra = {"workers": args.workers} if args.mode == "panel" else {}
+    result = asyncio.run(runner(args.home, args.url, args.concurrency, args.briefs, **extra))
     result["mode"] = args.mode
     result["gc_seconds"] = GC.seconds
     result["gc_by_generation"] = [round(x, 3) for x in GC.by_generation]

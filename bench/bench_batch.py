@@ -1,13 +1,20 @@
-"""200 briefs x 5 personas at --concurrency 50 against a server that answers in exactly L seconds.
+"""Batch throughput against a server that answers in exactly L seconds, side by side in one run.
 
-Side by side, alternating, each in a fresh interpreter (bench/_batch_worker.py):
-  - panel: the real review graph, model seam and SQLite store (run_review), timed after imports;
-  - bare:  the same 1,000 requests through litellm.acompletion under asyncio.gather (a semaphore
-           of 50), litellm as installed;
-and the limit, ceil(1000 / 50) x L. Then once through the real CLI as a subprocess
-(`panel review <folder> --concurrency 50 --json`), for end-to-end wall time and peak memory.
+Two batches: 200 briefs x 5 personas at --concurrency 50 (1,000 calls), and 1,000 briefs x 5 at
+--concurrency 200 (5,000 calls). Alternating, each run in a fresh interpreter
+(bench/_batch_worker.py), timed after imports and one warm-up call:
+  - bare:    the same requests through litellm.acompletion under asyncio.gather (a semaphore of
+             the same size), litellm as installed;
+  - panel:   the real review graph, model seam and SQLite store (run_review), with its default
+             worker processes (one per core, panel.models.workers);
+  - panel, in process: the same with --workers 0 (1,000-call batch, first round only);
+and the limit, ceil(calls / concurrency) x L. Then the 1,000-call batch once through the real CLI
+as a subprocess (`panel review <folder> --concurrency 50 --json`), for end-to-end wall time.
 
-    python bench/bench_batch.py [--latency 1.0] [--briefs 200] [--repeats 3]
+The server's structured-output mode is known before the clock starts, as on every run after the
+first against a server (the first run spends one extra L finding it; docs/scale.md).
+
+    python bench/bench_batch.py [--latency 1.0] [--repeats 2] [--big-briefs 1000]
 """
 
 from __future__ import annotations
@@ -22,74 +29,107 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
 WORKER = Path(__file__).resolve().parent / "_batch_worker.py"
+MODES = {"bare": ["bare"], "panel": ["panel"], "in process": ["panel", "--workers", "0"]}
 
 
-def measure(latency: float, n_briefs: int, concurrency: int, repeats: int) -> dict:
+def measure(latency: float, n_briefs: int, concurrency: int, repeats: int, modes: list[str], cli: bool,
+            once: tuple[str, ...] = ()) -> dict:
+    """`modes` run `repeats` times, alternating; those also in `once` only in the first round (to keep
+    `make bench` under ten minutes)."""
     calls = n_briefs * len(common.PERSONAS)
     ideal = math.ceil(calls / concurrency) * latency
-    runs: dict[str, list[dict]] = {"panel": [], "bare": []}
+    runs: dict[str, list[dict]] = {mode: [] for mode in modes}
+    data = {"latency": latency, "calls": calls, "concurrency": concurrency, "ideal": ideal, "runs": runs}
     with common.workspace(n_briefs) as home, common.FakeServer(latency) as server:
-        for _ in range(repeats):
-            for mode in ("panel", "bare"):  # alternate, so drifting machine load hits both alike
-                args = [mode, "--home", str(home), "--url", server.url, "--concurrency", str(concurrency)]
+        for round_ in range(repeats):
+            for mode in [m for m in modes if round_ == 0 or m not in once]:  # alternate: drifting load hits all alike
+                args = [*MODES[mode], "--home", str(home), "--url", server.url, "--concurrency", str(concurrency)]
                 result = common.run_worker(WORKER, args)
                 if result["calls"] != calls:
                     raise RuntimeError(f"{mode} made {result['calls']} calls, expected {calls}")
                 runs[mode].append(result)
-                print(f"  {mode}: {result['wall']:.2f} s wall, {1000 * result['cpu'] / calls:.2f} ms CPU/call",
-                      flush=True)
-        before = server.requests()
-        cli = common.run_child(
-            [common.panel_exe(), "review", str(home / "briefs"), "--model", common.FAKE_MODEL,
-             "--api-base", server.url, "--concurrency", str(concurrency), "--json"],
-            env=common.panel_env(home),
-        )
-        cli_calls = server.requests() - before
-    return {"latency": latency, "calls": calls, "concurrency": concurrency, "ideal": ideal, "runs": runs,
-            "cli": {"wall": cli["wall"], "cpu": cli["cpu"], "maxrss_mb": cli["maxrss_mb"], "calls": cli_calls,
-                    "returncode": cli["returncode"]}}
+                print(f"  {calls} calls, {mode}: {result['wall']:.2f} s wall ({result['wall'] / ideal:.2f} x ideal), "
+                      f"{1000 * result['cpu'] / calls:.2f} ms CPU/call, {result.get('workers', 0)} workers", flush=True)
+        if cli:
+            data["cli"] = measure_cli(home, server, concurrency)
+    return data
 
 
-def summarise(data: dict) -> tuple[str, dict]:
+def measure_cli(home: Path, server, concurrency: int) -> dict:
+    """The whole `panel review` process, after one small run that learns the server's mode."""
+    briefs = home / "briefs"
+    first = sorted(briefs.glob("*.yaml"))[0]
+    command = [common.panel_exe(), "review", "--model", common.FAKE_MODEL, "--api-base", server.url, "--json"]
+    common.run_child([*command, str(first)], env=common.panel_env(home))
+    before = server.requests()
+    run = common.run_child([*command, str(briefs), "--concurrency", str(concurrency), "--fresh"],
+                           env=common.panel_env(home))
+    return {"wall": run["wall"], "cpu": run["cpu"], "maxrss_mb": run["maxrss_mb"], "calls": server.requests() - before,
+            "returncode": run["returncode"]}
+
+
+def stats_of(runs: list[dict], calls: int) -> dict:
+    return {
+        "wall": common.median([r["wall"] for r in runs]),
+        "cpu_ms_per_call": common.median([1000 * r["cpu"] / calls for r in runs]),
+        "main_cpu_ms_per_call": common.median([1000 * r.get("main_cpu", r["cpu"]) / calls for r in runs]),
+        "maxrss_mb": common.median([r["maxrss_mb"] for r in runs]),
+        "workers": runs[0].get("workers", 0),
+    }
+
+
+LABELS = {"bare": "bare script (litellm.acompletion + gather)", "panel": "panel: graph + seam + store, {w} workers",
+          "in process": "panel in process (--workers 0)"}
+
+
+def batch_table(data: dict) -> tuple[str, dict]:
     calls, ideal = data["calls"], data["ideal"]
-    stats = {}
-    for mode, runs in data["runs"].items():
-        stats[mode] = {
-            "wall": common.median([r["wall"] for r in runs]),
-            "cpu_ms_per_call": common.median([1000 * r["cpu"] / calls for r in runs]),
-            "gc_ms_per_call": common.median([1000 * r["gc_seconds"] / calls for r in runs]),
-            "maxrss_mb": common.median([r["maxrss_mb"] for r in runs]),
-        }
-    panel, bare = stats["panel"], stats["bare"]
-    ratio_cpu = panel["cpu_ms_per_call"] / bare["cpu_ms_per_call"]
-    cli = data["cli"]
-    rows = [
-        ["ideal: ceil(calls / concurrency) x L", common.fmt_s(ideal), "1.00 x", "—", "—", "—"],
-        ["bare script (litellm.acompletion + gather)", common.fmt_s(bare["wall"]), f"{bare['wall'] / ideal:.2f} x",
-         f"{bare['cpu_ms_per_call']:.2f} ms", f"{bare['gc_ms_per_call']:.2f} ms", f"{bare['maxrss_mb']:.0f} MB"],
-        ["panel: review graph + seam + store (in process)", common.fmt_s(panel["wall"]),
-         f"{panel['wall'] / ideal:.2f} x", f"{panel['cpu_ms_per_call']:.2f} ms",
-         f"{panel['gc_ms_per_call']:.2f} ms", f"{panel['maxrss_mb']:.0f} MB"],
-        ["`panel review` CLI, whole process (1 run)", common.fmt_s(cli["wall"]), f"{cli['wall'] / ideal:.2f} x",
-         f"{1000 * cli['cpu'] / calls:.2f} ms (incl. imports)", "—", f"{cli['maxrss_mb']:.0f} MB"],
-    ]
-    table = common.table(["", "wall (median)", "÷ ideal", "CPU per call", "of which GC", "peak RSS"], rows)
-    runs = len(data["runs"]["panel"])
-    wall_ok = panel["wall"] <= 1.1 * ideal
-    cpu_ok = panel["cpu_ms_per_call"] <= bare["cpu_ms_per_call"]
+    stats = {mode: stats_of(runs, calls) for mode, runs in data["runs"].items()}
+    rows = [["ideal: ceil(calls / concurrency) x L", common.fmt_s(ideal), "1.00 x", "—", "—", "—"]]
+    for mode, st in stats.items():
+        cpu = f"{st['cpu_ms_per_call']:.2f} ms"
+        if st["workers"]:
+            cpu += f" ({st['main_cpu_ms_per_call']:.2f} ms in the main process)"
+        rows.append([LABELS[mode].format(w=st["workers"]), common.fmt_s(st["wall"]), f"{st['wall'] / ideal:.2f} x",
+                     st["workers"], cpu, f"{st['maxrss_mb']:.0f} MB"])
+    cli = data.get("cli")
+    if cli:
+        rows.append([f"`panel review` CLI, whole process, {stats['panel']['workers']} workers (1 run)",
+                     common.fmt_s(cli["wall"]), f"{cli['wall'] / ideal:.2f} x", stats["panel"]["workers"],
+                     f"{1000 * cli['cpu'] / calls:.2f} ms (incl. imports)", f"{cli['maxrss_mb']:.0f} MB"])
+    table = common.table(["", "wall (median)", "÷ ideal", "workers", "CPU per call (all processes)", "peak RSS"],
+                         rows)
+    head = (f"{calls:,} calls ({calls // len(common.PERSONAS):,} briefs x 5 personas), --concurrency "
+            f"{data['concurrency']}, L = {data['latency']:g} s; medians of "
+            + ", ".join(f"{len(runs)} {mode}" for mode, runs in data["runs"].items()) + " run(s), alternating")
+    return f"{head}\n\n{table}", stats
+
+
+def summarise(small: dict, big: dict) -> tuple[str, dict]:
+    small_text, s = batch_table(small)
+    big_text, b = batch_table(big)
+    ideal, big_ideal = small["ideal"], big["ideal"]
+    panel, bare, cli = s["panel"], s["bare"], small["cli"]
+    ratio, bare_ratio, cli_ratio = panel["wall"] / ideal, bare["wall"] / ideal, cli["wall"] / ideal
+    big_ratio = b["panel"]["wall"] / big_ideal
+    checks = {
+        "wall_ok": ratio <= 1.1 and ratio < bare_ratio,
+        "cli_ok": cli_ratio <= 1.2,
+        "big_ok": big_ratio <= 1.15,
+    }
     text = (
-        f"{calls} calls ({calls // len(common.PERSONAS)} briefs x 5 personas), --concurrency {data['concurrency']}, "
-        f"L = {data['latency']:g} s; medians of {runs} alternating runs of each, every run in a fresh interpreter, "
-        f"timed after imports and one warm-up call.\n\n{table}\n\n"
-        f"- panel wall ≤ 1.1 x ideal: {panel['wall'] / ideal:.2f} x — {common.verdict_status(wall_ok)}\n"
-        f"- panel CPU per call ≤ bare script's: {ratio_cpu:.2f} x the bare script's — "
-        f"{common.verdict_status(cpu_ok)}\n"
-        f"- peak memory of the 200-brief batch: {cli['maxrss_mb']:.0f} MB RSS for the whole `panel review` process "
-        f"({panel['maxrss_mb']:.0f} MB for the in-process run, {bare['maxrss_mb']:.0f} MB for the bare script); "
-        f"the CLI run made {cli['calls']} model calls."
+        f"Every run in a fresh interpreter, timed after imports and one warm-up call; CPU per call counts the "
+        f"worker processes too.\n\n{small_text}\n\n{big_text}\n\n"
+        f"- 1,000 calls: panel ≤ 1.1 x ideal and below the bare script ({bare_ratio:.2f} x): {ratio:.2f} x — "
+        f"{common.verdict_status(checks['wall_ok'])}\n"
+        f"- 1,000 calls: the `panel review` CLI, whole process, ≤ 1.2 x ideal: {cli_ratio:.2f} x — "
+        f"{common.verdict_status(checks['cli_ok'])}\n"
+        f"- 5,000 calls at --concurrency {big['concurrency']}: panel ≤ 1.15 x ideal: {big_ratio:.2f} x (bare script "
+        f"{b['bare']['wall'] / big_ideal:.2f} x) — {common.verdict_status(checks['big_ok'])}\n"
+        f"- the CLI run made {cli['calls']} model calls; peak memory of that process {cli['maxrss_mb']:.0f} MB RSS."
     )
-    summary = {"ideal": ideal, "panel": panel, "bare": bare, "cpu_ratio": ratio_cpu, "wall_ok": wall_ok,
-               "cpu_ok": cpu_ok, "cli": cli}
+    summary = {"ideal": ideal, "panel": panel, "bare": bare, "in_process": s.get("in process"), "cli": cli,
+               "big": {"ideal": big_ideal, **b}, **checks}
     return text, summary
 
 
@@ -98,12 +138,16 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=1.0)
     parser.add_argument("--briefs", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--big-briefs", type=int, default=1000)
+    parser.add_argument("--big-concurrency", type=int, default=200)
     args = parser.parse_args()
-    data = measure(args.latency, args.briefs, args.concurrency, args.repeats)
-    text, summary = summarise(data)
-    common.report("batch", "Batch throughput: 200 briefs x 5 personas, --concurrency 50", text,
-                  {"raw": data, "summary": summary})
+    small = measure(args.latency, args.briefs, args.concurrency, args.repeats, ["bare", "panel", "in process"], cli=True,
+                    once=("in process",))
+    big = measure(args.latency, args.big_briefs, args.big_concurrency, 1, ["bare", "panel"], cli=False)
+    text, summary = summarise(small, big)
+    common.report("batch", "Batch throughput: one machine, worker processes", text,
+                  {"raw": small, "raw_big": big, "summary": summary})
 
 
 if __name__ == "__main__":

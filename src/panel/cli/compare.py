@@ -30,6 +30,7 @@ def compare(
     api_base: options.ApiBase = None,
     router: options.Router = None,
     concurrency: options.Concurrency = 8,
+    workers: options.Workers = None,
     blind: bool = typer.Option(False, "--blind", help="Also judge each pair with names, vendors and links masked, and report the brand effect."),
     recuse: bool = typer.Option(False, "--recuse", help="Leave out seats whose model is made by the tool's vendor (default: flag them)."),
     conflict_model: Optional[str] = typer.Option(None, "--conflict-model", metavar="MODEL", help="Give seats with a vendor conflict this model instead."),
@@ -70,7 +71,7 @@ def compare(
         missing = list(slugs)  # no database yet: check the briefs before creating one
     code = EXIT_OK
     review_options = ReviewOptions(model=model, default_model=default_model(), api_base=api_base,
-                                   concurrency=concurrency, router=router, command="compare")
+                                   concurrency=concurrency, workers=workers, router=router, command="compare")
     if missing:
         for slug in missing:  # fail on a missing brief before any model is called
             if not ws.brief_path(slug).exists():

@@ -20,6 +20,7 @@ def eval_command(
     personas: Optional[str] = typer.Option(None, "--personas", help="Comma-separated personas to score (default: all)."),
     samples: options.Samples = 1,
     concurrency: options.Concurrency = 8,
+    workers: options.Workers = None,
     fresh: options.Fresh = False,
     against: Optional[str] = typer.Option(None, "--against", metavar="VERSION", help="A stored persona version (or a unique prefix): compare with what that version said on this set."),
     baseline: Optional[int] = typer.Option(None, "--baseline", metavar="RUN", help="A stored evaluation (its id): compare with it."),
@@ -47,7 +48,7 @@ def eval_command(
     eval_set = load_eval_set(resolve_set(set_arg, ws.home / "evals"))
     only = [p.strip() for p in personas.split(",") if p.strip()] if personas else None
     review_options = ReviewOptions(model=model, default_model=default_model(), api_base=api_base,
-                                   concurrency=concurrency, fresh=fresh, only_personas=only, samples=samples,
+                                   concurrency=concurrency, workers=workers, fresh=fresh, only_personas=only, samples=samples,
                                    router=router, command=f"eval {eval_set.name}")
     sources = {brief.slug: str(eval_set.folder / f"{brief.slug}.yaml") for brief in eval_set.briefs}
     prepared = plan_batch(ws, eval_set.briefs, review_options, sources)

@@ -21,6 +21,7 @@ def rerun(
     api_base: options.ApiBase = None,
     router: options.Router = None,
     concurrency: options.Concurrency = 8,
+    workers: options.Workers = None,
     fresh: bool = typer.Option(False, "--fresh", help="Call the model even when the store has a verdict for the same version, brief and model."),
     max_cost: options.MaxCost = None,
     as_json: bool = typer.Option(False, "--json", help="Print the flip report as one JSON document."),
@@ -46,7 +47,7 @@ def rerun(
     ws = workspace()
     personas = load_personas(ws.personas_dir)
     review_options = ReviewOptions(
-        model=model, default_model=default_model(), api_base=api_base, concurrency=concurrency, fresh=fresh,
+        model=model, default_model=default_model(), api_base=api_base, concurrency=concurrency, workers=workers, fresh=fresh,
         max_cost=max_cost, router=router, command=rerun_command(changed, persona, brief, model, fresh),
     )
     request = RerunRequest(changed=changed, persona=persona, slug=brief, options=review_options)

@@ -48,6 +48,7 @@ def review(
     api_base: options.ApiBase = None,
     router: options.Router = None,
     concurrency: options.Concurrency = 8,
+    workers: options.Workers = None,
     fresh: options.Fresh = False,
     samples: options.Samples = 1,
     max_cost: options.MaxCost = None,
@@ -66,7 +67,7 @@ def review(
     ws = workspace()
     only = [p.strip() for p in personas.split(",") if p.strip()] if personas else None
     review_options = ReviewOptions(model=model, default_model=default_model(), api_base=api_base,
-                                   concurrency=concurrency, fresh=fresh, only_personas=only, max_cost=max_cost,
+                                   concurrency=concurrency, workers=workers, fresh=fresh, only_personas=only, max_cost=max_cost,
                                    samples=samples, router=router)
     outcome, _ = run_review_command(ws, briefs, review_options, db, as_json)
     out_dir = out or ws.outputs_dir

@@ -5,7 +5,8 @@ verdict JSON schema as `response_format`, retries transient failures (honouring 
 re-asks the model with the validation error when its reply does not fit the schema, and
 returns a `CallOutcome` that records everything the audit trail needs. `ModelSeam.complete_text`
 is the same path for a plain-text answer (the comparison editor). One semaphore caps the calls
-in flight, and `--max-cost` is enforced here.
+in flight, and `--max-cost` is enforced here. With worker processes (panel.models.workers), a
+remote model's calls are made by a worker's seam, still under this seam's cap and budget.
 """
 
 from __future__ import annotations
@@ -87,14 +88,44 @@ class ModelSeam:
         self._priced: asyncio.Event | None = None  # set once a call has finished and reported its cost
         self._semaphore: asyncio.Semaphore | None = None
         self._fatal: dict[str, str] = {}  # model -> auth error, so a bad key fails fast for the rest
+        self.workers = None  # a WorkerPool (panel.models.workers) making the remote calls, if started
+
+    def is_remote(self, settings: ModelSettings) -> bool:
+        """A call that can go to a worker process: not panel's own providers, nor one the Router serves."""
+        if settings.model.split("/", 1)[0] in OWN_PROVIDERS:
+            return False
+        return self.router is None or not self.router.serves(settings.model)
+
+    def failed_for_good(self, model: str) -> bool:
+        """Did a call to `model` show that its key is bad (so no further call to it is attempted)?"""
+        return model in self._fatal
 
     async def review(self, settings: ModelSettings, persona: str, version: str, messages: list[dict],
                      answer: type[BaseModel] = Verdict) -> CallOutcome:
         """A structured answer from the model (a Verdict; a Judgment for a head-to-head): asked,
         validated, re-asked with the error if it does not fit."""
         outcome = CallOutcome(persona=persona, persona_version=version, model=settings.model, status="error")
-        await self._gated(settings, outcome, self._converse(settings, messages, outcome, answer))
+        if self.workers is not None and self.is_remote(settings):
+            work = self._in_worker(settings, messages, outcome, answer)
+        else:
+            work = self._converse(settings, messages, outcome, answer)
+        await self._gated(settings, outcome, work)
         return outcome
+
+    async def _in_worker(self, settings: ModelSettings, messages: list[dict], outcome: CallOutcome,
+                         answer: type[BaseModel]) -> None:
+        """The call made by a worker's seam; its record of the call becomes this one's."""
+        from .workers import WorkerError
+
+        try:
+            answered, fatal = await self.workers.review(settings, outcome.persona, outcome.persona_version,
+                                                        messages, answer)
+        except WorkerError as exc:
+            outcome.error = str(exc)
+            return
+        vars(outcome).update(vars(answered))  # latency is this process's, set by _gated afterwards
+        if fatal:
+            self._fatal[settings.model] = outcome.error
 
     async def complete_text(self, settings: ModelSettings, messages: list[dict], label: str = "") -> CallOutcome:
         """A plain-text answer (no schema, no re-asks) through the same cap, budget and retries.
@@ -118,29 +149,38 @@ class ModelSeam:
         a model with a known-bad key or a passed budget is not attempted."""
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.concurrency)
-        async with self._semaphore:
-            if settings.model in self._fatal:
-                work.close()
-                outcome.error = f"not attempted: {self._fatal[settings.model]}"
-                return
-            if self.max_cost is not None:
-                await self._wait_for_first_price()
-            if self._over_budget():
-                work.close()
-                self.budget_skipped += 1
-                outcome.error = f"not attempted: the --max-cost budget of ${self.max_cost:.4f} would be passed"
-                return
-            self.calls_started += 1
-            self._in_flight += 1
-            started = time.perf_counter()
-            try:
-                await work
-            finally:
-                outcome.latency = round(time.perf_counter() - started, 4)
-                self.spent += outcome.cost
-                self._in_flight -= 1
-                if self._priced is not None:
-                    self._priced.set()
+        try:
+            async with self._semaphore:
+                if self.max_cost is not None:
+                    await self._wait_for_first_price()
+                if self._may_start(settings, outcome):
+                    await self._timed(outcome, work)
+        finally:
+            work.close()  # a call never started (refused, or cancelled while waiting) is dropped quietly
+
+    def _may_start(self, settings: ModelSettings, outcome: CallOutcome) -> bool:
+        """False, with the reason in `outcome`, for a model with a known-bad key or a passed budget."""
+        if settings.model in self._fatal:
+            outcome.error = f"not attempted: {self._fatal[settings.model]}"
+            return False
+        if self._over_budget():
+            self.budget_skipped += 1
+            outcome.error = f"not attempted: the --max-cost budget of ${self.max_cost:.4f} would be passed"
+            return False
+        return True
+
+    async def _timed(self, outcome: CallOutcome, work) -> None:
+        self.calls_started += 1
+        self._in_flight += 1
+        started = time.perf_counter()
+        try:
+            await work
+        finally:
+            outcome.latency = round(time.perf_counter() - started, 4)
+            self.spent += outcome.cost
+            self._in_flight -= 1
+            if self._priced is not None:
+                self._priced.set()
 
     async def _wait_for_first_price(self) -> None:
         """Under a budget the first call runs alone: until one call has reported its cost there is

@@ -20,6 +20,7 @@ from ..inputs.compare_prompts import render_judgment_messages
 from ..inputs.personas import Persona, render_messages
 from ..models.router import load_router
 from ..models.seam import ModelSeam
+from ..models.workers import WorkerPool, workers_to_start
 from ..store import queries
 from ..store.store import Store
 from .matchup import JudgePair, MatchPlan
@@ -76,14 +77,26 @@ class Batch:
                                            self.options.concurrency)
         status = "interrupted"
         try:
+            await self._start_workers(plans)
             panels = await self._run_panels(plans)
             status = "complete" if all(_complete(p) for p in panels) else "partial"
         finally:
+            if self.seam.workers is not None:
+                await self.seam.workers.close()
             self.store.finish_run(self.run_id, status)
             self._save_calibrations()
         return ReviewOutcome(self.run_id, [p for p in panels if isinstance(p, PanelResult)],
                              calls_made=self.calls_made, calls_reused=self.calls_reused,
                              budget_skipped=self.seam.budget_skipped, matches=self.matches)
+
+    async def _start_workers(self, plans: list) -> None:
+        """Worker processes for the remote calls still to make (--workers; panel.models.workers)."""
+        remote = sum(1 for plan in plans for pair in plan.pairs
+                     if pair.key not in self.cached and self.seam.is_remote(pair.settings))
+        size = workers_to_start(self.options.workers, remote, self.options.concurrency)
+        if size:
+            self.seam.workers = WorkerPool(size, self.options.concurrency, self.seam.modes)
+            await self.seam.workers.start()
 
     async def _run_panels(self, plans: list) -> list:
         from .graph import run_panel

@@ -56,6 +56,7 @@ class ReviewOptions:
     timeout: float = field(default_factory=timeout_from_env)  # per request, seconds
     samples: int = 1  # --samples K: independent answers per seat, decided by majority
     router: str | None = None  # --router FILE: a LiteLLM Router model_list serving some model names
+    workers: int | None = None  # --workers N: processes making remote calls (None: one per core; 0: none)
 
     def model_for(self, persona_model: str | None) -> str:
         return self.model or persona_model or self.default_model
