@@ -67,6 +67,24 @@ def test_a_rerun_with_everything_stored_imports_neither_litellm_nor_langgraph(wo
     assert imported == []
 
 
+@pytest.mark.slow  # `python -c` probes against a real HTTP server
+def test_a_rerun_against_a_stored_self_hosted_server_imports_neither(workspace, make_brief):
+    """A self-hosted OpenAI-compatible server (openai/<name> with --api-base) is checked without
+    litellm: its provider is in the name and it needs no key."""
+    from reliability_helpers import FakeOpenAI
+
+    make_brief("quintet")
+    with FakeOpenAI() as server:
+        args = ["review", "quintet", "--model", "openai/fake", "--api-base", server.url, "--json"]
+        first, imported = run_probe(workspace, args)
+        assert first.returncode == 0, first.stderr
+        assert "litellm" in imported and server.requests == 5
+        again, imported = run_probe(workspace, args)
+        assert again.returncode == 0, again.stderr
+        assert json.loads(again.stdout)["calls_made"] == 0 and server.requests == 5
+        assert imported == []
+
+
 @pytest.mark.slow  # `python -c` probes
 def test_help_and_listing_import_nothing_heavy(workspace):
     for args in (["--help"], ["personas", "list"], ["review", "--help"]):

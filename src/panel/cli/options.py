@@ -20,8 +20,9 @@ Concurrency = Annotated[int, typer.Option(
     "--concurrency", envvar="PANEL_CONCURRENCY", min=1, max=512, help="Model calls in flight at once, across all briefs.")]
 Workers = Annotated[Optional[int], typer.Option(
     "--workers", envvar="PANEL_WORKERS", min=0, max=64, metavar="N",
-    help="Processes that make the remote model calls, under the one --concurrency cap (default: one per core;"
-    " 0: all in this process). The embedded model, the scripted model and --router always run in this process.")]
+    help="Processes that make the remote model calls of a batch bigger than one --concurrency window, under"
+    " that one cap (default: one per core; 0: none). The embedded model, the scripted model and --router"
+    " always run in this process.")]
 Fresh = Annotated[bool, typer.Option("--fresh", help="Ignore stored verdicts and call the model again.")]
 MaxCost = Annotated[Optional[float], typer.Option(
     "--max-cost", min=0, help="Stop starting new calls once recorded cost (USD) would pass this.")]

@@ -122,6 +122,8 @@ def _make_local_handler(litellm):
 
 # Providers panel registers itself: litellm cannot check them, panel can.
 OWN_PROVIDERS = ("local", "scripted")
+# Providers that speak to an OpenAI-compatible server at --api-base: no credentials needed there.
+SELF_HOSTED = ("openai", "text-completion-openai", "hosted_vllm")
 # Variables litellm lists as missing that are not credentials: each has a default or a clear error.
 _NOT_CREDENTIALS = ("_API_BASE", "_BASE_URL", "_API_VERSION", "_REGION_NAME")
 
@@ -140,6 +142,8 @@ def check_model(model: str, api_base: str | None = None) -> None:
         return
     if provider in OWN_PROVIDERS:
         return
+    if api_base and provider in SELF_HOSTED and model.split("/", 1)[1].strip():
+        return  # the prefix names the provider and the server needs no key: nothing to import litellm for
     litellm = get_litellm()
     try:
         provider = litellm.get_llm_provider(model, api_base=api_base)[1]
@@ -158,7 +162,7 @@ def check_model(model: str, api_base: str | None = None) -> None:
 def missing_credentials(litellm, model: str, provider: str, api_base: str | None) -> list[str]:
     """The credential variables the provider needs and the environment lacks. A self-hosted
     OpenAI-compatible server (openai/... with --api-base) needs none: the seam sends a dummy key."""
-    if api_base and provider in ("openai", "text-completion-openai", "hosted_vllm"):
+    if api_base and provider in SELF_HOSTED:
         return []
     found = litellm.validate_environment(model=model, api_base=api_base)
     return [name for name in found.get("missing_keys") or [] if not name.endswith(_NOT_CREDENTIALS)]
