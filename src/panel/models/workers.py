@@ -125,10 +125,10 @@ class WorkerPool:
                 if future is not None and not future.done():
                     future.set_result((outcome, fatal))
         except (asyncio.IncompleteReadError, ConnectionError, OSError) as exc:
-            worker.stopped = f"panel's worker process stopped ({type(exc).__name__})"
-        worker.process.join(timeout=0.5)
-        if worker.process.exitcode is not None:
-            worker.stopped = f"panel's worker process stopped (exit code {worker.process.exitcode})"
+            worker.stopped = f"panel's worker process stopped ({type(exc).__name__})"  # no new calls go to it
+        code = await _exit_code(worker.process.pid)
+        if code is not None:
+            worker.stopped = f"panel's worker process stopped (exit code {code})"
         for future in worker.pending.values():
             if not future.done():
                 future.set_exception(WorkerError(worker.stopped))
@@ -145,6 +145,20 @@ class WorkerPool:
                 worker.process.join()
             if worker.listener is not None:
                 worker.listener.cancel()
+
+
+async def _exit_code(pid: int) -> int | None:
+    """A stopped worker's exit code (minus the signal that killed it), read without reaping it:
+    `close()` reaps it, and two waits on one child race. None if it has not exited within a second."""
+    for _ in range(20):
+        try:
+            info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
+        except ChildProcessError:
+            return None
+        if info is not None:
+            return info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
+        await asyncio.sleep(0.05)
+    return None
 
 
 class WorkerError(RuntimeError):
