@@ -142,8 +142,8 @@ def main() -> None:
     parser.add_argument("--big-briefs", type=int, default=1000)
     parser.add_argument("--big-concurrency", type=int, default=200)
     args = parser.parse_args()
-    small = measure(args.latency, args.briefs, args.concurrency, args.repeats, ["bare", "panel", "in process"], cli=True,
-                    once=("in process",))
+    small = measure(args.latency, args.briefs, args.concurrency, args.repeats, ["bare", "panel", "in process"],
+                    cli=True, once=("in process",))
     big = measure(args.latency, args.big_briefs, args.big_concurrency, 1, ["bare", "panel"], cli=False)
     text, summary = summarise(small, big)
     common.report("batch", "Batch throughput: one machine, worker processes", text,

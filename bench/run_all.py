@@ -114,12 +114,14 @@ def batch_rows(data: dict) -> list[list[str]]:
     workers = panel["workers"]
     return [
         [f"{raw['calls']:,} calls, --concurrency {raw['concurrency']}, L = {raw['latency']:g} s",
-         f"ideal {ideal:.0f} s; bare script {bare['wall'] / ideal:.2f} × ideal", "≤ 1.1 × ideal and below the bare script",
+         f"ideal {ideal:.0f} s; bare script {bare['wall'] / ideal:.2f} × ideal",
+         "≤ 1.1 × ideal and below the bare script",
          f"{panel['wall'] / ideal:.2f} × ideal ({workers} workers)", common.verdict_status(s["wall_ok"])],
         ["`panel review` CLI, whole process, same batch", "—", "≤ 1.2 × ideal",
          f"{cli['wall'] / ideal:.2f} × ideal", common.verdict_status(s["cli_ok"])],
         [f"{big_raw['calls']:,} calls, --concurrency {big_raw['concurrency']}",
-         f"ideal {big['ideal']:.0f} s; bare script {big['bare']['wall'] / big['ideal']:.2f} × ideal", "≤ 1.15 × ideal",
+         f"ideal {big['ideal']:.0f} s; bare script {big['bare']['wall'] / big['ideal']:.2f} × ideal",
+         "≤ 1.15 × ideal",
          f"{big['panel']['wall'] / big['ideal']:.2f} × ideal ({big['panel']['workers']} workers)",
          common.verdict_status(s["big_ok"])],
         [f"CPU per call, {raw['calls']:,}-call batch, all processes", f"bare script: {bare['cpu_ms_per_call']:.2f} ms",
@@ -184,9 +186,10 @@ Measured with the benchmarks above. To see where a batch's CPU goes, `python ben
 - **A leaner call path inside litellm was measured and not taken.** Its per-call work is spread
   over request building, the OpenAI client, response objects and pricing, and the switches it
   offers move little (600 calls, side by side: `turn_off_message_logging` with
-  `disable_streaming_logging` −3 %, within the noise; the httpx transport +23 %); registering a zero price for a self-hosted model litellm cannot price saves ~10 % but
-  changes litellm's global price list and logs a warning per model. Workers cut the wall time by
-  a quarter at 200 in flight; none of these would.
+  `disable_streaming_logging` −3 %, within the noise; the httpx transport +23 %); registering a
+  zero price for a self-hosted model litellm cannot price saves ~10 % but changes litellm's global
+  price list and logs a warning per model. Workers cut the wall time by a fifth at 200 in flight;
+  none of these would.
 - **What the panel adds per call** is about 1–1.5 ms of CPU: langgraph's per-task machinery
   (~0.35 ms per persona, measured with a no-op persona node; routing and aggregation are already
   async), one SQLite transaction per verdict (~0.3 ms, kept for crash safety), rendering the two

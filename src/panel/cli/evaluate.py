@@ -48,8 +48,8 @@ def eval_command(
     eval_set = load_eval_set(resolve_set(set_arg, ws.home / "evals"))
     only = [p.strip() for p in personas.split(",") if p.strip()] if personas else None
     review_options = ReviewOptions(model=model, default_model=default_model(), api_base=api_base,
-                                   concurrency=concurrency, workers=workers, fresh=fresh, only_personas=only, samples=samples,
-                                   router=router, command=f"eval {eval_set.name}")
+                                   concurrency=concurrency, workers=workers, fresh=fresh, only_personas=only,
+                                   samples=samples, router=router, command=f"eval {eval_set.name}")
     sources = {brief.slug: str(eval_set.folder / f"{brief.slug}.yaml") for brief in eval_set.briefs}
     prepared = plan_batch(ws, eval_set.briefs, review_options, sources)
     plans = prepared[2]

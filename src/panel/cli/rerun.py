@@ -47,8 +47,8 @@ def rerun(
     ws = workspace()
     personas = load_personas(ws.personas_dir)
     review_options = ReviewOptions(
-        model=model, default_model=default_model(), api_base=api_base, concurrency=concurrency, workers=workers, fresh=fresh,
-        max_cost=max_cost, router=router, command=rerun_command(changed, persona, brief, model, fresh),
+        model=model, default_model=default_model(), api_base=api_base, concurrency=concurrency, workers=workers,
+        fresh=fresh, max_cost=max_cost, router=router, command=rerun_command(changed, persona, brief, model, fresh),
     )
     request = RerunRequest(changed=changed, persona=persona, slug=brief, options=review_options)
     request.check(personas)  # before opening the store: bad input needs no database

@@ -67,7 +67,8 @@ def review(
     ws = workspace()
     only = [p.strip() for p in personas.split(",") if p.strip()] if personas else None
     review_options = ReviewOptions(model=model, default_model=default_model(), api_base=api_base,
-                                   concurrency=concurrency, workers=workers, fresh=fresh, only_personas=only, max_cost=max_cost,
+                                   concurrency=concurrency, workers=workers, fresh=fresh, only_personas=only,
+                                   max_cost=max_cost,
                                    samples=samples, router=router)
     outcome, _ = run_review_command(ws, briefs, review_options, db, as_json)
     out_dir = out or ws.outputs_dir
