@@ -178,3 +178,14 @@ def test_a_worker_ignores_ctrl_c_and_stops_when_its_pipe_closes():
 
     alive_after_ctrl_c, exitcode = asyncio.run(start_and_close())
     assert alive_after_ctrl_c and exitcode == 0
+
+
+def test_without_worker_processes_the_batch_runs_in_process(run_cli, server, spies, monkeypatch):
+    def no_pipes():
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(workers.os, "pipe", no_pipes)
+    res, out = review(run_cli, server, "--concurrency", "4", "--workers", "2")
+    assert res.exit_code == 0 and out["calls_made"] == 20
+    assert spies == {"to_workers": 0, "here": 20}
+    assert "could not start worker processes ([Errno 24] Too many open files)" in res.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -94,9 +95,17 @@ class Batch:
         remote = sum(1 for plan in plans for pair in plan.pairs
                      if pair.key not in self.cached and self.seam.is_remote(pair.settings))
         size = workers_to_start(self.options.workers, remote, self.options.concurrency)
-        if size:
-            self.seam.workers = WorkerPool(size, self.options.concurrency, self.seam.modes)
-            await self.seam.workers.start()
+        if not size:
+            return
+        pool = WorkerPool(size, self.options.concurrency, self.seam.modes)
+        try:
+            await pool.start()
+        except OSError as exc:  # no processes or file descriptors left: the calls can still be made here
+            await pool.close()
+            print(f"panel: could not start worker processes ({exc}); making every call in this process",
+                  file=sys.stderr)
+            return
+        self.seam.workers = pool
 
     async def _run_panels(self, plans: list) -> list:
         from .graph import run_panel
