@@ -122,13 +122,7 @@ async def run_panel(home: Path, url: str, concurrency: int, n: int | None, worke
         store.close()
     complete = sum(1 for p in outcome.panels if p.complete)
     return {"wall": wall, "cpu": cpu + workers_cpu, "main_cpu": cpu, "calls": outcome.calls_made,
-            "complete_panels": complete, "workers": workers_started(options, outcome.calls_made)}
-
-
-def workers_started(options, remote_calls: int) -> int:
-    from panel.models.workers import workers_to_start
-
-    return workers_to_start(options.workers, remote_calls, options.concurrency)
+            "complete_panels": complete, "workers": outcome.workers}
 
 
 async def run_bare(home: Path, url: str, concurrency: int, n: int | None) -> dict:

@@ -103,30 +103,31 @@ def test_how_many_workers_a_batch_starts():
 
 def test_a_batch_made_by_workers_stores_what_one_made_here_does(run_cli, server, workspace, spies):
     res, out = review(run_cli, server, "--concurrency", "4", "--workers", "2")
-    assert res.exit_code == 0
+    assert res.exit_code == 0 and out["workers"] == 2
     assert spies == {"to_workers": 20, "here": 0}  # every call was made in a worker process
     assert server.requests == 20 and out["calls_made"] == 20
     assert all(p["reported"] == p["seated"] == 5 for p in out["panels"])
     by_workers = stored(workspace, out["run_id"])
 
     res, again = review(run_cli, server, "--concurrency", "4", "--workers", "0", "--fresh")
-    assert res.exit_code == 0 and spies["here"] == 20
+    assert res.exit_code == 0 and spies["here"] == 20 and again["workers"] == 0
     in_process = stored(workspace, again["run_id"])
     assert by_workers.keys() == in_process.keys() and len(by_workers) == 20
     for key, row in by_workers.items():  # the same conversation, answer and verdict, whoever made the call
         assert row == in_process[key], key
 
 
-def test_workers_keep_the_one_cap_on_calls_in_flight(run_cli, server):
+def test_workers_keep_the_one_cap_on_calls_in_flight(run_cli, server, spies):
     res, out = review(run_cli, server, "--concurrency", "3", "--workers", "2")
     assert res.exit_code == 0 and server.requests == 20
+    assert out["workers"] == 2 and spies["to_workers"] == 20
     assert server.peak == 3  # the cap is the main process's, across both workers
 
 
 def test_a_bad_key_found_by_one_worker_stops_the_calls_to_every_worker(run_cli, server, workspace):
     server.add_faults("401")
     res, out = review(run_cli, server, "--concurrency", "1", "--workers", "2")
-    assert res.exit_code == 1
+    assert res.exit_code == 1 and out["workers"] == 2
     assert server.requests == 1  # the 401 was not retried, and no other call was sent with that key
     errors = [row["error"] for row in stored(workspace, out["run_id"]).values()]
     assert sum(e.startswith("authentication failed") for e in errors) == 1
@@ -159,7 +160,8 @@ def test_a_worker_that_dies_fails_only_its_calls_in_flight(run_cli, server, work
 
 
 def test_no_worker_outlives_its_batch(run_cli, server):
-    review(run_cli, server, "--concurrency", "2", "--workers", "2")
+    res, out = review(run_cli, server, "--concurrency", "2", "--workers", "2")
+    assert res.exit_code == 0 and out["workers"] == 2
     assert not [p for p in multiprocessing.active_children() if p.name.startswith("panel-worker")]
 
 
@@ -186,6 +188,37 @@ def test_without_worker_processes_the_batch_runs_in_process(run_cli, server, spi
 
     monkeypatch.setattr(workers.os, "pipe", no_pipes)
     res, out = review(run_cli, server, "--concurrency", "4", "--workers", "2")
-    assert res.exit_code == 0 and out["calls_made"] == 20
+    assert res.exit_code == 0 and out["calls_made"] == 20 and out["workers"] == 0
     assert spies == {"to_workers": 0, "here": 20}
     assert "could not start worker processes ([Errno 24] Too many open files)" in res.stderr
+
+
+def test_a_pool_that_cannot_start_leaves_no_pipe_open(monkeypatch):
+    real, made = os.pipe, []
+
+    def pipe():
+        if len(made) == 3:  # two workers need four pipes: the last one fails
+            raise OSError(24, "Too many open files")
+        made.append(real())
+        return made[-1]
+
+    monkeypatch.setattr(workers.os, "pipe", pipe)
+    with pytest.raises(OSError):
+        asyncio.run(workers.WorkerPool(2, concurrency=1).start())
+    for fd in (fd for pair in made for fd in pair):
+        with pytest.raises(OSError):
+            os.fstat(fd)
+
+
+@pytest.mark.parametrize("where", ["flag", "env"])
+@pytest.mark.parametrize("value", ["-1", "65", "two", "1.5"])
+def test_a_bad_worker_count_is_refused_before_anything_is_written(run_cli, server, workspace, monkeypatch,
+                                                                    where, value):
+    args = ["review", *BRIEFS, "--model", MODEL, "--api-base", server.url]
+    if where == "flag":
+        args += ["--workers", value]
+    else:
+        monkeypatch.setenv("PANEL_WORKERS", value)
+    res = run_cli(*args)
+    assert res.exit_code == 2 and "--workers" in res.stderr
+    assert server.requests == 0 and not (workspace / "outputs" / "panel.db").exists()

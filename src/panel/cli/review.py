@@ -68,8 +68,7 @@ def review(
     only = [p.strip() for p in personas.split(",") if p.strip()] if personas else None
     review_options = ReviewOptions(model=model, default_model=default_model(), api_base=api_base,
                                    concurrency=concurrency, workers=workers, fresh=fresh, only_personas=only,
-                                   max_cost=max_cost,
-                                   samples=samples, router=router)
+                                   max_cost=max_cost, samples=samples, router=router)
     outcome, _ = run_review_command(ws, briefs, review_options, db, as_json)
     out_dir = out or ws.outputs_dir
     standing = write_reports(ws.db_path(db), out_dir, outcome)
@@ -225,6 +224,7 @@ def review_json(outcome) -> dict:
         "run_id": outcome.run_id,
         "calls_made": outcome.calls_made,
         "calls_reused": outcome.calls_reused,
+        "workers": outcome.workers,
         "panels": [p.to_json() for p in outcome.panels],
     }
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
 import pickle
 import signal
@@ -38,7 +37,11 @@ _LENGTH = struct.Struct("!I")
 
 def available() -> bool:
     """Workers are forked (they inherit the imported litellm); only Linux forks safely here."""
-    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+    if not sys.platform.startswith("linux"):
+        return False
+    import multiprocessing  # ~70 ms: only for a batch big enough to want workers
+
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def default_workers() -> int:
@@ -54,9 +57,8 @@ def workers_to_start(requested: int | None, remote_calls: int, concurrency: int)
     than the batch has full windows of remote calls (`--concurrency` each). A batch smaller than
     one window is a single round of calls, and runs in this process: a worker would buy nothing."""
     wanted = default_workers() if requested is None else requested
-    if not available():
-        return 0
-    return max(0, min(wanted, remote_calls // max(1, concurrency)))
+    size = min(wanted, remote_calls // max(1, concurrency))
+    return size if size > 0 and available() else 0
 
 
 # --- the main process's side ----------------------------------------------------------------------
@@ -64,7 +66,7 @@ def workers_to_start(requested: int | None, remote_calls: int, concurrency: int)
 
 @dataclass
 class _Worker:
-    process: multiprocessing.Process
+    process: "multiprocessing.Process"
     writer: asyncio.StreamWriter
     reader: asyncio.StreamReader
     pending: dict[int, asyncio.Future] = field(default_factory=dict)
@@ -82,21 +84,39 @@ class WorkerPool:
         self._workers: list[_Worker] = []
         self._next_id = 0
 
+    def __len__(self) -> int:
+        return len(self._workers)
+
     async def start(self) -> None:
+        """Fork the workers and connect their pipes. On failure (no processes or file descriptors left)
+        nothing is left behind: every pipe end is closed and every started worker killed."""
+        import multiprocessing
+
         get_litellm()  # imported before the fork, so every worker inherits it instead of importing it again
-        ends = [(os.pipe(), os.pipe()) for _ in range(self.size)]
-        context = multiprocessing.get_context("fork")
+        opened: list[int] = []  # every pipe end, in order: calls_r, calls_w, replies_r, replies_w per worker
         processes = []
-        for index, ((calls_r, calls_w), (replies_r, replies_w)) in enumerate(ends):
-            # A worker keeps only its own two ends: an end of another worker's pipe held open there
-            # would keep that worker from seeing the end of its calls when the main process closes it.
-            others = [fd for k, pair in enumerate(ends) for fd in (pair[0] + pair[1]) if k != index]
-            process = context.Process(target=_serve, name=f"panel-worker-{index + 1}", daemon=True,
-                                      args=(calls_r, replies_w, [calls_w, replies_r, *others],
-                                            self.concurrency, self.modes))
-            process.start()
-            processes.append(process)
-        for process, ((calls_r, calls_w), (replies_r, replies_w)) in zip(processes, ends):
+        try:
+            for _ in range(2 * self.size):
+                opened.extend(os.pipe())
+            ends = [tuple(opened[i:i + 4]) for i in range(0, len(opened), 4)]
+            context = multiprocessing.get_context("fork")
+            for index, (calls_r, calls_w, replies_r, replies_w) in enumerate(ends):
+                # A worker keeps only its own two ends: another worker's pipe end held open there would
+                # keep that worker from seeing the end of its calls when the main process closes it.
+                others = [fd for k, fds in enumerate(ends) if k != index for fd in fds]
+                process = context.Process(target=_serve, name=f"panel-worker-{index + 1}", daemon=True,
+                                          args=(calls_r, replies_w, [calls_w, replies_r, *others],
+                                                self.concurrency, self.modes))
+                process.start()
+                processes.append(process)
+        except OSError:
+            for process in processes:
+                process.kill()
+                process.join()
+            for fd in opened:
+                os.close(fd)
+            raise
+        for process, (calls_r, calls_w, replies_r, replies_w) in zip(processes, ends):
             os.close(calls_r)
             os.close(replies_w)
             reader, writer = await _open_streams(replies_r, calls_w)
@@ -124,7 +144,7 @@ class WorkerPool:
                 future = worker.pending.pop(call_id, None)
                 if future is not None and not future.done():
                     future.set_result((outcome, fatal))
-        except (asyncio.IncompleteReadError, ConnectionError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever ends the replies, the calls waiting must not hang
             worker.stopped = f"panel's worker process stopped ({type(exc).__name__})"  # no new calls go to it
         code = await _exit_code(worker.process.pid)
         if code is not None:

@@ -38,6 +38,7 @@ class ReviewOutcome:
     calls_reused: int = 0
     budget_skipped: int = 0  # calls not started because --max-cost would have been passed
     matches: dict[str, list[JudgmentResult]] = field(default_factory=dict)  # head-to-head: plan slug -> judgments
+    workers: int = 0  # worker processes that made the remote calls (panel.models.workers)
 
     @property
     def complete(self) -> bool:
@@ -88,7 +89,8 @@ class Batch:
             self._save_calibrations()
         return ReviewOutcome(self.run_id, [p for p in panels if isinstance(p, PanelResult)],
                              calls_made=self.calls_made, calls_reused=self.calls_reused,
-                             budget_skipped=self.seam.budget_skipped, matches=self.matches)
+                             budget_skipped=self.seam.budget_skipped, matches=self.matches,
+                             workers=len(self.seam.workers or ()))
 
     async def _start_workers(self, plans: list) -> None:
         """Worker processes for the remote calls still to make (--workers; panel.models.workers)."""
@@ -101,7 +103,6 @@ class Batch:
         try:
             await pool.start()
         except OSError as exc:  # no processes or file descriptors left: the calls can still be made here
-            await pool.close()
             print(f"panel: could not start worker processes ({exc}); making every call in this process",
                   file=sys.stderr)
             return
