@@ -91,14 +91,14 @@ def children_cpu() -> float:
 
 
 async def run_panel(home: Path, url: str, concurrency: int, n: int | None, workers: int | None = None) -> dict:
-    from panel.review.graph import compiled_graph
+    from panel.review.graph import batch_graph
 
-    compiled_graph()  # langgraph is imported when the graph is first built: before the clock, like the rest
+    batch_graph()  # langgraph is imported when the graph is first built: before the clock, like the rest
     from panel.models.seam import ModelSeam, ModelSettings
     from panel.models.providers import get_litellm
     from panel.inputs.personas import render_messages
     from panel.review.plan import ReviewOptions
-    from panel.review.batch import run_review
+    from panel.review.run import run_review
     from panel.store.store import Store
 
     briefs, personas = load_inputs(home, n)
@@ -160,7 +160,7 @@ async def run_seam(home: Path, url: str, concurrency: int, n: int | None, store_
     from panel.models.providers import get_litellm
     from panel.inputs.personas import render_messages
     from panel.store.store import Store
-    from panel.review.plan import cache_key
+    from panel.review.plan import make_job
 
     briefs, personas = load_inputs(home, n)
     pairs = [(b, p, render_messages(p, b)) for b in briefs for p in personas.values()]
@@ -179,8 +179,7 @@ async def run_seam(home: Path, url: str, concurrency: int, n: int | None, store_
         async def one(brief, persona, messages):
             call = await seam.review(settings, persona.name, persona.version, messages)
             if store_too:
-                key = cache_key(persona.version, hashes[brief.slug], MODEL, settings.params())
-                store.record_call(run_id, brief.slug, hashes[brief.slug], key, settings.params(), call)
+                store.record_call(run_id, make_job(persona, brief, hashes[brief.slug], settings), call)
             return call
 
         GC.reset()

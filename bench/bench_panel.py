@@ -31,7 +31,7 @@ async def measure(url: str, home: Path, repeats: int) -> dict:
     from panel.models.providers import get_litellm
     from panel.inputs.personas import load_personas, render_messages
     from panel.review.plan import ReviewOptions
-    from panel.review.batch import run_review
+    from panel.review.run import run_review
     from panel.store.store import Store
 
     brief = load_brief(brief_files(home / "briefs")[0])

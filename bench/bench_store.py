@@ -149,7 +149,8 @@ def make_outcomes(n: int) -> list:
 
 def measure_writes(n: int, repeats: int) -> list[float]:
     from panel.store.store import Store
-    from panel.review.plan import cache_key
+    from panel.models.seam import ModelSettings
+    from panel.review.plan import make_job
 
     outcomes = make_outcomes(n)
     totals = []
@@ -163,8 +164,8 @@ def measure_writes(n: int, repeats: int) -> list[float]:
             run_id = store.start_run("bench", common.FAKE_MODEL, list(hashes), 50)
             started = time.perf_counter()
             for brief, persona, call in outcomes:
-                key = cache_key(persona.version, hashes[brief.slug], call.model, {})
-                store.record_call(run_id, brief.slug, hashes[brief.slug], key, {}, call)
+                job = make_job(persona, brief, hashes[brief.slug], ModelSettings(model=call.model))
+                store.record_call(run_id, job, call)
             totals.append(time.perf_counter() - started)
             store.close()
     return totals

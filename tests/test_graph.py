@@ -8,7 +8,8 @@ from panel.core.brief import ToolBrief
 from panel.core.panel import aggregate
 from panel.core.verdict import PersonaResult, Verdict
 from panel.inputs.personas import load_personas
-from panel.review.graph import compiled_graph, run_panel
+from panel.review.graph import run_plan
+from panel.review.service import served_graph
 from panel.review.plan import ReviewOptions, plan_review
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,7 +25,7 @@ def test_langgraph_json_points_at_the_compiled_graph():
     assert "/" not in module
     found = vars(importlib.import_module(module))[attr]
     loaded = found() if callable(found) and not hasattr(found, "ainvoke") else found
-    assert loaded is compiled_graph()
+    assert loaded is served_graph()
     assert {"__start__", "persona", "aggregate", "__end__"} <= set(loaded.get_graph().nodes)
 
 
@@ -32,24 +33,24 @@ class RecordingBatch:
     """Stands in for panel.review.batch.Batch: every node is in flight before any finishes."""
 
     def __init__(self, seats: int):
-        self.seats, self.started, self.finished, self.panels, self.matches = seats, [], [], {}, {}
+        self.seats, self.started, self.done, self.finished = seats, [], [], {}
 
     def carry_over(self, plan):
         return []
 
-    async def review_pair(self, pair):
+    async def ask(self, pair):
         self.started.append(pair.name)
         await asyncio.sleep(0.05)
         assert len(self.started) == self.seats
-        self.finished.append(pair.name)
+        self.done.append(pair.name)
         verdict = Verdict(rationale="r", verdict="skip" if pair.name == "skeptic" else "ship", confidence=0.5,
                           headline="h", strengths=[], risks=[], competitors=[])
         return PersonaResult(persona=pair.name, persona_version=pair.persona.version, model="m", status="ok",
                              verdict=verdict)
 
-    def finish_panel(self, plan, results):
-        self.panels[plan.slug] = aggregate(plan.slug, plan.brief_hash, plan.seated, results)
-        return self.panels[plan.slug]
+    def finish(self, plan, results):
+        self.finished[plan.slug] = aggregate(plan.slug, plan.brief_hash, plan.seated, results)
+        return self.finished[plan.slug]
 
 
 def test_fan_out_runs_one_node_per_seated_persona_concurrently(workspace):
@@ -57,15 +58,15 @@ def test_fan_out_runs_one_node_per_seated_persona_concurrently(workspace):
                       pricing={"model": "free", "entry": "Free"}, licence="MIT", panel=["builder", "skeptic", "creative"])
     [plan] = plan_review([brief], load_personas(workspace / "personas"), ReviewOptions(model="scripted/x"))
     batch = RecordingBatch(seats=3)
-    panel = asyncio.run(run_panel(plan, batch, use_graph=True))
-    assert sorted(batch.finished) == ["builder", "creative", "skeptic"]
+    panel = asyncio.run(run_plan(plan, batch, use_graph=True))
+    assert sorted(batch.done) == ["builder", "creative", "skeptic"]
     assert panel.reported == 3 and panel.ships == 2 and panel.seated == ["builder", "skeptic", "creative"]
 
 
 def submit_in_process(brief: dict, **context):
     from panel.review.graph import PanelContext
 
-    return asyncio.run(compiled_graph().ainvoke({"brief": brief}, context=PanelContext(**context)))
+    return asyncio.run(served_graph().ainvoke({"brief": brief}, context=PanelContext(**context)))
 
 
 def lantern(make_brief) -> dict:

@@ -203,13 +203,13 @@ def test_the_reference_replay_is_a_computed_tie_with_each_sides_reasons(workspac
     ("anthropic/claude-3-5-haiku", "Anthropic"), ("openai/gpt-4o-mini", "OpenAI"), ("scripted/judge", None),
 ])
 def test_a_models_maker_is_read_from_its_family_not_its_server(model, vendor):
-    from panel.analysis.vendors import model_vendor
+    from panel.core.vendors import model_vendor
 
     assert model_vendor(model) == vendor
 
 
 def test_a_vendor_in_brackets_is_a_conflict_too():
-    from panel.analysis.vendors import conflict
+    from panel.core.vendors import conflict
 
     assert conflict("ollama/phi4", "GitHub (Microsoft)") == "Microsoft"
     assert conflict("local/smollm2", "Hugging Face") == "Hugging Face"

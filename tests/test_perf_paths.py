@@ -16,7 +16,7 @@ from panel.models import scripted
 from panel.inputs.briefs import load_brief
 from panel.inputs.personas import load_personas, render_messages
 from panel.review.plan import ReviewOptions
-from panel.review.batch import run_review
+from panel.review.run import run_review
 from panel.store.store import Store
 
 HEAVY = ("litellm", "langgraph", "langchain_core", "openai", "tenacity")
@@ -103,7 +103,7 @@ def test_fully_stored_briefs_skip_the_graph_and_match_the_first_run(workspace, m
         async def ainvoke(self, *args, **kwargs):
             raise AssertionError("the graph ran for a brief whose every seat is stored")
 
-    monkeypatch.setattr(panel.review.graph, "compiled_graph", lambda: NoGraph())
+    monkeypatch.setattr(panel.review.graph, "batch_graph", lambda: NoGraph())
     second = review(workspace, ["quartet", "quintet"])
     assert second.calls_made == 0 and second.calls_reused == 4 + 5
     assert [p.to_json() for p in second.panels] == [

@@ -11,7 +11,7 @@ from panel.inputs.briefs import load_brief
 from panel.core.errors import PanelError, PersonaError
 from panel.inputs.personas import load_personas
 from panel.review.plan import ReviewOptions
-from panel.review.batch import run_review
+from panel.review.run import run_review
 from panel.store import queries
 from panel.store.store import Store
 

@@ -76,7 +76,8 @@ def test_the_cache_reuses_only_the_newest_ok_verdict_of_the_same_key(tmp_path):
 
     from panel.core.brief import ToolBrief
     from panel.core.verdict import Verdict
-    from panel.models.seam import CallOutcome
+    from panel.models.seam import CallOutcome, ModelSettings
+    from panel.review.plan import VerdictJob
     from panel.store.queries import find_cached
 
     brief = ToolBrief(slug="widget", name="Widget", tagline="t", category="c", vendor="v", description="d",
@@ -97,7 +98,7 @@ def test_the_cache_reuses_only_the_newest_ok_verdict_of_the_same_key(tmp_path):
             call = CallOutcome(persona="skeptic", persona_version="v1", model="m", status=status,
                                verdict=verdict(headline) if status == "ok" else None, raw="x",
                                error=None if status == "ok" else "failed")
-            return store.record_call(run_id, "widget", digest, key, {}, call)
+            return store.record_call(run_id, VerdictJob(persona, brief, digest, ModelSettings(model="m"), key), call)
 
         record("a", "ok", "older")
         record("a", "error")

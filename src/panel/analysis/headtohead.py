@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..core.judgment import JudgmentResult
-from .vendors import conflict
+from ..core.vendors import conflict
 
 
 @dataclass

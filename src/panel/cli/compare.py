@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from dataclasses import replace
 from typing import Optional
 
 import typer
@@ -47,20 +46,18 @@ def compare(
     Exit 1 if a review was partial or the --editor model failed; the pages are still written.
     """
     from ..core.errors import CompareError, EditorError
+    from ..models.providers import check_model
     from ..publish.comparison import build_comparison, check_slugs, latest_editor_note, missing_panels
     from ..publish.comparison import save_comparison, write_comparison
     from ..publish.editor import write_editor_summary
+    from ..review.matchup import check_conflict_flags
     from ..review.plan import ReviewOptions
     from ..store.store import Store
-    from .review import default_model, execute_review, prepare_review
-
-    from ..models.providers import check_model
+    from .review import default_model, prepare_review, run_batch
 
     ws = workspace()
     check_slugs(slugs)
-    if recuse and conflict_model:
-        raise CompareError("--recuse leaves conflicted seats out and --conflict-model gives them another model:"
-                           " choose one")
+    check_conflict_flags(recuse, conflict_model)
     if editor:
         check_model(editor, api_base)  # a misconfigured editor is bad input too, found before any work
     hashes = current_brief_hashes(ws, slugs)
@@ -76,10 +73,9 @@ def compare(
         for slug in missing:  # fail on a missing brief before any model is called
             if not ws.brief_path(slug).exists():
                 raise CompareError(f"'{slug}' has no stored panel and no brief at {ws.brief_path(slug)}")
-        prepared = prepare_review(ws, missing, review_options)
-        if not as_json:
-            typer.echo(f"No stored panel for {', '.join(missing)}: reviewing first.", err=True)
-        outcome = execute_review(ws, prepared, review_options, db, as_json)
+        personas, plans = prepare_review(ws, missing, review_options)
+        outcome = run_batch(plans, personas, ws.db_path(db), review_options, as_json,
+                            announce=f"No stored panel for {', '.join(missing)}: reviewing first.")
         if not outcome.complete:
             code = EXIT_PARTIAL
         hashes = current_brief_hashes(ws, slugs)
@@ -118,69 +114,27 @@ def compare(
 
 
 def head_to_heads(ws, store, slugs, model, review_options, blind, recuse, conflict_model, quiet):
-    """Judge every pair of tools (both orders; masked too with --blind) as one recorded run, on the
-    briefs their panels judged. With --conflict-model, seats whose model is made by the tool's vendor
-    are reviewed (and judge) with that model instead. Returns the HeadToHeads, the per-tool seat
-    models to use, and whether every call answered."""
-    import asyncio
-
+    """Judge every pair of tools as one recorded run (panel.review.matchup.plan_comparison: who
+    judges, with which model, and what a vendor conflict does). Returns the HeadToHeads, the
+    per-tool seat models to use, and whether every call answered."""
     from ..analysis.headtohead import head_to_head
-    from ..analysis.vendors import conflict
-    from ..core.brief import ToolBrief
     from ..inputs.compare_prompts import compare_prompt_version
     from ..inputs.personas import load_personas
     from ..models.providers import check_model
-    from ..review.batch import Batch
-    from ..review.matchup import plan_matchups
-    from ..review.plan import check_plan_models, plan_review
-    from ..store import queries
-    from .review import progress_bar
+    from ..review.matchup import plan_comparison
+    from .review import run_batch
 
     personas = load_personas(ws.personas_dir)
-    panels = {slug: queries.current_panel(store.db, slug, model) for slug in slugs}
-    briefs = [ToolBrief.model_validate(queries.brief_json(store.db, panels[s].brief_hash)) for s in slugs]
     if conflict_model:
         check_model(conflict_model, review_options.api_base)
-    review_options = judged_by_the_panels_model(review_options, panels.values())
-
-    def model_for(persona, a, b):
-        own = review_options.model_for(persona.spec.model)
-        if not (conflict(own, a.vendor) or conflict(own, b.vendor)):
-            return own
-        return None if recuse else (conflict_model or own)
-
-    plans = plan_matchups(briefs, personas, review_options, compare_prompt_version(ws.personas_dir), blind=blind,
-                          model_for=model_for)
-    seat_models: dict[str, dict[str, str]] = {}
-    if conflict_model and not recuse:  # the conflicted panel seats, reviewed again with the other model
-        for brief in briefs:
-            flagged = [r.persona for r in panels[brief.slug].results
-                       if r.status == "ok" and conflict(r.model, brief.vendor) and r.persona in personas]
-            if flagged:
-                seat_models[brief.slug] = {name: conflict_model for name in flagged}
-                plans += plan_review([brief], personas, replace(review_options, model=conflict_model,
-                                                                only_personas=flagged))
-    check_plan_models(plans, review_options.router)
-    with progress_bar(quiet) as progress:
-        progress.start(plans)
-        outcome = asyncio.run(Batch(store, review_options, on_result=progress).run(plans, personas))
-    vendors = {b.slug: b.vendor for b in briefs}
-    names = {b.slug: b.name for b in briefs}
-    found = [head_to_head(p.a.slug, p.b.slug, outcome.matches[p.slug], vendors, names, p.recused)
-             for p in plans if p.slug in outcome.matches]
-    return found, seat_models, outcome.complete
-
-
-def judged_by_the_panels_model(review_options, panels):
-    """Without --model, the pair is judged by the model that wrote most of the panels' answered
-    verdicts (the first tool's on a tie), not by the default: a comparison of panels written by
-    openai/gpt-4o-mini is judged by it too, rather than by the embedded model."""
-    from collections import Counter
-
-    if review_options.model is not None:
-        return review_options
-    used = Counter(r.model for p in panels for r in p.results if r.status == "ok")
-    return replace(review_options, model=used.most_common(1)[0][0]) if used else review_options
+    planned = plan_comparison(store.db, slugs, personas, review_options, compare_prompt_version(ws.personas_dir),
+                              blind=blind, recuse=recuse, conflict_model=conflict_model)
+    outcome = run_batch(planned.plans, personas, store, planned.options, quiet)
+    vendors = {b.slug: b.vendor for b in planned.briefs}
+    names = {b.slug: b.name for b in planned.briefs}
+    found = [head_to_head(p.a.slug, p.b.slug, outcome.matches[p.slug].judgments, vendors, names, p.recused)
+             for p in planned.matchups]
+    return found, planned.seat_models, outcome.complete
 
 
 def current_brief_hashes(ws, slugs: list[str]) -> dict[str, str]:

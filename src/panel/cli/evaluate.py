@@ -42,7 +42,7 @@ def eval_command(
     from ..store import queries
     from ..store.store import Store
     from ..publish.eval_report import write_eval_report
-    from .review import default_model, execute_review, plan_batch
+    from .review import default_model, plan_batch, run_batch
 
     ws = workspace()
     eval_set = load_eval_set(resolve_set(set_arg, ws.home / "evals"))
@@ -51,8 +51,7 @@ def eval_command(
                                    concurrency=concurrency, workers=workers, fresh=fresh, only_personas=only,
                                    samples=samples, router=router, command=f"eval {eval_set.name}")
     sources = {brief.slug: str(eval_set.folder / f"{brief.slug}.yaml") for brief in eval_set.briefs}
-    prepared = plan_batch(ws, eval_set.briefs, review_options, sources)
-    plans = prepared[2]
+    personas_found, plans = plan_batch(ws, eval_set.briefs, review_options, sources)
     label = review_options.label
     before = None
     if ws.db_path(db).exists():
@@ -62,9 +61,9 @@ def eval_command(
         from ..core.errors import EvalError
 
         raise EvalError("nothing stored yet to compare with; run `panel eval` once first")
-    outcome = execute_review(ws, prepared, review_options, db, as_json)
+    outcome = run_batch(plans, personas_found, ws.db_path(db), review_options, as_json)
     panels = {panel.slug: panel for panel in outcome.panels}
-    seated = [name for name in prepared[1] if any(name in plan.seated for plan in plans)]
+    seated = [name for name in personas_found if any(name in plan.seated for plan in plans)]
     with Store(ws.db_path(db)) as store:
         evaluation = evaluate(eval_set, panels, queries.tallies(store.db, list(panels)), label, samples, seated)
         evaluation.run_id = outcome.run_id
@@ -105,9 +104,9 @@ def comparison_baseline(db, eval_set, plans, against: str | None, baseline: int 
         return None
     persona = version_persona(db, against, plans)
     version = stored_version(db, persona, against)["version"]
-    pairs = [pair for plan in plans for pair in plan.pairs if pair.name == persona and pair.settings.sample == 0]
-    hashes = {pair.brief.slug: pair.brief_hash for pair in pairs}
-    seats = queries.version_seats(db, version, hashes, pairs[0].settings.model)
+    jobs = [job for plan in plans for job in plan.jobs if job.name == persona and job.settings.sample == 0]
+    hashes = {job.brief.slug: job.brief_hash for job in jobs}
+    seats = queries.version_seats(db, version, hashes, jobs[0].settings.model)
     missing = sorted(set(hashes) - set(seats))
     if missing:
         raise EvalError(f"version {version} of {persona} has no stored verdict on {len(missing)} brief(s) of this"
@@ -124,10 +123,10 @@ def comparison_baseline(db, eval_set, plans, against: str | None, baseline: int 
 def version_persona(db, version: str, plans) -> str:
     """The persona a version prefix belongs to (among those seated in this evaluation)."""
     from ..core.errors import EvalError
+    from ..store import queries
 
-    names = sorted({pair.name for plan in plans for pair in plan.pairs})
-    found = [n for n in names
-             if db.execute("SELECT 1 FROM persona_versions WHERE persona = ? AND version LIKE ?", [n, version + "%"]).fetchone()]
+    names = sorted({job.name for plan in plans for job in plan.jobs})
+    found = [n for n in names if queries.persona_version_rows(db, n, version)]
     if len(found) != 1:
         raise EvalError(f"--against {version}: no stored version of a seated persona starts with it"
                         if not found else f"--against {version}: ambiguous between {', '.join(found)}")

@@ -35,14 +35,12 @@ def rerun(
     before and after differ only by what was re-run.
     Exit codes: 0 every panel complete (or nothing changed), 1 some persona failed, 2 bad input.
     """
-    import asyncio
-
     from ..inputs.personas import load_personas
-    from ..review.batch import Batch
     from ..review.flips import RerunOutcome, flip_report
-    from ..review.plan import RerunRequest, ReviewOptions, check_plan_models, plan_rerun
+    from ..review.plan import ReviewOptions
+    from ..review.rerun import RerunRequest, plan_rerun
     from .app import open_store
-    from .review import default_model, progress_bar, report_budget_stop, write_reports
+    from .review import default_model, report_budget_stop, run_batch, write_reports
 
     ws = workspace()
     personas = load_personas(ws.personas_dir)
@@ -56,13 +54,9 @@ def rerun(
         plans = plan_rerun(store.db, personas, request)
         if not plans:
             return nothing_changed(as_json)
-        check_plan_models(plans, review_options.router)
-        # The run's record names the models the re-run pairs use.
-        label = ", ".join(sorted({pair.settings.model for plan in plans for pair in plan.pairs}))
-        with progress_bar(as_json) as progress:
-            progress.start(plans)
-            runner = Batch(store, review_options, label=label, on_result=progress)
-            review = asyncio.run(runner.run(plans, personas))
+        # The run's record names the models the re-run jobs use.
+        label = ", ".join(sorted({job.settings.model for plan in plans for job in plan.jobs}))
+        review = run_batch(plans, personas, store, review_options, as_json, label=label)
     outcome = RerunOutcome(review=review, plans=plans, report=flip_report(plans, review))
     write_reports(ws.db_path(db), out or ws.outputs_dir, review)
     if as_json:

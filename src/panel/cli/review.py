@@ -18,7 +18,7 @@ from .app import EXIT_OK, EXIT_PARTIAL, app, console, guarded, print_json, works
 
 
 def default_model() -> str:
-    from ..models.providers import DEFAULT_MODEL
+    from ..core.defaults import DEFAULT_MODEL
 
     return os.environ.get("PANEL_MODEL") or DEFAULT_MODEL
 
@@ -69,7 +69,7 @@ def review(
     review_options = ReviewOptions(model=model, default_model=default_model(), api_base=api_base,
                                    concurrency=concurrency, workers=workers, fresh=fresh, only_personas=only,
                                    max_cost=max_cost, samples=samples, router=router)
-    outcome, _ = run_review_command(ws, briefs, review_options, db, as_json)
+    outcome = run_review_command(ws, briefs, review_options, db, as_json)
     out_dir = out or ws.outputs_dir
     standing = write_reports(ws.db_path(db), out_dir, outcome)
     if as_json:
@@ -93,41 +93,44 @@ def report_budget_stop(outcome, max_cost) -> None:
 
 
 def run_review_command(ws, brief_args, review_options, db, quiet):
-    """Validate and plan everything first (bad input writes nothing), then run the batch with progress."""
-    prepared = prepare_review(ws, brief_args, review_options)
-    return execute_review(ws, prepared, review_options, db, quiet), prepared[0]
+    """Plan everything first (bad input writes nothing), then run the batch with progress."""
+    personas, plans = prepare_review(ws, brief_args, review_options)
+    return run_batch(plans, personas, ws.db_path(db), review_options, quiet)
 
 
 def prepare_review(ws, brief_args, review_options):
-    """Load, plan and check a review: every way it is bad input shows here, before any write.
-    Returns (briefs, personas, plans)."""
+    """Load and plan a review: every way its briefs and personas are bad input shows here, before
+    any write (its models are checked by run()). Returns (personas, plans)."""
     batch, sources = load_batch(ws, brief_args)
     return plan_batch(ws, batch, review_options, sources)
 
 
 def plan_batch(ws, briefs, review_options, sources: dict[str, str]):
-    """Plan and check a batch of loaded briefs with the workspace's personas."""
+    """Plan a batch of loaded briefs with the workspace's personas: (personas, plans)."""
     from ..inputs.personas import load_personas
-    from ..review.plan import check_plan_models, plan_review
+    from ..review.plan import plan_review
 
     personas = load_personas(ws.personas_dir)
-    plans = plan_review(briefs, personas, review_options, sources)
-    check_plan_models(plans, review_options.router)
-    return briefs, personas, plans
+    return personas, plan_review(briefs, personas, review_options, sources)
 
 
-def execute_review(ws, prepared, review_options, db, quiet):
-    """Run a prepared review as one recorded batch, with progress on stderr."""
+def run_batch(plans, personas, store, review_options, quiet: bool, label: str | None = None,
+              announce: str | None = None):
+    """Run planned work (panel.review.run.run: checks, then one recorded batch), with progress on
+    stderr. `store` is an open Store or the path of one (opened only once the checks pass);
+    `announce` is said on stderr once the checks pass."""
     import asyncio
 
-    from ..review.batch import Batch
-    from ..store.store import Store
+    from ..review.run import run
 
-    _, personas, plans = prepared
-    with Store(ws.db_path(db)) as store, progress_bar(quiet) as progress:
+    def start() -> None:
+        if announce and not quiet:
+            typer.echo(announce, err=True)
         progress.start(plans)
-        runner = Batch(store, review_options, on_result=progress)
-        return asyncio.run(runner.run(plans, personas))
+
+    with progress_bar(quiet) as progress:
+        return asyncio.run(run(plans, personas, store, review_options, label=label, on_result=progress,
+                               on_start=start))
 
 
 class progress_bar:
@@ -160,7 +163,7 @@ class progress_bar:
 
     def start(self, plans) -> None:
         self.plans = {plan.slug: plan for plan in plans}
-        self.seats = {plan.slug: len(plan.pairs) + len(getattr(plan, "kept", {})) for plan in plans}  # results to expect
+        self.seats = {plan.slug: len(plan.jobs) + len(plan.kept) for plan in plans}  # results to expect
         if self.progress is not None:
             self.task = self.progress.add_task("", total=sum(self.seats.values()), work="")
             self._watch_local_model()
@@ -196,15 +199,8 @@ class progress_bar:
 
 
 def panel_line(plan, results: list, seconds: float) -> str:
-    """One finished panel, for a log: `smollm3: 75% ship · 4/4 reported · 12.3 s`."""
-    from ..core.panel import aggregate
-    from ..publish.render import pct
-
-    if not hasattr(plan, "brief_hash"):  # a head-to-head pair
-        answered = sum(1 for r in results if r.status == "ok")
-        return f"{plan.slug}: {answered}/{len(results)} judgments · {seconds:.1f} s"
-    panel = aggregate(plan.slug, plan.brief_hash, plan.seated, results)
-    return f"{plan.slug}: {pct(panel.ship_pct)} ship · {panel.reported}/{len(panel.seated)} reported · {seconds:.1f} s"
+    """One finished plan, for a log: `smollm3: 75% ship · 4/4 reported · 12.3 s`."""
+    return f"{plan.slug}: {plan.tally(results).summary()} · {seconds:.1f} s"
 
 
 def write_reports(db_path: Path, out_dir: Path, outcome) -> dict:

@@ -7,14 +7,12 @@ the pair counts as a tie. A consistent pick names a tool.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Literal
+from dataclasses import dataclass, field
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict
 
-from .verdict import Status
-
-PICKS = ("first", "second", "tie")
+from .fields import Confidence, Rationale, Short, Status
 
 
 def picked_slug(pick: str, first: str, second: str) -> str:
@@ -27,10 +25,14 @@ class Judgment(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    rationale: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=6000)]
+    rationale: Rationale
     pick: Literal["first", "second", "tie"]
-    confidence: float = Field(ge=0, le=1)
-    headline: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    confidence: Confidence
+    headline: Short
+
+    def to_columns(self, first: str, second: str) -> dict:
+        """The judgment as store columns, with the slug it picks (the tools shown first and second)."""
+        return {**self.model_dump(), "picked": picked_slug(self.pick, first, second)}
 
 
 @dataclass
@@ -57,3 +59,27 @@ class JudgmentResult:
     @property
     def position(self) -> str | None:
         return self.judgment.pick if self.judgment else None
+
+
+@dataclass
+class MatchResult:
+    """Every judgment of one pair of tools in a batch: what a comparison is computed from."""
+
+    slug: str  # "a-vs-b", in the order the user named the tools
+    judgments: list[JudgmentResult] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Every judgment answered."""
+        return all(r.status == "ok" for r in self.judgments)
+
+    @property
+    def answered(self) -> int:
+        return sum(1 for r in self.judgments if r.status == "ok")
+
+    def summary(self) -> str:
+        """One line for a log: `3/4 judgments`."""
+        return f"{self.answered}/{len(self.judgments)} judgments"
+
+    def to_json(self) -> dict:
+        return {"judgments": len(self.judgments)}

@@ -9,6 +9,11 @@ from dataclasses import dataclass, field, replace
 from .verdict import PersonaResult, consensus
 
 
+def pct(value: float | None) -> str:
+    """A ship percentage as readers see it everywhere: "75%", or an em dash when nothing counted."""
+    return "—" if value is None else f"{value:.0f}%"
+
+
 def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
     """95% Wilson score interval for a proportion; honest for tiny panels where 3/4 is not 75% ± 0."""
     if trials == 0:
@@ -81,6 +86,10 @@ class PanelResult:
         """Results in seating order (fan-in order depends on which model answered first)."""
         rank = {name: i for i, name in enumerate(self.seated)}
         return sorted(self.results, key=lambda r: rank.get(r.persona, len(rank)))
+
+    def summary(self) -> str:
+        """One line for a log: `75% ship · 4/4 reported`."""
+        return f"{pct(self.ship_pct)} ship · {self.reported}/{len(self.seated)} reported"
 
     def to_json(self) -> dict:
         return {

@@ -9,11 +9,11 @@ import typing
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import VerdictParseError
+from .fields import Confidence, Rationale, Short, Status
 
-Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 LIST_FIELDS = ("strengths", "risks", "competitors")
 
 
@@ -22,9 +22,9 @@ class Verdict(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    rationale: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=6000)]
+    rationale: Rationale
     verdict: Literal["ship", "skip"]
-    confidence: float = Field(ge=0, le=1)
+    confidence: Confidence
     headline: Short
     strengths: list[Short] = Field(max_length=8)
     risks: list[Short] = Field(max_length=8)
@@ -125,9 +125,6 @@ def reask_message(error: str, model: type[BaseModel] = Verdict) -> dict:
 
 
 # --- one persona's result ----------------------------------------------------------------------------
-
-Status = Literal["ok", "unscored", "error"]
-
 
 def consensus(decisions: list[str]) -> str:
     """The majority of sampled decisions; "split" when ship and skip tie."""

@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from ..analysis.vendors import conflict
+from ..core.vendors import conflict
 from ..core.errors import CompareError
 from ..core.panel import PanelResult
 from ..core.tally import Tally

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import jinja2
 
+from ..core.panel import pct  # noqa: F401 - the templates and pages format percentages through render
+
 OUTCOME_LABELS = {"ship": "Ship", "skip": "Skip", "split": "Split", "unscored": "Unscored", "error": "No answer", "recused": "Recused",
                   "not seated": "Not seated"}
 
@@ -36,10 +38,6 @@ def embedded_note(models) -> str | None:
 
 
 # --- filters ---------------------------------------------------------------------------------------
-
-
-def pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0f}%"
 
 
 def score(value: float | None) -> str:

@@ -1,8 +1,9 @@
-"""Running a planned batch: every panel through the review graph, sharing one model seam (one cap
+"""Running a planned batch: every plan through the review graph, sharing one model seam (one cap
 on calls in flight) and one store, recorded as one run.
 
-`Batch.review_pair` is the step every persona node takes: reuse the stored `ok` verdict with the
-pair's cache key if there is one; otherwise render the prompt, call the model, store the result.
+`Batch.ask` is the step every persona node takes, whatever the kind of job (panel.review.job):
+reuse the stored `ok` answer with the job's cache key if there is one; otherwise ask the model
+for its messages and store the call and its answer.
 """
 
 from __future__ import annotations
@@ -13,40 +14,38 @@ import sys
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..core.brief import ToolBrief
-from ..core.panel import PanelResult, aggregate
-from ..core.judgment import Judgment, JudgmentResult
-from ..core.verdict import PersonaResult
-from ..inputs.compare_prompts import render_judgment_messages
-from ..inputs.personas import Persona, render_messages
+from ..core.judgment import MatchResult
+from ..core.panel import PanelResult
+from ..inputs.personas import Persona
 from ..models.router import load_router
 from ..models.seam import ModelSeam
 from ..models.workers import WorkerPool, workers_to_start
 from ..store import queries
 from ..store.store import Store
-from .matchup import JudgePair, MatchPlan
-from .plan import PanelPlan, ReviewOptions, check_plan_models, plan_review
+from .graph import run_plan
+from .job import Job, Plan
+from .plan import ReviewOptions
 
-OnResult = Callable[[str, PersonaResult], None]
+OnResult = Callable[[str, object], None]  # (plan slug, a PersonaResult or JudgmentResult)
 
 
 @dataclass
 class ReviewOutcome:
     run_id: int
-    panels: list[PanelResult]
+    panels: list[PanelResult] = field(default_factory=list)
     calls_made: int = 0
     calls_reused: int = 0
     budget_skipped: int = 0  # calls not started because --max-cost would have been passed
-    matches: dict[str, list[JudgmentResult]] = field(default_factory=dict)  # head-to-head: plan slug -> judgments
+    matches: dict[str, MatchResult] = field(default_factory=dict)  # head-to-head: plan slug -> its judgments
     workers: int = 0  # worker processes that made the remote calls (panel.models.workers)
 
     @property
     def complete(self) -> bool:
-        return all(p.complete for p in self.panels) and all(_complete(m) for m in self.matches.values())
+        return all(p.complete for p in self.panels) and all(m.complete for m in self.matches.values())
 
 
 class Batch:
-    """One recorded run over planned panels. `label` is the model named in the run's record."""
+    """One recorded run over planned work. `label` is the model named in the run's record."""
 
     def __init__(self, store: Store, options: ReviewOptions, label: str | None = None,
                  on_result: OnResult | None = None):
@@ -58,44 +57,45 @@ class Batch:
                               modes=queries.response_modes(store.db), router=load_router(options.router))
         self.run_id = 0
         self.cached: dict[str, dict] = {}
-        self.panels: dict[str, PanelResult] = {}
-        self.matches: dict[str, list[JudgmentResult]] = {}
+        self.finished: dict[str, object] = {}  # plan slug -> its finished result (a PanelResult, a MatchResult)
         self._calibrating: dict[str, tuple] = {}  # local prompt key -> (persona, version, model), to store
         self.calls_made = self.calls_reused = 0  # model answers asked for, and taken from the store
         self.known_modes = dict(self.seam.modes)  # as stored; the seam's copy learns during the run
 
-    async def run(self, plans: list[PanelPlan], personas: dict[str, Persona]) -> ReviewOutcome:
-        """Store the inputs, look up every pair in the store at once, then run each panel.
+    async def run(self, plans: list[Plan], personas: dict[str, Persona]) -> ReviewOutcome:
+        """Store the inputs, look up every job in the store at once, then run each plan.
         `personas` are recorded as versions even when not seated, so their history starts now."""
-        for digest, brief in _briefs_of(plans).items():
-            self.store.save_brief(brief, digest)
+        for plan in plans:
+            for digest, brief in plan.briefs().items():
+                self.store.save_brief(brief, digest)
         for persona in personas.values():
             self.store.save_persona_version(persona)
-        self._load_calibrations(plans)
+        jobs = [job for plan in plans for job in plan.jobs]
+        self._load_calibrations(jobs)
         if not self.options.fresh:
-            keys = [pair.key for plan in plans for pair in plan.pairs]
-            self.cached = {**queries.find_cached(self.store.db, keys), **queries.find_cached_judgments(self.store.db, keys)}
+            for table in sorted({job.table for job in jobs}):
+                self.cached |= queries.find_cached(self.store.db, [j.key for j in jobs if j.table == table], table)
         self.run_id = self.store.start_run(self.options.command, self.label, [p.slug for p in plans],
                                            self.options.concurrency)
         status = "interrupted"
         try:
-            await self._start_workers(plans)
-            panels = await self._run_panels(plans)
-            status = "complete" if all(_complete(p) for p in panels) else "partial"
+            await self._start_workers(jobs)
+            finished = await self._run_plans(plans, use_graph=any(job.key not in self.cached for job in jobs))
+            status = "complete" if all(f.complete for f in finished) else "partial"
         finally:
             if self.seam.workers is not None:
                 await self.seam.workers.close()
             self.store.finish_run(self.run_id, status)
             self._save_calibrations()
-        return ReviewOutcome(self.run_id, [p for p in panels if isinstance(p, PanelResult)],
-                             calls_made=self.calls_made, calls_reused=self.calls_reused,
-                             budget_skipped=self.seam.budget_skipped, matches=self.matches,
-                             workers=len(self.seam.workers or ()))
+        outcome = ReviewOutcome(self.run_id, calls_made=self.calls_made, calls_reused=self.calls_reused,
+                                budget_skipped=self.seam.budget_skipped, workers=len(self.seam.workers or ()))
+        for plan, result in zip(plans, finished):
+            plan.file(outcome, result)
+        return outcome
 
-    async def _start_workers(self, plans: list) -> None:
+    async def _start_workers(self, jobs: list[Job]) -> None:
         """Worker processes for the remote calls still to make (--workers; panel.models.workers)."""
-        remote = sum(1 for plan in plans for pair in plan.pairs
-                     if pair.key not in self.cached and self.seam.is_remote(pair.settings))
+        remote = sum(1 for job in jobs if job.key not in self.cached and self.seam.is_remote(job.settings))
         size = workers_to_start(self.options.workers, remote, self.options.concurrency)
         if not size:
             return
@@ -108,71 +108,68 @@ class Batch:
             return
         self.seam.workers = pool
 
-    async def _run_panels(self, plans: list) -> list:
-        from .graph import run_panel
-
-        # With no model call to make anywhere, the panels are assembled by the graph's own node
-        # functions in place: building the graph would import langgraph (~1 s) for nothing.
-        use_graph = any(pair.key not in self.cached for plan in plans for pair in plan.pairs)
-        # Briefs in flight are capped too (the model semaphore alone would let every brief's graph
-        # start at once, holding rendered prompts and graph state for the whole batch).
+    async def _run_plans(self, plans: list[Plan], use_graph: bool) -> list:
+        """Each plan through the graph. With no model call to make anywhere (`use_graph` False), the
+        graph's own node functions run in place: building the graph would import langgraph (~1 s)
+        for nothing. Plans in flight are capped too (the model semaphore alone would let every
+        plan's graph start at once, holding rendered prompts and graph state for the whole batch)."""
         window = asyncio.Semaphore(max(1, self.options.concurrency))
 
         async def in_window(plan):
             async with window:
-                return await run_panel(plan, self, use_graph)
+                return await run_plan(plan, self, use_graph)
 
         return list(await asyncio.gather(*(in_window(plan) for plan in plans)))
 
     # --- the steps the graph's nodes take ---------------------------------------------------------------
 
-    def carry_over(self, plan) -> list[PersonaResult]:
-        """The verdicts a re-run keeps, reported like any other seat's."""
-        kept = list(getattr(plan, "kept", {}).values())
+    def carry_over(self, plan: Plan) -> list:
+        """The results a plan keeps without asking (a re-run's other seats), reported like any other."""
+        kept = list(plan.kept.values())
         for result in kept:
             self.calls_reused += 1
-            self._report(plan.brief, result)
+            self._report(plan.slug, result)
         return kept
 
-    async def review_pair(self, pair) -> PersonaResult | JudgmentResult:
-        """One persona on one brief (a planned Pair): from the store, or from the model and stored.
-        A head-to-head JudgePair goes to judge_pair."""
-        if isinstance(pair, JudgePair):
-            return await self.judge_pair(pair)
-        row = self.cached.get(pair.key)
+    async def ask(self, job: Job):
+        """One job's result: from the store, or asked of the model and stored."""
+        row = self.cached.get(job.key)
         if row is not None:
             self.calls_reused += 1
-            result = PersonaResult.from_row(row, cached=True)
+            result = job.stored(row)
         else:
             self.calls_made += 1
-            settings = pair.settings
-            call = await self.seam.review(settings, pair.name, pair.persona.version,
-                                          render_messages(pair.persona, pair.brief, pair.brief_hash))
-            verdict_id = self.store.record_call(self.run_id, pair.brief.slug, pair.brief_hash, pair.key,
-                                                settings.params(), call)
-            self._remember_mode(settings, call)
-            result = PersonaResult(persona=pair.name, persona_version=pair.persona.version, model=settings.model,
-                                   status=call.status, verdict=call.verdict, raw=call.raw, error=call.error,
-                                   cached=False, verdict_id=verdict_id)
-        self._report(pair.brief, result)
+            call = await self.seam.review(job.settings, job.name, job.persona.version, job.messages(),
+                                          answer=job.answer)
+            answer_id = self.store.record_call(self.run_id, job, call)
+            self._remember_mode(job.settings, call)
+            result = job.answered(call, answer_id)
+        self._report(job.group, result)
         return result
 
-    def _load_calibrations(self, plans) -> None:
+    def finish(self, plan: Plan, results: list):
+        """A plan's finished result (a brief's panel is recorded), kept for the outcome."""
+        self.finished[plan.slug] = plan.finish(results, self.store, self.run_id)
+        return self.finished[plan.slug]
+
+    def _report(self, slug: str, result) -> None:
+        if self.on_result:
+            self.on_result(slug, result)
+
+    def _load_calibrations(self, jobs: list[Job]) -> None:
         """The embedded model's stored calibrations (one per persona prompt), so none is measured
         twice; and which persona version each prompt of this batch belongs to, to store new ones."""
-        local = [pair for plan in plans for pair in plan.pairs if pair.settings.model.startswith("local/")]
+        local = [job for job in jobs if job.calibrated and job.settings.model.startswith("local/")]
         if not local:
             return
         from ..models.local import calibrate
 
         for row in queries.calibration_rows(self.store.db):
             calibrate.remember(row["key"], calibrate.Calibration(row["offset"], json.loads(row["content_free"])))
-        for pair in local:
-            if isinstance(pair, JudgePair):
-                continue
-            key = calibrate.key_for(pair.settings.model, render_messages(pair.persona, pair.brief, pair.brief_hash))
+        for job in local:
+            key = calibrate.key_for(job.settings.model, job.messages())
             if key:
-                self._calibrating[key] = (pair.name, pair.persona.version, pair.settings.model)
+                self._calibrating[key] = (job.name, job.persona.version, job.settings.model)
 
     def _save_calibrations(self) -> None:
         if not self._calibrating:
@@ -189,69 +186,3 @@ class Batch:
         if call.response_mode and call.status == "ok" and self.known_modes.get(where) != call.response_mode:
             self.known_modes[where] = call.response_mode
             self.store.save_response_mode(*where, call.response_mode)
-
-    async def judge_pair(self, pair: JudgePair) -> JudgmentResult:
-        """One persona's judgment of one ordering of two tools: from the store, or asked and stored."""
-        row = self.cached.get(pair.key)
-        result = JudgmentResult(persona=pair.name, persona_version=pair.persona.version, model=pair.settings.model,
-                                first=pair.first_slug, second=pair.second_slug, blind=pair.blind, status="error")
-        if row is not None:
-            self.calls_reused += 1
-            result.status, result.cached, result.judgment_id = "ok", True, row["id"]
-            result.judgment = Judgment.model_validate({k: row[k] for k in Judgment.model_fields})
-        else:
-            self.calls_made += 1
-            call = await self.seam.review(pair.settings, pair.name, pair.persona.version,
-                                          render_judgment_messages(pair.persona, pair.first, pair.second),
-                                          answer=Judgment)
-            result.judgment_id = self.store.record_judgment(self.run_id, pair, call)
-            result.status, result.judgment, result.error = call.status, call.verdict, call.error
-            self._remember_mode(pair.settings, call)
-        if self.on_result:
-            self.on_result(pair.match, result)
-        return result
-
-    def finish_panel(self, plan, results: list) -> PanelResult | list[JudgmentResult]:
-        """A brief's panel, aggregated and recorded; or a pair's judgments, kept for the comparison."""
-        if isinstance(plan, MatchPlan):
-            self.matches[plan.slug] = list(results)
-            return self.matches[plan.slug]
-        panel = aggregate(plan.slug, plan.brief_hash, plan.seated, results)
-        self.store.record_panel(self.run_id, panel)
-        self.panels[plan.slug] = panel
-        return panel
-
-    def _report(self, brief: ToolBrief, result: PersonaResult) -> None:
-        if self.on_result:
-            self.on_result(brief.slug, result)
-
-
-def _complete(finished) -> bool:
-    """A panel with every seat answered, or a pair with every judgment answered."""
-    if isinstance(finished, PanelResult):
-        return finished.complete
-    return all(r.status == "ok" for r in finished)
-
-
-def _briefs_of(plans) -> dict[str, ToolBrief]:
-    """Every real brief the plans judge, by content hash."""
-    found = {}
-    for plan in plans:
-        if isinstance(plan, MatchPlan):
-            found |= {plan.a_hash: plan.a, plan.b_hash: plan.b}
-        else:
-            found[plan.brief_hash] = plan.brief
-    return found
-
-
-async def run_review(
-    briefs: list[ToolBrief],
-    personas: dict[str, Persona],
-    store: Store,
-    options: ReviewOptions,
-    on_result: OnResult | None = None,
-) -> ReviewOutcome:
-    """Plan and run a review of `briefs` (bad input raises before anything is written)."""
-    plans = plan_review(briefs, personas, options)
-    check_plan_models(plans, options.router)
-    return await Batch(store, options, on_result=on_result).run(plans, personas)

@@ -147,9 +147,9 @@ def flip_report(plans, outcome) -> FlipReport:
     for plan in plans:
         after = panels[plan.slug]
         results = {r.persona: r for r in after.results}
-        for pair in plan.pairs:
-            old = plan.previous.get(pair.name)
-            report.changes.append(Change(plan.slug, pair.name, classify(old, results[pair.name]), old, results[pair.name]))
+        for job in plan.jobs:
+            old = plan.previous.get(job.name)
+            report.changes.append(Change(plan.slug, job.name, classify(old, results[job.name]), old, results[job.name]))
         before = [PersonaResult.from_row(plan.previous[name], cached=True) for name in plan.seated if name in plan.previous]
         report.briefs.append(BriefChange(plan.slug, PanelResult(plan.slug, plan.brief_hash, list(plan.seated), before),
                                          after))

@@ -14,19 +14,27 @@ on any provider, or make it open any file as a `local/<path>` model.
 
 from __future__ import annotations
 
+import functools
 import os
 
 from ..core.brief import ToolBrief
+from ..core.defaults import DEFAULT_CONCURRENCY, DEFAULT_MODEL, DEFAULT_SUBMIT_MAX_SAMPLES
 from ..core.errors import BriefError, ModelConfigError, PanelError
 from ..inputs.personas import load_personas
 from ..inputs.workspace import Workspace
-from ..models.providers import DEFAULT_MODEL
-from ..store.store import Store
-from .batch import Batch
-from .plan import ReviewOptions, check_plan_models, plan_review
+from .graph import PanelContext, PanelState, build_graph
+from .plan import ReviewOptions
+from .run import run_review
 
 
-DEFAULT_MAX_SAMPLES = 3
+@functools.lru_cache(maxsize=1)
+def served_graph():
+    """The graph LangGraph's server serves (langgraph.json): the review graph with the submit node."""
+    return build_graph(submit=submit_node)
+
+
+async def submit_node(state: PanelState, runtime) -> dict:
+    return await review_submission(state.get("brief"), runtime.context or PanelContext())
 
 
 def offered_models() -> list[str]:
@@ -41,7 +49,7 @@ def check_client_choices(context) -> None:
         raise ModelConfigError(f"context.model {context.model!r} is not offered by this server (offered: "
                                f"{', '.join(offered_models())}; the operator adds more with PANEL_SUBMIT_MODELS)")
     limit = os.environ.get("PANEL_SUBMIT_MAX_SAMPLES", "").strip()
-    limit = int(limit) if limit.isdigit() else DEFAULT_MAX_SAMPLES
+    limit = int(limit) if limit.isdigit() else DEFAULT_SUBMIT_MAX_SAMPLES
     if not isinstance(context.samples, int) or not 1 <= context.samples <= limit:
         raise ModelConfigError(f"context.samples {context.samples!r}: expected a whole number from 1 to {limit} "
                                "(PANEL_SUBMIT_MAX_SAMPLES)")
@@ -51,7 +59,7 @@ def options_from_env(context) -> ReviewOptions:
     concurrency = os.environ.get("PANEL_CONCURRENCY", "").strip()
     return ReviewOptions(
         model=context.model, default_model=os.environ.get("PANEL_MODEL") or DEFAULT_MODEL,
-        api_base=os.environ.get("PANEL_API_BASE") or None, concurrency=int(concurrency) if concurrency else 8,
+        api_base=os.environ.get("PANEL_API_BASE") or None, concurrency=int(concurrency) if concurrency else DEFAULT_CONCURRENCY,
         only_personas=context.personas, samples=context.samples, router=os.environ.get("PANEL_ROUTER") or None,
         command="submit",
     )
@@ -104,10 +112,6 @@ async def _review(data, context) -> dict:
     check_client_choices(context)
     workspace = Workspace.from_env()
     personas = load_personas(workspace.personas_dir)
-    options = options_from_env(context)
-    plans = plan_review([brief], personas, options)
-    check_plan_models(plans, options.router)
-    with Store(workspace.db_path()) as store:
-        outcome = await Batch(store, options).run(plans, personas)
+    outcome = await run_review([brief], personas, workspace.db_path(), options_from_env(context))
     return {"panel": outcome.panels[0].to_json(),
             "run": {"run_id": outcome.run_id, "calls_made": outcome.calls_made, "calls_reused": outcome.calls_reused}}

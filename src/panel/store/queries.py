@@ -28,15 +28,10 @@ def filters(columns: dict[str, str | None]) -> tuple[str, list]:
 # --- the cache ------------------------------------------------------------------------------------
 
 
-def find_cached(db, keys: list[str]) -> dict[str, dict]:
-    """The newest ok verdict for each cache key that has one. Errors and unscored answers are kept
-    for the audit but never reused."""
-    return _newest_ok(db, "verdicts", keys)
-
-
-def find_cached_judgments(db, keys: list[str]) -> dict[str, dict]:
-    """The newest ok head-to-head judgment for each cache key that has one."""
-    return _newest_ok(db, "judgments", keys)
+def find_cached(db, keys: list[str], table: str = "verdicts") -> dict[str, dict]:
+    """The newest ok answer (a row of `table`: verdicts or judgments) for each cache key that has
+    one. Errors and unscored answers are kept for the audit but never reused."""
+    return _newest_ok(db, table, keys)
 
 
 def _newest_ok(db, table: str, keys: list[str]) -> dict[str, dict]:
@@ -78,11 +73,6 @@ def response_modes(db) -> dict[tuple[str, str], str]:
 def brief_json(db, brief_hash: str) -> dict | None:
     row = db.execute("SELECT json FROM briefs WHERE hash = ?", [brief_hash]).fetchone()
     return json.loads(row[0]) if row else None
-
-
-def stored_slugs(db) -> list[str]:
-    """Every tool with at least one stored panel."""
-    return [r[0] for r in db.execute("SELECT DISTINCT slug FROM panels ORDER BY slug").fetchall()]
 
 
 def latest_panel_row(db, slug: str) -> dict | None:
@@ -208,25 +198,6 @@ def judged_slugs(db) -> list[str]:
 # --- each persona's verdict in the newest panel (the audit trail's view) ---------------------------------
 
 
-def latest_verdicts(db, slug: str | None = None) -> list[dict]:
-    """The verdict of each persona in the newest panel that seated it, per tool (the
-    `latest_verdicts` view). For one slug, the whole verdicts row comes along (`id` included),
-    so a caller can rebuild the PersonaResult."""
-    if slug is None:
-        return rows(db, "SELECT * FROM latest_verdicts ORDER BY slug, persona")
-    return rows(
-        db,
-        """SELECT l.panel_id, l.panel_run_id, l.panel_created_at, l.reused, v.id AS verdict_id, v.*
-           FROM latest_verdicts l JOIN verdicts v ON v.id = l.verdict_id
-           WHERE l.slug = ? ORDER BY l.persona""",
-        [slug],
-    )
-
-
-# --- persona versions ---------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=256)
 def parse_persona_file(file_text: str) -> dict:
     try:
         data = yaml.safe_load(file_text)

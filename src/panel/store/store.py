@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.brief import ToolBrief
-from ..core.judgment import picked_slug
 from ..core.panel import PanelResult
 from .db import now, open_database, write_lock
 
@@ -104,51 +103,25 @@ class Store:
 
     # --- results ----------------------------------------------------------------------------------
 
-    def record_call(self, run_id: int, slug: str, brief_hash: str, key: str, params: dict, call) -> int:
-        """Store one model call and the verdict it produced, atomically. Returns the verdict id.
+    def record_call(self, run_id: int, job, call) -> int:
+        """Store one model call and the answer it produced, atomically; returns the answer's id.
 
-        `call` is a panel.models.seam.CallOutcome."""
+        `job` (a panel.review.job.Job) says what the call was about and where its answer goes
+        (`job.table`: verdicts, judgments); `call` is a panel.models.seam.CallOutcome."""
         stamp = now()
-        shared = {"run_id": run_id, "slug": slug, "brief_hash": brief_hash, "persona": call.persona,
-                  "persona_version": call.persona_version, "model": call.model, "params": json.dumps(params),
-                  "error": call.error, "created_at": stamp}
+        shared = {"run_id": run_id, "persona": call.persona, "persona_version": call.persona_version,
+                  "model": call.model, "params": json.dumps(job.settings.params()), "error": call.error,
+                  "created_at": stamp}
         with write_lock(self.db):
             call_id = insert(self.db, "calls", {
-                **shared, "request": json.dumps(call.request), "response": call.raw, "attempts": call.attempts,
-                "latency": call.latency, "prompt_tokens": call.prompt_tokens,
+                **shared, **job.call_columns(), "request": json.dumps(call.request), "response": call.raw,
+                "attempts": call.attempts, "latency": call.latency, "prompt_tokens": call.prompt_tokens,
                 "completion_tokens": call.completion_tokens, "cost": call.cost, "outcome": call.status,
                 "response_mode": call.response_mode, "deployment": call.deployment,
             })
-            verdict = call.verdict.to_columns() if call.verdict else {}
-            verdict_id = insert(self.db, "verdicts", {
-                **shared, "call_id": call_id, "cache_key": key, "status": call.status, **verdict, "raw": call.raw,
-            })
-        return verdict_id
-
-    def record_judgment(self, run_id: int, pair, call) -> int:
-        """Store one head-to-head call and the judgment it produced (a panel.review.matchup.JudgePair
-        and a panel.models.seam.CallOutcome), atomically. Returns the judgment id."""
-        stamp = now()
-        j = call.verdict
-        with write_lock(self.db):
-            call_id = insert(self.db, "calls", {
-                "run_id": run_id, "slug": f"{pair.first_slug} vs {pair.second_slug}", "brief_hash": pair.first_hash,
-                "persona": call.persona, "persona_version": pair.persona.version, "model": call.model,
-                "params": json.dumps(pair.settings.params()), "request": json.dumps(call.request),
-                "response": call.raw, "attempts": call.attempts, "latency": call.latency,
-                "prompt_tokens": call.prompt_tokens, "completion_tokens": call.completion_tokens, "cost": call.cost,
-                "outcome": call.status, "error": call.error, "created_at": stamp,
-                "response_mode": call.response_mode, "deployment": call.deployment, "kind": "judgment",
-            })
-            return insert(self.db, "judgments", {
-                "call_id": call_id, "run_id": run_id, "persona": call.persona, "persona_version": pair.persona.version,
-                "prompt_version": pair.prompt_version, "model": call.model, "params": json.dumps(pair.settings.params()),
-                "cache_key": pair.key, "first_slug": pair.first_slug, "second_slug": pair.second_slug,
-                "first_hash": pair.first_hash, "second_hash": pair.second_hash, "blind": int(pair.blind),
-                "status": call.status, "pick": j.pick if j else None,
-                "picked": picked_slug(j.pick, pair.first_slug, pair.second_slug) if j else None,
-                "confidence": j.confidence if j else None, "headline": j.headline if j else None,
-                "rationale": j.rationale if j else None, "raw": call.raw, "error": call.error, "created_at": stamp,
+            return insert(self.db, job.table, {
+                **shared, **job.answer_columns(call.verdict), "call_id": call_id, "cache_key": job.key,
+                "status": call.status, "raw": call.raw,
             })
 
     def record_panel(self, run_id: int, panel: PanelResult) -> int:
