@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from ..core.defaults import DEFAULT_CONCURRENCY
 from . import options
 from .app import EXIT_OK, EXIT_PARTIAL, app, fail, guarded, plural, print_json, workspace
 
@@ -28,7 +29,7 @@ def compare(
     model: Optional[str] = typer.Option(None, "--model", help="Model for reviewing tools that have no stored panel yet and for the head-to-head judgments (default: the model that wrote most of the panels' verdicts)."),
     api_base: options.ApiBase = None,
     router: options.Router = None,
-    concurrency: options.Concurrency = 8,
+    concurrency: options.Concurrency = DEFAULT_CONCURRENCY,
     workers: options.Workers = None,
     blind: bool = typer.Option(False, "--blind", help="Also judge each pair with names, vendors and links masked, and report the brand effect."),
     recuse: bool = typer.Option(False, "--recuse", help="Leave out seats whose model is made by the tool's vendor (default: flag them)."),

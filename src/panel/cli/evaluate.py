@@ -6,6 +6,7 @@ from typing import Optional
 
 import typer
 
+from ..core.defaults import DEFAULT_CONCURRENCY
 from . import options
 from .app import EXIT_OK, EXIT_PARTIAL, app, console, guarded, print_json, workspace
 
@@ -19,7 +20,7 @@ def eval_command(
     router: options.Router = None,
     personas: Optional[str] = typer.Option(None, "--personas", help="Comma-separated personas to score (default: all)."),
     samples: options.Samples = 1,
-    concurrency: options.Concurrency = 8,
+    concurrency: options.Concurrency = DEFAULT_CONCURRENCY,
     workers: options.Workers = None,
     fresh: options.Fresh = False,
     against: Optional[str] = typer.Option(None, "--against", metavar="VERSION", help="A stored persona version (or a unique prefix): compare with what that version said on this set."),

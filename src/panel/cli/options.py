@@ -7,6 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..core.defaults import MAX_SAMPLES
+
 DB_HELP = "SQLite database (default: $PANEL_DB, else outputs/panel.db)."
 JSON_HELP = "Print one JSON document on stdout and nothing else there."
 
@@ -31,6 +33,6 @@ Router = Annotated[Optional[str], typer.Option(
     help="A LiteLLM Router model_list (YAML): several deployments under one model name, with rpm/tpm caps,"
     " fallbacks and cooldowns; --model names one of its model names.")]
 Samples = Annotated[int, typer.Option(
-    "--samples", min=1, max=15, help="Independent answers per seat (each stored and cached apart); the seat's"
+    "--samples", min=1, max=MAX_SAMPLES, help="Independent answers per seat (each stored and cached apart); the seat's"
     " verdict is their majority, and an even split is shown as split, not counted.")]
 Out = Annotated[Optional[Path], typer.Option("--out", help="Folder for the Markdown reports (default: outputs/).")]

@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from ..core.defaults import DEFAULT_CONCURRENCY
 from . import options
 from .app import EXIT_OK, EXIT_PARTIAL, app, console, guarded, print_json, workspace
 
@@ -20,7 +21,7 @@ def rerun(
     model: Optional[str] = typer.Option(None, "--model", help="Use this model for every re-run pair (default: the model behind each old verdict)."),
     api_base: options.ApiBase = None,
     router: options.Router = None,
-    concurrency: options.Concurrency = 8,
+    concurrency: options.Concurrency = DEFAULT_CONCURRENCY,
     workers: options.Workers = None,
     fresh: bool = typer.Option(False, "--fresh", help="Call the model even when the store has a verdict for the same version, brief and model."),
     max_cost: options.MaxCost = None,

@@ -10,6 +10,7 @@ from typing import Optional
 
 import typer
 
+from ..core.defaults import DEFAULT_CONCURRENCY
 from . import options
 from .app import EXIT_OK, EXIT_PARTIAL, app, console, guarded, print_json, workspace
 
@@ -47,7 +48,7 @@ def review(
     model: options.Model = None,
     api_base: options.ApiBase = None,
     router: options.Router = None,
-    concurrency: options.Concurrency = 8,
+    concurrency: options.Concurrency = DEFAULT_CONCURRENCY,
     workers: options.Workers = None,
     fresh: options.Fresh = False,
     samples: options.Samples = 1,
