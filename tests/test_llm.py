@@ -124,9 +124,9 @@ def test_concurrency_is_capped_by_one_semaphore():
 
     async def main():
         seam = ModelSeam(concurrency=3)
-        import panel.models.seam as llm
+        from panel.models.providers import get_litellm
 
-        lt = llm.get_litellm()
+        lt = get_litellm()
         real = lt.acompletion
 
         async def counting(**kwargs):

@@ -47,7 +47,7 @@ def compare(
     Exit 1 if a review was partial or the --editor model failed; the pages are still written.
     """
     from ..core.errors import CompareError, EditorError
-    from ..models.providers import check_model
+    from ..models.backends import check_model
     from ..publish.comparison import build_comparison, check_slugs, latest_editor_note, missing_panels
     from ..publish.comparison import save_comparison, write_comparison
     from ..publish.editor import write_editor_summary
@@ -121,7 +121,7 @@ def head_to_heads(ws, store, slugs, model, review_options, blind, recuse, confli
     from ..analysis.headtohead import head_to_head
     from ..inputs.compare_prompts import compare_prompt_version
     from ..inputs.personas import load_personas
-    from ..models.providers import check_model
+    from ..models.backends import check_model
     from ..review.matchup import plan_comparison
     from .review import run_batch
 

@@ -1,2 +1,2 @@
-"""Models: the seam every model call goes through (panel.models.seam), and the providers behind
-it. Only this package imports litellm, and only when a call is about to happen."""
+"""Models: the seam every model call goes through (panel.models.seam), one record per backend behind
+it (panel.models.backends). Only this package imports litellm, and only when a call is about to happen."""

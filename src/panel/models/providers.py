@@ -2,17 +2,14 @@
 
 Importing litellm costs seconds, so it happens once, on the first real call. Two providers are
 registered here: `scripted/...` (panel.models.scripted, for tests) and `local/...`
-(panel.models.local, the embedded llama.cpp model).
+(panel.models.local, the embedded llama.cpp model). What else panel knows about them (how they are
+checked, priced, where they run) is in their records in panel.models.backends.
 """
 
 from __future__ import annotations
 
 import gc
 import os
-
-from ..core.errors import ModelConfigError
-
-DEFAULT_MODEL = "local/smollm2"
 
 _litellm = None
 
@@ -118,51 +115,3 @@ def _make_local_handler(litellm):
             )
 
     return LocalHandler
-
-
-# Providers panel registers itself: litellm cannot check them, panel can.
-OWN_PROVIDERS = ("local", "scripted")
-# Providers that speak to an OpenAI-compatible server at --api-base: no credentials needed there.
-SELF_HOSTED = ("openai", "text-completion-openai", "hosted_vllm")
-# Variables litellm lists as missing that are not credentials: each has a default or a clear error.
-_NOT_CREDENTIALS = ("_API_BASE", "_BASE_URL", "_API_VERSION", "_REGION_NAME")
-
-
-def check_model(model: str, api_base: str | None = None) -> None:
-    """Everything that can be known about a model before any call, so a misconfigured batch is bad
-    input (exit 2, nothing written): a model is named, litellm knows its provider, the provider's
-    credentials are in the environment, a local GGUF file is usable. Costs one litellm import."""
-    if not model:
-        raise ModelConfigError("no model set: pass --model or set PANEL_MODEL")
-    provider = model.split("/", 1)[0] if "/" in model else ""
-    if provider == "local":
-        from . import local
-
-        local.resolve_gguf(model.removeprefix("local/"))
-        return
-    if provider in OWN_PROVIDERS:
-        return
-    if api_base and provider in SELF_HOSTED and model.split("/", 1)[1].strip():
-        return  # the prefix names the provider and the server needs no key: nothing to import litellm for
-    litellm = get_litellm()
-    try:
-        provider = litellm.get_llm_provider(model, api_base=api_base)[1]
-    except Exception:  # noqa: BLE001 - litellm raises BadRequestError, with a page of help text
-        raise ModelConfigError(
-            f"model '{model}': litellm cannot tell which provider serves it; write provider/name, e.g."
-            " openai/gpt-4o-mini, anthropic/claude-3-5-haiku-latest, ollama/llama3.1, or openai/<name> with --api-base"
-        ) from None
-    missing = missing_credentials(litellm, model, provider, api_base)
-    if missing:
-        names = " and ".join(missing)
-        raise ModelConfigError(f"model '{model}' needs {names} set in the environment (litellm reads it); set it,"
-                               " or choose another --model")
-
-
-def missing_credentials(litellm, model: str, provider: str, api_base: str | None) -> list[str]:
-    """The credential variables the provider needs and the environment lacks. A self-hosted
-    OpenAI-compatible server (openai/... with --api-base) needs none: the seam sends a dummy key."""
-    if api_base and provider in SELF_HOSTED:
-        return []
-    found = litellm.validate_environment(model=model, api_base=api_base)
-    return [name for name in found.get("missing_keys") or [] if not name.endswith(_NOT_CREDENTIALS)]

@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import ModelConfigError
 from ..inputs.yamlfile import load_yaml_mapping
+from .backends import backend_for, check_deployment
+from .providers import get_litellm
 
 TOP_LEVEL_KEYS = ("model_list", "router_settings")
 DEPLOYMENT_KEYS = ("model_name", "litellm_params", "model_info", "rpm", "tpm")
@@ -40,7 +41,6 @@ CAPPED_STRATEGY = "usage-based-routing-v2"  # the only LiteLLM strategy that nev
 DEFAULT_STRATEGY = "simple-shuffle"
 DEFAULT_ALLOWED_FAILS = 1  # a deployment is cooled down on its second failure in a minute
 DEFAULT_COOLDOWN_S = 30.0
-ENV_PREFIX = "os.environ/"  # LiteLLM resolves "os.environ/VAR" in litellm_params itself
 FALLBACK_SETTINGS = ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks")
 # Router arguments panel sets itself (or that make no sense in a file); anything else goes to litellm.Router.
 _NOT_SETTINGS = {
@@ -118,11 +118,10 @@ class PanelRouter:
         model_list = copy.deepcopy(self.model_list)
         for entry in model_list:
             params = entry["litellm_params"]
-            # As with --api-base: an OpenAI-compatible server usually needs no key, but the client
-            # insists on one (without it every call is a 500 "Missing credentials").
-            if (params["model"].startswith("openai/") and params.get("api_base") and not params.get("api_key")
-                    and not os.environ.get("OPENAI_API_KEY")):
-                params["api_key"] = "no-key-needed"
+            # As with --api-base: a self-hosted server gets its backend's stand-in key when it names none.
+            key = backend_for(params["model"], params.get("api_base")).api_key(params["model"])
+            if key is not None and not params.get("api_key"):
+                params["api_key"] = key
         kwargs["model_list"] = model_list
         return kwargs
 
@@ -131,8 +130,6 @@ class PanelRouter:
     def build(self):
         """The litellm.Router (built once; call it inside the running event loop)."""
         if self._router is None:
-            from .providers import get_litellm
-
             litellm = get_litellm()  # panel's own providers (scripted/, local/) are registered first
             try:
                 self._router = litellm.Router(**self.router_kwargs())
@@ -291,10 +288,11 @@ def _check_settings_shape(where: Path, router: PanelRouter) -> None:
 
 def check_router(path: str | None, models: Iterable[str] = ()) -> frozenset[str]:
     """Before any write: the router file is valid, and every deployment the batch can reach (the
-    groups of `models` it serves, and their fallbacks) can work: LiteLLM knows its provider, an
-    `os.environ/VAR` it reads is set, and its credentials are in the environment unless it names
-    its own api_key or api_base. Returns the names in `models` the router serves: those are
-    aliases, not litellm model strings, and must not go through `check_model`. Raises
+    groups of `models` it serves, and their fallbacks) passes its own backend's check (a usable GGUF
+    file; a provider LiteLLM knows, with its credentials in the environment unless it names its own
+    api_key or api_base), and an `os.environ/VAR` it reads is set. Returns the names in `models` the
+    router serves: those are aliases, not litellm model strings, and must not go through
+    `backends.check_model` (panel.models.preflight.check_models does both). Raises
     ModelConfigError (exit 2). Without a file: nothing to check, nothing served."""
     router = load_router(path)
     if router is None:
@@ -309,15 +307,13 @@ def check_router(path: str | None, models: Iterable[str] = ()) -> frozenset[str]
     if router.settings:
         _check_setting_names(router)
     for position, entry in router.deployments(router.reachable(served) if models else None):
-        _check_deployment(router.path, position, entry)
+        check_deployment(router.path, position, entry)  # as its own model would be, through its backend
     return frozenset(served)
 
 
 def _check_setting_names(router: PanelRouter) -> None:
     import inspect
     import typing
-
-    from .providers import get_litellm
 
     litellm = get_litellm()
     known = [name for name in inspect.signature(litellm.Router.__init__).parameters if name != "self"]
@@ -336,44 +332,6 @@ def _check_setting_names(router: PanelRouter) -> None:
         if choices and strategy not in choices:
             raise ModelConfigError(f"{router.path}: router_settings.routing_strategy: unknown strategy"
                                    f" '{strategy}' (known: {', '.join(choices)})")
-
-
-def _check_deployment(path: str, position: int, entry: dict) -> None:
-    """One deployment, as check_model checks a --model (panel's own providers cost no litellm import)."""
-    from .providers import OWN_PROVIDERS, check_model, get_litellm, missing_credentials
-
-    params = entry["litellm_params"]
-    model = params["model"]
-    at = f"{path}: model_list entry {position} ('{entry['model_name']}' -> {model})"
-    resolved: dict[str, str | None] = {}
-    for key in ("api_key", "api_base"):
-        value = params.get(key)
-        if isinstance(value, str) and value.startswith(ENV_PREFIX):
-            variable = value.removeprefix(ENV_PREFIX)
-            if not os.environ.get(variable):
-                raise ModelConfigError(f"{at}: {key} reads ${variable}, which is not set in the environment")
-            value = os.environ[variable]
-        resolved[key] = value or None
-    provider = model.split("/", 1)[0] if "/" in model else ""
-    if provider in OWN_PROVIDERS:
-        try:
-            check_model(model)
-        except ModelConfigError as exc:
-            raise ModelConfigError(f"{at}: {exc}") from None
-        return
-    litellm = get_litellm()
-    try:
-        provider = litellm.get_llm_provider(model, api_base=resolved["api_base"],
-                                            custom_llm_provider=params.get("custom_llm_provider"))[1]
-    except Exception:  # noqa: BLE001 - litellm raises BadRequestError with a page of help text
-        raise ModelConfigError(f"{at}: litellm cannot tell which provider serves '{model}'; write provider/name,"
-                               " e.g. openai/<name> with an api_base, or anthropic/claude-3-5-haiku-latest") from None
-    if resolved["api_key"] or resolved["api_base"]:
-        return  # its own key, or its own server: nothing in the environment to check
-    missing = missing_credentials(litellm, model, provider, None)
-    if missing:
-        raise ModelConfigError(f"{at}: needs {' and '.join(missing)} set in the environment (litellm reads it),"
-                               " or an api_key in its litellm_params")
 
 
 def _kind(value: Any) -> str:

@@ -18,7 +18,8 @@ import hashlib
 import json
 import threading
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Item = Any
 _lock = threading.Lock()

@@ -6,26 +6,26 @@ re-asks the model with the validation error when its reply does not fit the sche
 returns a `CallOutcome` that records everything the audit trail needs. `ModelSeam.complete_text`
 is the same path for a plain-text answer (the comparison editor). One semaphore caps the calls
 in flight, and `--max-cost` is enforced here. With worker processes (panel.models.workers), a
-remote model's calls are made by a worker's seam, still under this seam's cap and budget.
+remote model's calls are made by a worker's seam, still under this seam's cap and budget. What
+differs between backends (how a call is sent and priced, where it may run, its key) is asked of
+the model's record in panel.models.backends; the seam itself tests no model string.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from ..core.defaults import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_S
 from ..core.errors import VerdictParseError
 from ..core.verdict import Status, Verdict, parse_answer, reask_message
+from .backends import Backend, backend_for
 from .formats import MODES, is_format_refusal, next_mode, prepare_messages, response_format
-from .providers import OWN_PROVIDERS, get_litellm
 from .retry import MAX_ATTEMPTS, describe_error, is_credentials_error, is_transient, wait_for_retry
 
-DEFAULT_CONCURRENCY = 8
-DEFAULT_TIMEOUT_S = 120.0
 MAX_REASKS = 2  # after the first answer: at most two more chances to fit the schema
 
 
@@ -90,11 +90,13 @@ class ModelSeam:
         self._fatal: dict[str, str] = {}  # model -> auth error, so a bad key fails fast for the rest
         self.workers = None  # a WorkerPool (panel.models.workers) making the remote calls, if started
 
+    def backend(self, settings: ModelSettings) -> Backend:
+        """The record of the backend serving this call (panel.models.backends)."""
+        return backend_for(settings.model, settings.api_base, self.router)
+
     def is_remote(self, settings: ModelSettings) -> bool:
-        """A call that can go to a worker process: not panel's own providers, nor one the Router serves."""
-        if settings.model.split("/", 1)[0] in OWN_PROVIDERS:
-            return False
-        return self.router is None or not self.router.serves(settings.model)
+        """A call that can go to a worker process: not the embedded or scripted model, nor one the Router serves."""
+        return not self.backend(settings).in_process
 
     def failed_for_good(self, model: str) -> bool:
         """Did a call to `model` show that its key is bad (so no further call to it is attempted)?"""
@@ -114,15 +116,10 @@ class ModelSeam:
 
     async def _in_worker(self, settings: ModelSettings, messages: list[dict], outcome: CallOutcome,
                          answer: type[BaseModel]) -> None:
-        """The call made by a worker's seam; its record of the call becomes this one's."""
-        from .workers import WorkerError
-
-        try:
-            answered, fatal = await self.workers.review(settings, outcome.persona, outcome.persona_version,
-                                                        messages, answer)
-        except WorkerError as exc:
-            outcome.error = str(exc)
-            return
+        """The call made by a worker's seam; its record of the call becomes this one's (an error
+        outcome if the worker died: the pool never raises)."""
+        answered, fatal = await self.workers.review(settings, outcome.persona, outcome.persona_version,
+                                                    messages, answer)
         vars(outcome).update(vars(answered))  # latency is this process's, set by _gated afterwards
         if fatal:
             self._fatal[settings.model] = outcome.error
@@ -204,8 +201,8 @@ class ModelSeam:
         """The first call to a server not met before finds its structured-output mode while the
         batch's other calls to it wait, so a thousand-call batch probes once, not a thousand times."""
         where = (settings.api_base or "", settings.model)
-        if settings.model.split("/", 1)[0] in OWN_PROVIDERS:
-            self.modes.setdefault(where, MODES[0])  # panel's own providers take any schema: no probe
+        if self.backend(settings).any_schema:
+            self.modes.setdefault(where, MODES[0])  # the embedded and scripted models take any schema: no probe
         if where not in self.modes:
             async with self._probing.setdefault(where, asyncio.Lock()):
                 if where not in self.modes:  # still unknown: this call probes; the rest wait for it
@@ -264,7 +261,7 @@ class ModelSeam:
         (a server refusing the response format is not transient, whatever its status code)."""
         from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
-        lt = get_litellm()
+        backend = self.backend(settings)
         kwargs = self._call_kwargs(settings, mode, answer)
         retrying = AsyncRetrying(
             retry=retry_if_exception(lambda exc: is_transient(exc) and not is_format_refusal(exc)),
@@ -275,17 +272,13 @@ class ModelSeam:
         async for attempt in retrying:
             with attempt:
                 outcome.attempts += 1
-                response = await self._send(lt, settings, convo, kwargs)
+                response = await backend.send(convo, kwargs, self.router)
         self._account(response, settings, outcome)
         choices = getattr(response, "choices", None) or []
         return (choices[0].message.content or "") if choices else ""
 
-    async def _send(self, lt, settings: ModelSettings, convo: list[dict], kwargs: dict):
-        if self.router is not None and self.router.serves(settings.model):
-            return await self.router.acompletion(messages=convo, **kwargs)
-        return await lt.acompletion(messages=convo, **kwargs)
-
-    def _call_kwargs(self, settings: ModelSettings, mode: str | None = MODES[0], answer: type[BaseModel] = Verdict) -> dict:
+    def _call_kwargs(self, settings: ModelSettings, mode: str | None = MODES[0],
+                     answer: type[BaseModel] = Verdict) -> dict:
         """litellm's arguments for one request; `mode` is a structured-output mode, None for plain text."""
         kwargs = {"model": settings.model, "num_retries": 0, "timeout": settings.timeout}
         shape = response_format(mode, answer) if mode else None
@@ -302,9 +295,9 @@ class ModelSeam:
             kwargs["drop_params"] = True
         if settings.api_base:
             kwargs["api_base"] = settings.api_base
-            # An OpenAI-compatible local server usually needs no key, but the client insists on one.
-            if settings.model.startswith("openai/") and not os.environ.get("OPENAI_API_KEY"):
-                kwargs["api_key"] = "no-key-needed"
+            key = self.backend(settings).api_key(settings.model)  # a self-hosted server's stand-in key
+            if key is not None:
+                kwargs["api_key"] = key
         return kwargs
 
     def _account(self, response, settings: ModelSettings, outcome: CallOutcome) -> None:
@@ -312,17 +305,7 @@ class ModelSeam:
         if usage is not None:
             outcome.prompt_tokens += int(getattr(usage, "prompt_tokens", 0) or 0)
             outcome.completion_tokens += int(getattr(usage, "completion_tokens", 0) or 0)
-        if self.router is not None and self.router.serves(settings.model):
-            outcome.deployment = self.router.deployment_of(response)
-        if settings.model.startswith(("local/", "scripted/")):
-            return  # runs on this machine: cost 0
-        hidden = getattr(response, "_hidden_params", None) or {}
-        cost = hidden.get("response_cost")
-        # litellm prices every response itself; None there means the model is not in its price
-        # list, and asking completion_cost again would only repeat that search (~2 ms per call).
-        if cost is None and "response_cost" not in hidden:
-            try:
-                cost = get_litellm().completion_cost(completion_response=response, model=settings.model)
-            except Exception:  # noqa: BLE001 - unknown price: record 0 rather than fail the verdict
-                cost = 0.0
-        outcome.cost += float(cost or 0.0)
+        backend = self.backend(settings)
+        if backend.deployment_of is not None:
+            outcome.deployment = backend.deployment_of(response, self.router)
+        outcome.cost += backend.cost(response, settings.model)

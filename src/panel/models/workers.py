@@ -15,8 +15,12 @@ over a pipe: a length-prefixed pickle each way, read and written by each side's 
 neither side ever blocks on a full pipe. Pickle is safe here: both ends are this program.
 
 Calls to the embedded model, the scripted test model and a `--router` stay in the main
-process: the first two live in the process, and the Router's rpm counts must be one count.
-Forking needs Linux; elsewhere every call stays in process.
+process: the first two live in the process, and the Router's rpm counts must be one count
+(each backend's record in panel.models.backends says which stay). Forking needs Linux; elsewhere
+every call stays in process.
+
+This module sits above the seam: a worker runs a `ModelSeam`, and the seam only calls its pool's
+`review`, which never raises (a call whose worker died comes back as an error outcome).
 """
 
 from __future__ import annotations
@@ -29,8 +33,13 @@ import signal
 import struct
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .providers import get_litellm
+from .seam import CallOutcome, ModelSeam
+
+if TYPE_CHECKING:  # multiprocessing itself (~70 ms) is imported only by a batch that wants workers
+    import multiprocessing
 
 _LENGTH = struct.Struct("!I")
 
@@ -66,7 +75,7 @@ def workers_to_start(requested: int | None, remote_calls: int, concurrency: int)
 
 @dataclass
 class _Worker:
-    process: "multiprocessing.Process"
+    process: multiprocessing.Process
     writer: asyncio.StreamWriter
     reader: asyncio.StreamReader
     pending: dict[int, asyncio.Future] = field(default_factory=dict)
@@ -125,7 +134,15 @@ class WorkerPool:
             self._workers.append(worker)
 
     async def review(self, settings, persona: str, version: str, messages: list[dict], answer):
-        """The worker's CallOutcome for one call, and whether its error means the model's key is bad."""
+        """The worker's CallOutcome for one call, and whether its error means the model's key is bad.
+        A call no worker could answer (it died, or none is left) is an error outcome, never lost."""
+        try:
+            return await self._ask(settings, persona, version, messages, answer)
+        except WorkerError as exc:
+            return CallOutcome(persona=persona, persona_version=version, model=settings.model, status="error",
+                               error=str(exc)), False
+
+    async def _ask(self, settings, persona: str, version: str, messages: list[dict], answer):
         worker = min((w for w in self._workers if w.stopped is None), key=lambda w: len(w.pending), default=None)
         if worker is None:
             raise WorkerError(self._workers[0].stopped if self._workers else "no worker was started")
@@ -172,7 +189,8 @@ async def _exit_code(pid: int) -> int | None:
     `close()` reaps it, and two waits on one child race. None if it has not exited within a second."""
     for _ in range(20):
         try:
-            info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
+            # WNOHANG: a look, never a wait, so it cannot block the event loop.
+            info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)  # noqa: ASYNC222
         except ChildProcessError:
             return None
         if info is not None:
@@ -223,8 +241,6 @@ def _serve(calls_fd: int, replies_fd: int, close_fds: list[int], concurrency: in
 
 
 async def _answer_calls(calls_fd: int, replies_fd: int, concurrency: int, modes: dict) -> None:
-    from .seam import ModelSeam
-
     seam = ModelSeam(concurrency=concurrency, modes=modes)
     reader, writer = await _open_streams(calls_fd, replies_fd)
     running: set[asyncio.Task] = set()
@@ -247,8 +263,6 @@ async def _answer(seam, writer, call_id, settings, persona, version, messages, a
         outcome = await seam.review(settings, persona, version, messages, answer)
         _write(writer, (call_id, outcome, seam.failed_for_good(settings.model)))
     except Exception as exc:  # noqa: BLE001 - the main process is waiting for an answer to this call
-        from .seam import CallOutcome
-
         failed = CallOutcome(persona=persona, persona_version=version, model=settings.model, status="error",
                              error=f"panel's worker process could not answer: {type(exc).__name__}: {exc}")
         _write(writer, (call_id, failed, False))

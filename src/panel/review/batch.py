@@ -159,7 +159,7 @@ class Batch:
     def _load_calibrations(self, jobs: list[Job]) -> None:
         """The embedded model's stored calibrations (one per persona prompt), so none is measured
         twice; and which persona version each prompt of this batch belongs to, to store new ones."""
-        local = [job for job in jobs if job.calibrated and job.settings.model.startswith("local/")]
+        local = [job for job in jobs if job.calibrated and self.seam.backend(job.settings).calibrated]
         if not local:
             return
         from ..models.local import calibrate

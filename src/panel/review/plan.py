@@ -22,8 +22,6 @@ from ..core.errors import PanelError, PersonaError
 from ..core.panel import PanelResult, aggregate
 from ..core.verdict import PersonaResult, Verdict
 from ..inputs.personas import Persona, render_messages
-from ..models.providers import check_model
-from ..models.router import check_router
 from ..models.seam import ModelSettings
 
 
@@ -199,14 +197,3 @@ def plan_review(briefs: list[ToolBrief], personas: dict[str, Persona], options: 
                  for name in seated for k in range(options.samples)]
         plans.append(PanelPlan(brief=brief, brief_hash=digest, seated=seated, jobs=jobs))
     return plans
-
-
-def check_plan_models(plans: list[PanelPlan], router: str | None = None) -> None:
-    """Fail before anything is written when a model of the plan cannot work at all (e.g. a missing GGUF).
-    With --router FILE the file is checked too, and a model it serves (an alias) is checked through
-    its deployments instead of as a litellm model string."""
-    models = sorted({(pair.settings.model, pair.settings.api_base or "") for plan in plans for pair in plan.jobs})
-    served = check_router(router, [model for model, _ in models])
-    for model, api_base in models:
-        if model not in served:
-            check_model(model, api_base or None)

@@ -13,10 +13,11 @@ from typing import Callable
 
 from ..core.brief import ToolBrief
 from ..inputs.personas import Persona
+from ..models.preflight import check_models
 from ..store.store import Store
 from .batch import Batch, OnResult, ReviewOutcome
 from .job import Plan
-from .plan import ReviewOptions, check_plan_models, plan_review
+from .plan import ReviewOptions, plan_review
 
 
 async def run(plans: list[Plan], personas: dict[str, Persona], store: Store | Path, options: ReviewOptions, *,
@@ -25,7 +26,7 @@ async def run(plans: list[Plan], personas: dict[str, Persona], store: Store | Pa
     """Check, then run `plans` as one recorded batch. `store` is an open Store, or the path of one
     to open only once the checks pass (so bad input creates no database). `label` names the model
     in the run's record (default: the options' model); `on_start` is called once the checks pass."""
-    check_plan_models(plans, options.router)
+    check_models(((job.settings.model, job.settings.api_base) for plan in plans for job in plan.jobs), options.router)
     if on_start is not None:
         on_start()
     with Store(store) if isinstance(store, Path) else nullcontext(store) as opened:
