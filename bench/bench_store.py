@@ -142,7 +142,7 @@ def make_outcomes(n: int) -> list:
         raw = json.dumps(default_verdict("ship" if i % 3 else "skip", str(i)))
         outcomes.append((brief, persona, CallOutcome(
             persona=persona.name, persona_version=persona.version, model=common.FAKE_MODEL, status="ok",
-            verdict=parse_verdict(raw), raw=raw, request=render_messages(persona, brief), attempts=1, latency=1.0,
+            answer=parse_verdict(raw), raw=raw, request=render_messages(persona, brief), attempts=1, latency=1.0,
             prompt_tokens=600, completion_tokens=250, cost=0.0)))
     return outcomes
 

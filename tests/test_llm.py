@@ -65,7 +65,7 @@ def test_parse_verdict_rejects(text, message):
 def test_valid_answer_is_ok_with_usage_recorded():
     scripted.script("t", [GOOD])
     out = review()
-    assert out.status == "ok" and out.verdict.verdict == "ship"
+    assert out.status == "ok" and out.answer.verdict == "ship"
     assert out.attempts == 1 and out.prompt_tokens > 0 and out.completion_tokens > 0
     assert out.cost == 0.0 and out.request == MESSAGES
     sent = scripted.calls[0]["params"]["response_format"]
@@ -84,7 +84,7 @@ def test_invalid_answer_is_reasked_with_the_error():
 def test_unscored_after_two_reasks_keeps_raw_text():
     scripted.script("t", ["nope 1", "nope 2", "nope 3", GOOD])
     out = review()
-    assert out.status == "unscored" and out.verdict is None
+    assert out.status == "unscored" and out.answer is None
     assert out.raw == "nope 3" and "not valid JSON" in out.error
     assert scripted.call_count() == 3  # the fourth item was never asked for
 

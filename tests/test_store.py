@@ -96,7 +96,7 @@ def test_the_cache_reuses_only_the_newest_ok_verdict_of_the_same_key(tmp_path):
 
         def record(key, status, headline=None):
             call = CallOutcome(persona="skeptic", persona_version="v1", model="m", status=status,
-                               verdict=verdict(headline) if status == "ok" else None, raw="x",
+                               answer=verdict(headline) if status == "ok" else None, raw="x",
                                error=None if status == "ok" else "failed")
             return store.record_call(run_id, VerdictJob(persona, brief, digest, ModelSettings(model="m"), key), call)
 

@@ -56,7 +56,7 @@ class CallOutcome:
     persona_version: str
     model: str
     status: Status
-    verdict: BaseModel | None = None  # the parsed answer: a Verdict (a Judgment for a head-to-head)
+    answer: BaseModel | None = None  # the parsed answer: a Verdict, or a Judgment for a head-to-head
     raw: str = ""
     error: str | None = None
     request: list[dict] = field(default_factory=list)
@@ -224,7 +224,7 @@ class ModelSeam:
                 return
             outcome.raw = text
             try:
-                outcome.verdict = parse_answer(text, answer)
+                outcome.answer = parse_answer(text, answer)
             except VerdictParseError as exc:
                 outcome.status, outcome.error = "unscored", str(exc)
                 convo = convo + [{"role": "assistant", "content": text}, reask_message(str(exc), answer)]

@@ -72,7 +72,7 @@ class JudgmentJob:
         return self._result(status="ok", judgment=judgment, cached=True, judgment_id=row["id"])
 
     def answered(self, call, answer_id: int) -> JudgmentResult:
-        return self._result(status=call.status, judgment=call.verdict, error=call.error, judgment_id=answer_id)
+        return self._result(status=call.status, judgment=call.answer, error=call.error, judgment_id=answer_id)
 
 
 @dataclass

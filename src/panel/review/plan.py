@@ -116,7 +116,7 @@ class VerdictJob:
 
     def answered(self, call, answer_id: int) -> PersonaResult:
         return PersonaResult(persona=self.name, persona_version=self.persona.version, model=self.settings.model,
-                             status=call.status, verdict=call.verdict, raw=call.raw, error=call.error,
+                             status=call.status, verdict=call.answer, raw=call.raw, error=call.error,
                              cached=False, verdict_id=answer_id)
 
 

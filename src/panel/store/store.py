@@ -120,7 +120,7 @@ class Store:
                 "response_mode": call.response_mode, "deployment": call.deployment,
             })
             return insert(self.db, job.table, {
-                **shared, **job.answer_columns(call.verdict), "call_id": call_id, "cache_key": job.key,
+                **shared, **job.answer_columns(call.answer), "call_id": call_id, "cache_key": job.key,
                 "status": call.status, "raw": call.raw,
             })
 
