@@ -51,7 +51,7 @@ def compare(
     from ..publish.comparison import build_comparison, check_slugs, latest_editor_note, missing_panels
     from ..publish.comparison import save_comparison, write_comparison
     from ..publish.editor import write_editor_summary
-    from ..review.matchup import check_conflict_flags
+    from ..review.headtohead import check_conflict_flags
     from ..review.plan import ReviewOptions
     from ..store.store import Store
     from .review import default_model, prepare_review, run_batch
@@ -115,14 +115,14 @@ def compare(
 
 
 def head_to_heads(ws, store, slugs, model, review_options, blind, recuse, conflict_model, quiet):
-    """Judge every pair of tools as one recorded run (panel.review.matchup.plan_comparison: who
+    """Judge every pair of tools as one recorded run (panel.review.headtohead.plan_comparison: who
     judges, with which model, and what a vendor conflict does). Returns the HeadToHeads, the
     per-tool seat models to use, and whether every call answered."""
     from ..analysis.headtohead import head_to_head
     from ..inputs.compare_prompts import compare_prompt_version
     from ..inputs.personas import load_personas
     from ..models.backends import check_model
-    from ..review.matchup import plan_comparison
+    from ..review.headtohead import plan_comparison
     from .review import run_batch
 
     personas = load_personas(ws.personas_dir)

@@ -3,7 +3,7 @@ question with everything about it decided at planning time, and a *plan* is the 
 subject (a brief's panel, a pair of tools) and what their answers become.
 
 Two kinds exist: a persona's verdict on a brief (`VerdictJob`, `PanelPlan` in panel.review.plan)
-and a persona's judgment of two tools (`JudgmentJob`, `MatchPlan` in panel.review.matchup). The
+and a persona's judgment of two tools (`JudgmentJob`, `MatchPlan` in panel.review.headtohead). The
 batch treats both alike; adding a kind means writing these two classes, nothing in the batch.
 """
 

@@ -2,7 +2,7 @@
 and the benchmarks all call `run()`. It checks every model the plans use before anything is
 written (a misconfigured batch is bad input), then runs the plans as one recorded batch.
 
-The planners (panel.review.plan, .rerun, .matchup) decide what to ask; `run()` asks it.
+The planners (panel.review.plan, .rerun, .headtohead) decide what to ask; `run()` asks it.
 """
 
 from __future__ import annotations
