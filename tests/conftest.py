@@ -8,6 +8,7 @@ follows from a panel the test itself wrote down, not from the demo briefs in too
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -19,8 +20,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path):
-    """No test reads the developer's real environment or writes into the repository."""
-    for var in ("PANEL_MODEL", "PANEL_DB", "PANEL_API_BASE", "PANEL_CONCURRENCY", "PANEL_HOME"):
+    """No test reads the developer's real environment or writes into the repository: every PANEL_*
+    variable panel reads is unset (a test that wants one sets it)."""
+    for var in [name for name in os.environ if name.startswith("PANEL_")]:
         monkeypatch.delenv(var, raising=False)
     from panel.models import scripted
 

@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 
 from ..core.panel import PanelResult
 from ..core.tally import Tally
-from .metrics import Metrics, Scored, metrics, panel_item, seat_item
+from .metrics import METRIC_NAMES, Metrics, Scored, metrics, panel_item, seat_item
 
 PANEL = "panel"  # the key of the panel's own row, beside the personas'
 MIN_COMMUNITY_VOTES = 10
-METRIC_NAMES = ("accuracy", "balanced_accuracy", "ship_rate", "ship_rate_on_skips", "auc", "brier")
 
 
 @dataclass
@@ -123,7 +122,8 @@ def items_from_rows(found: list[dict]) -> dict[str, list[Scored]]:
     """Stored eval_items rows (panel.store.queries.eval_item_rows) back into items, per persona."""
     items: dict[str, list[Scored]] = {}
     for row in found:
-        items.setdefault(row["persona"], []).append(Scored(row["slug"], row["expected"], row["decision"], row["p_ship"]))
+        scored = Scored(row["slug"], row["expected"], row["decision"], row["p_ship"])
+        items.setdefault(row["persona"], []).append(scored)
     return items
 
 

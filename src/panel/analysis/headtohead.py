@@ -139,7 +139,8 @@ def head_to_head(a: str, b: str, judgments: list[JudgmentResult], vendors: dict[
         for slug in (a, b):
             vendor = conflict(j.model, vendors[slug])
             if vendor:
-                result.conflicts[j.persona] = f"judged with {j.model}, a {vendor} model, and {vendor} makes {names[slug]}"
+                result.conflicts[j.persona] = (f"judged with {j.model}, a {vendor} model, and {vendor} makes"
+                                               f" {names[slug]}")
     return result
 
 

@@ -26,6 +26,15 @@ class Scored:
     p_ship: float | None
 
 
+# Every score a panel or persona gets against labels, in the order reports show them, with its label:
+# the JSON, the comparison with a baseline and both report pages read this one list.
+METRIC_LABELS = {
+    "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy", "ship_rate": "Ship rate",
+    "ship_rate_on_skips": "Ship rate on should-skip", "auc": "AUC", "brier": "Brier",
+}
+METRIC_NAMES = tuple(METRIC_LABELS)
+
+
 @dataclass
 class Metrics:
     items: int
@@ -42,10 +51,8 @@ class Metrics:
         def r(x):
             return None if x is None else round(x, 4)
 
-        return {"cases": self.items, "answered": self.answered, "accuracy": r(self.accuracy),
-                "balanced_accuracy": r(self.balanced_accuracy), "ship_rate": r(self.ship_rate),
-                "ship_rate_on_skips": r(self.ship_rate_on_skips), "auc": r(self.auc), "brier": r(self.brier),
-                "confusion": self.confusion}
+        return {"cases": self.items, "answered": self.answered,
+                **{name: r(getattr(self, name)) for name in METRIC_NAMES}, "confusion": self.confusion}
 
 
 def ship_probability(result: PersonaResult) -> float | None:

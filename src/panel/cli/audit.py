@@ -38,8 +38,10 @@ def opt(value, fmt: str = "{}") -> str:
 
 
 def when(stamp: str | None) -> str:
-    """A stored UTC timestamp, to the minute."""
-    return (stamp or "")[:16].replace("T", " ")
+    """A stored UTC timestamp, to the minute (publish.render.when, without the zone)."""
+    from ..publish.render import when as formatted
+
+    return formatted(stamp, zone="", missing="")
 
 
 def table(*columns: str, wrap: tuple[str, ...] = (), **kwargs):

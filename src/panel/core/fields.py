@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 Rationale = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=6000)]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]  # a headline, a list item
+# A headline, a list item.
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Confidence = Annotated[float, Field(ge=0, le=1)]
 
 # What became of one model call: a usable answer, an answer that never fit the schema, or a failure.

@@ -7,7 +7,7 @@ import json
 import re
 import typing
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -120,7 +120,8 @@ def reask_message(error: str, model: type[BaseModel] = Verdict) -> dict:
     fields = ", ".join(_field_hint(model, name) for name in model.model_fields)
     return {
         "role": "user",
-        "content": f"Your reply could not be used: {error}. Reply again with only one JSON object with the fields {fields}.",
+        "content": f"Your reply could not be used: {error}. Reply again with only one JSON object with the"
+                   f" fields {fields}.",
     }
 
 

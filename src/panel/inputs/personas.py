@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ..core.brief import ToolBrief
 from ..core.errors import PersonaError
+from ..core.fence import fence, fence_name
 from ..core.slugs import Slug
 from .textcheck import read_text_file
 from .yamlfile import load_model
@@ -117,24 +118,16 @@ _FENCED_MAX = 1024
 
 
 def fence_for(brief: ToolBrief) -> str:
-    """A delimiter derived from the brief's own hash: the brief cannot contain its closing fence
-    (it would have to contain a hash of itself), and the prompt stays deterministic for caching."""
-    return f"BRIEF-{brief.content_hash()[:10].upper()}"
+    """The brief's marker name (panel.core.fence)."""
+    return fence_name(brief.content_hash())
 
 
 def fenced_block(brief: ToolBrief, digest: str | None = None) -> tuple[str, str]:
-    """The fence and the brief as data between fences. Angle-bracket runs are neutralised so a
-    vendor cannot write something that looks like a fence of ours."""
+    """The marker name and the brief as data between its markers (panel.core.fence)."""
     digest = digest or brief.content_hash()
     found = _FENCED.get(digest)
     if found is None:
-        fence = f"BRIEF-{digest[:10].upper()}"  # as fence_for, without hashing the brief again
-        body = brief.to_yaml()
-        # Break up our fence markers and chat-template control tokens (<|im_start|> and friends):
-        # a local model tokenises the prompt with special tokens on and would read them as roles.
-        for token, safe in (("<<<", "< < <"), (">>>", "> > >"), ("<|", "< |"), ("|>", "| >")):
-            body = body.replace(token, safe)
-        found = (fence, f"<<<{fence}>>>\n{body.rstrip()}\n<<<END-{fence}>>>")
+        found = (fence_name(digest), fence(digest, brief.to_yaml()))
         if len(_FENCED) >= _FENCED_MAX:
             _FENCED.pop(next(iter(_FENCED)))  # oldest first: dicts keep insertion order
         _FENCED[digest] = found
@@ -142,9 +135,9 @@ def fenced_block(brief: ToolBrief, digest: str | None = None) -> tuple[str, str]
 
 
 def _render(persona: Persona, which: str, source: str, brief: ToolBrief, fenced: tuple[str, str]) -> str:
-    fence, block = fenced
+    name, block = fenced
     return render_template(persona, getattr(persona.spec, which), source,
-                           brief=brief.model_dump(mode="json"), brief_block=block, fence=fence)
+                           brief=brief.model_dump(mode="json"), brief_block=block, fence=name)
 
 
 def render_template(persona: Persona, template_name: str, source: str, **context) -> str:

@@ -5,12 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..analysis.metrics import METRIC_LABELS
 from .render import render_html, render_markdown, write_atomic
-
-METRIC_LABELS = {
-    "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy", "ship_rate": "Ship rate",
-    "ship_rate_on_skips": "Ship rate on should-skip", "auc": "AUC", "brier": "Brier",
-}
 
 
 def eval_view(evaluation, comparison=None) -> dict:

@@ -171,7 +171,8 @@ def answer(c: Comparison) -> str:
         if h.pick in names:
             wins[h.pick] += 1
     unbeaten = [slug for slug, n in wins.items() if n == len(names) - 1]
-    each = "; ".join(f"{names[h.a]} vs {names[h.b]}: {names.get(h.pick, h.pick or _no_pick(h))}" for h in c.head_to_head)
+    each = "; ".join(f"{names[h.a]} vs {names[h.b]}: {names.get(h.pick, h.pick or _no_pick(h))}"
+                     for h in c.head_to_head)
     if unbeaten:
         return f"The panel's pick is {names[unbeaten[0]]}: it won every head-to-head ({each})."
     return f"No tool won every head-to-head, so the panel makes no single pick ({each})."
@@ -186,7 +187,8 @@ def pair_answer(h, names: dict[str, str], entries: dict[str, str]) -> str:
     counted = sum(h.votes.values())
     if h.pick is None:
         if h.recused and not h.seats:
-            return (f"Every persona seated on both was recused for a vendor conflict (the {join_words(h.recused_titles or h.recused)}), so the"
+            recused = join_words(h.recused_titles or h.recused)
+            return (f"Every persona seated on both was recused for a vendor conflict (the {recused}), so the"
                     f" panel makes no pick between {a} and {b}.")
         return "No persona gave a usable head-to-head answer in both orders, so the panel makes no pick."
     parts = []
@@ -195,7 +197,8 @@ def pair_answer(h, names: dict[str, str], entries: dict[str, str]) -> str:
     by_call = {}
     for seat in h.seats:
         if seat.call in names:
-            by_call.setdefault(seat.call, []).append(f"the {seat.title}" + (f" ({seat.headline})" if seat.headline else ""))
+            said = f"the {seat.title}" + (f" ({seat.headline})" if seat.headline else "")
+            by_call.setdefault(seat.call, []).append(said)
     if h.pick == "tie":
         parts.append(f"It is a tie: of the {counted} personas who judged the pair in both orders, {h.votes[h.a]} chose"
                      f" {a} and {h.votes[h.b]} chose {b}{tie_note}.")

@@ -18,8 +18,8 @@ import jinja2
 
 from ..core.panel import pct  # noqa: F401 - the templates and pages format percentages through render
 
-OUTCOME_LABELS = {"ship": "Ship", "skip": "Skip", "split": "Split", "unscored": "Unscored", "error": "No answer", "recused": "Recused",
-                  "not seated": "Not seated"}
+OUTCOME_LABELS = {"ship": "Ship", "skip": "Skip", "split": "Split", "unscored": "Unscored", "error": "No answer",
+                  "recused": "Recused", "not seated": "Not seated"}
 
 EMBEDDED_MODEL = "local/smollm2"
 # Said at the top of every page or report with a verdict from the embedded default model.
@@ -57,12 +57,13 @@ def span(interval) -> str:
     return f"{interval[0]:.0f}–{interval[1]:.0f}%"
 
 
-def when(stamp: str | None) -> str:
-    """A stored UTC ISO time as "2025-06-01 14:03 UTC"."""
+def when(stamp: str | None, zone: str = " UTC", missing: str = "—") -> str:
+    """A stored UTC ISO time, to the minute: "2025-06-01 14:03 UTC" (the audit's tables leave the
+    zone out, since every stored time is UTC, and show nothing for a missing one)."""
     if not stamp:
-        return "—"
+        return missing
     try:
-        return datetime.fromisoformat(stamp).strftime("%Y-%m-%d %H:%M UTC")
+        return datetime.fromisoformat(stamp).strftime("%Y-%m-%d %H:%M") + zone
     except ValueError:
         return stamp
 

@@ -150,7 +150,8 @@ def flip_report(plans, outcome) -> FlipReport:
         for job in plan.jobs:
             old = plan.previous.get(job.name)
             report.changes.append(Change(plan.slug, job.name, classify(old, results[job.name]), old, results[job.name]))
-        before = [PersonaResult.from_row(plan.previous[name], cached=True) for name in plan.seated if name in plan.previous]
+        before = [PersonaResult.from_row(plan.previous[name], cached=True)
+                  for name in plan.seated if name in plan.previous]
         report.briefs.append(BriefChange(plan.slug, PanelResult(plan.slug, plan.brief_hash, list(plan.seated), before),
                                          after))
     return report

@@ -59,7 +59,8 @@ def options_from_env(context) -> ReviewOptions:
     concurrency = os.environ.get("PANEL_CONCURRENCY", "").strip()
     return ReviewOptions(
         model=context.model, default_model=os.environ.get("PANEL_MODEL") or DEFAULT_MODEL,
-        api_base=os.environ.get("PANEL_API_BASE") or None, concurrency=int(concurrency) if concurrency else DEFAULT_CONCURRENCY,
+        api_base=os.environ.get("PANEL_API_BASE") or None,
+        concurrency=int(concurrency) if concurrency else DEFAULT_CONCURRENCY,
         only_personas=context.personas, samples=context.samples, router=os.environ.get("PANEL_ROUTER") or None,
         command="submit",
     )

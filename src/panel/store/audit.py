@@ -150,7 +150,7 @@ def _slug_bounds(db, slug: str | None, persona: str | None) -> tuple[int, int] |
 def verdict_history(db, slug: str, persona: str | None = None) -> list[dict]:
     """Every verdict each persona gave on one tool, oldest first, with the persona version and
     model behind it; `change` says how it compares with that persona's previous ok verdict, and
-    `current` marks the verdict in the newest panel."""
+    `current` marks the persona's current verdict (its newest ok one: what pages show)."""
     where, params = filters({"persona": persona})
     found = rows(
         db,
@@ -195,7 +195,8 @@ def stored_version(db, persona: str, version: str) -> dict:
         raise AuditError(f"'{version}' is not a persona version (4 to 12 hex characters)")
     found = persona_version_rows(db, persona, version)
     if not found:
-        raise AuditError(f"no stored version '{version}' of persona '{persona}'; see `panel personas history {persona}`")
+        raise AuditError(f"no stored version '{version}' of persona '{persona}';"
+                         f" see `panel personas history {persona}`")
     if len(found) > 1:
         raise AuditError(f"version '{version}' of '{persona}' is ambiguous: {', '.join(r['version'] for r in found)}")
     return found[0]

@@ -5,7 +5,6 @@ settings, the community tally. Functions take the sqlite-utils Database (`store.
 
 from __future__ import annotations
 
-import functools
 import json
 
 import yaml
@@ -158,7 +157,8 @@ def _sample_family(row: dict) -> tuple[tuple, int]:
     params but for the sample index), and its index in it (0 for a plain review)."""
     params = json.loads(row["params"] or "{}")
     index = params.pop("sample", 0)
-    family = (row["persona"], row["persona_version"], row["brief_hash"], row["model"], json.dumps(params, sort_keys=True))
+    family = (row["persona"], row["persona_version"], row["brief_hash"], row["model"],
+              json.dumps(params, sort_keys=True))
     return family, index
 
 
@@ -281,7 +281,8 @@ def stored_comparison_sets(db) -> list[list[str]]:
 
 def latest_comparison_data(db, slugs: list[str]) -> dict | None:
     """The data of the newest stored comparison of these tools (as it was written)."""
-    row = db.execute("SELECT data FROM comparisons WHERE slugs = ? ORDER BY id DESC LIMIT 1", [json.dumps(slugs)]).fetchone()
+    row = db.execute("SELECT data FROM comparisons WHERE slugs = ? ORDER BY id DESC LIMIT 1",
+                     [json.dumps(slugs)]).fetchone()
     return json.loads(row[0]) if row else None
 
 

@@ -1,6 +1,7 @@
 """Writing to the store. Every write is one transaction that takes the write lock first
 (`write_lock`, BEGIN IMMEDIATE): a transaction that reads before it writes fails at once when
-another process wrote in between. A crash leaves either the whole call, verdict or panel or nothing. Reads are in panel.store.queries.
+another process wrote in between. A crash leaves either the whole call, verdict or panel or
+nothing. Reads are in panel.store.queries.
 
 `Store` is a context manager: `with Store(path) as store: ...` closes the connection after.
 """

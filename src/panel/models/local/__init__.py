@@ -205,8 +205,8 @@ class LocalModel:
                 keep = min(_common_prefix(list(llama.input_ids[: llama.n_tokens]), tokens), len(tokens) - 1)
                 llama.n_tokens = keep
                 llama.eval(tokens[keep:])
-                total += sign * calibrate.log_prob(np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(self.n_vocab,)),
-                                                   token)
+                logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(self.n_vocab,))
+                total += sign * calibrate.log_prob(logits, token)
         return total
 
     def complete(self, messages: list[dict], **kwargs) -> LocalCompletion:
@@ -223,7 +223,8 @@ class LocalModel:
 
     def _chat(self, messages, s: Sampling, max_tokens: int, response_format: dict | None, seed: int) -> LocalCompletion:
         """Anything but a verdict: llama-cpp-python's chat completion, with a schema grammar if asked."""
-        grammar = grammar_for(self.llama._model.vocab, response_format.get("schema")) if response_format is not None else None
+        schema = response_format.get("schema") if response_format is not None else None
+        grammar = grammar_for(self.llama._model.vocab, schema) if response_format is not None else None
         self.threads.tick()
         result = self.llama.create_chat_completion(
             messages,

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 
 from ...core.brief import Pricing, ToolBrief
+from ...core.fence import fence, fence_name, find_fenced, replace_fenced
 
 GOOD, BAD = "This is a good tool.", "This is a bad tool."
-_FENCED = re.compile(r"<<<(BRIEF-[0-9A-F]+)>>>\n.*?\n<<<END-\1>>>", re.S)
 _CACHE: dict[str, "Calibration"] = {}
 
 
@@ -48,20 +47,21 @@ def content_free_briefs() -> list[ToolBrief]:
 def skeleton(messages: list[dict]) -> str | None:
     """A key for the persona prompt with the brief taken out (None: no fenced brief in it)."""
     text = "\x00".join(m.get("content") or "" for m in messages)
-    found = _FENCED.search(text)
+    found = find_fenced(text)
     if found is None:
         return None
-    return hashlib.sha256(_FENCED.sub("<<<BRIEF>>>", text).replace(found.group(1), "FENCE").encode()).hexdigest()[:16]
+    blanked = replace_fenced(text, "<<<BRIEF>>>").replace(found.group(1), "FENCE")
+    return hashlib.sha256(blanked.encode()).hexdigest()[:16]
 
 
 def with_brief(messages: list[dict], brief: ToolBrief) -> list[dict]:
     """The same messages around another brief (its own fence, as panel would render it)."""
-    from ...inputs.personas import fenced_block
-
     whole = "\x00".join(m.get("content") or "" for m in messages)
-    found = _FENCED.search(whole)
-    fence, block = fenced_block(brief)
-    return [{**m, "content": _FENCED.sub(lambda _: block, m.get("content") or "").replace(found.group(1), fence)}
+    found = find_fenced(whole)
+    digest = brief.content_hash()
+    block = fence(digest, brief.to_yaml())
+    return [{**m, "content": replace_fenced(m.get("content") or "", lambda _: block).replace(found.group(1),
+                                                                                              fence_name(digest))}
             for m in messages]
 
 

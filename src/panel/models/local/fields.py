@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from ...core.fence import find_fenced
+
 # A headline may not end on one of these: it was cut mid-clause.
 _DANGLING = {
     "a", "an", "the", "and", "or", "but", "of", "to", "for", "from", "with", "by", "in", "on", "at", "as", "that",
@@ -15,7 +17,6 @@ _DANGLING = {
     "what", "where", "when", "how", "if", "because", "so", "not", "can", "will", "has", "have", "our", "your",
 }
 _NOT_AN_ITEM = {"yes", "no", "none", "n/a", "na", "true", "false", "null", "nothing", "tbd", "unknown"}
-_FENCED = re.compile(r"<<<(BRIEF-[0-9A-F]+)>>>\n(.*?)\n<<<END-\1>>>", re.S)
 MAX_HEADLINE_WORDS = 14
 MAX_ITEM_WORDS = 6
 
@@ -23,7 +24,7 @@ MAX_ITEM_WORDS = 6
 def brief_text(messages: list[dict]) -> str:
     """The fenced brief inside the prompt (what the vendor wrote), or "" if there is none."""
     for message in messages:
-        found = _FENCED.search(message.get("content") or "")
+        found = find_fenced(message.get("content") or "")
         if found:
             return found.group(2)
     return ""

@@ -84,7 +84,8 @@ def _budget_for(max_tokens: int | None) -> Budget:
     if max_tokens is None:
         return DEFAULT_BUDGET
     tail = DEFAULT_BUDGET.headline_max_tokens + 3 * DEFAULT_BUDGET.item_max_tokens
-    return replace(DEFAULT_BUDGET, rationale_max_tokens=max(32, min(DEFAULT_BUDGET.rationale_max_tokens, max_tokens - tail)))
+    rationale = max(32, min(DEFAULT_BUDGET.rationale_max_tokens, max_tokens - tail))
+    return replace(DEFAULT_BUDGET, rationale_max_tokens=rationale)
 
 
 

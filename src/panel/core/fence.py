@@ -1,0 +1,41 @@
+"""The fence around a brief in a prompt, built and found in one place.
+
+A brief is a vendor's text, so the prompt shows it as data between two markers named after its
+own content hash: `<<<BRIEF-0123456789>>>` ... `<<<END-BRIEF-0123456789>>>`. The brief cannot
+contain its own closing marker (it would have to contain a hash of itself), and the prompt stays
+deterministic for caching. The embedded model's calibration and field checks find the brief again
+by the same pattern; if building and finding ever drifted apart, calibration would silently fall
+back to no correction at all, so both live here.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Our own markers and chat-template control tokens (<|im_start|> and friends), broken up inside a
+# brief: a local model tokenises the prompt with special tokens on and would read them as roles.
+_NEUTRALISED = (("<<<", "< < <"), (">>>", "> > >"), ("<|", "< |"), ("|>", "| >"))
+_FENCED = re.compile(r"<<<(BRIEF-[0-9A-F]+)>>>\n(.*?)\n<<<END-\1>>>", re.S)
+
+
+def fence_name(digest: str) -> str:
+    """The marker name for a brief with this content hash."""
+    return f"BRIEF-{digest[:10].upper()}"
+
+
+def fence(digest: str, body: str) -> str:
+    """`body` (a brief's text) between the markers of `digest`, with anything marker-like broken up."""
+    for token, safe in _NEUTRALISED:
+        body = body.replace(token, safe)
+    name = fence_name(digest)
+    return f"<<<{name}>>>\n{body.rstrip()}\n<<<END-{name}>>>"
+
+
+def find_fenced(text: str) -> re.Match | None:
+    """The first fenced brief in `text`: group 1 is the marker name, group 2 the brief's text."""
+    return _FENCED.search(text)
+
+
+def replace_fenced(text: str, replacement) -> str:
+    """`text` with every fenced brief replaced (`replacement`: a string, or a function of the match)."""
+    return _FENCED.sub(replacement, text)
