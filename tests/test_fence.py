@@ -5,7 +5,7 @@ from pathlib import Path
 
 from panel.core.brief import ToolBrief
 from panel.core.fence import fence, fence_name, find_fenced, replace_fenced
-from panel.inputs.compare_prompts import render_judgment_messages
+from panel.inputs.headtohead_prompts import render_judgment_messages
 from panel.inputs.personas import load_personas, render_messages
 from panel.models.local import calibrate, fields
 

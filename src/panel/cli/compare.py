@@ -119,7 +119,7 @@ def head_to_heads(ws, store, slugs, model, review_options, blind, recuse, confli
     judges, with which model, and what a vendor conflict does). Returns the HeadToHeads, the
     per-tool seat models to use, and whether every call answered."""
     from ..analysis.headtohead import head_to_head
-    from ..inputs.compare_prompts import compare_prompt_version
+    from ..inputs.headtohead_prompts import compare_prompt_version
     from ..inputs.personas import load_personas
     from ..models.backends import check_model
     from ..review.headtohead import plan_comparison

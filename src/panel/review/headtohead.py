@@ -16,7 +16,7 @@ from ..core.brief import ToolBrief
 from ..core.errors import CompareError
 from ..core.judgment import Judgment, JudgmentResult, MatchResult
 from ..core.vendors import conflict
-from ..inputs.compare_prompts import masked, render_judgment_messages
+from ..inputs.headtohead_prompts import masked, render_judgment_messages
 from ..inputs.personas import Persona
 from ..models.seam import ModelSettings
 from ..store import queries
