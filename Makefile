@@ -1,5 +1,6 @@
 # The README's commands. `make demo` runs a real panel on the embedded model; `make test` runs the suite.
 # `make test-fast` leaves out the tests marked slow (the real embedded model, subprocesses, Chromium).
+# Both run `ruff check` first (pyproject.toml's rule set).
 PY ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
@@ -22,10 +23,13 @@ demo: install
 	$(BIN)/panel review smollm3 mistral-small-3-1
 	$(BIN)/panel compare smollm3 mistral-small-3-1
 
-test: install
+lint: install
+	$(BIN)/ruff check src tests bench
+
+test: lint
 	$(BIN)/pytest
 
-test-fast: install
+test-fast: lint
 	$(BIN)/pytest -m "not slow"
 
 bench: install
@@ -36,4 +40,4 @@ bench: install
 bench-quality: install
 	$(BIN)/python bench/bench_quality.py
 
-.PHONY: install demo test test-fast bench bench-quality
+.PHONY: install lint demo test test-fast bench bench-quality

@@ -27,11 +27,12 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from panel.models import local  # noqa: E402
 from panel.core.brief import ToolBrief  # noqa: E402
-from panel.inputs.briefs import brief_files, load_brief
+from panel.inputs.briefs import brief_files, load_brief  # noqa: E402
 from panel.core.verdict import Verdict, verdict_schema  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks-local.md"
-RESPONSE_FORMAT = {"type": "json_schema", "json_schema": {"name": "verdict", "schema": verdict_schema(), "strict": True}}
+RESPONSE_FORMAT = {"type": "json_schema",
+                   "json_schema": {"name": "verdict", "schema": verdict_schema(), "strict": True}}
 BRIEFS = ["aider", "ollama", "vllm"]  # used when present in tool_briefs/
 
 
@@ -50,7 +51,8 @@ def load_panel_prompts(slug: str) -> list[tuple[str, list[dict]]]:
         print(f"(personas unavailable: {exc}; using stand-in prompts)", file=sys.stderr)
         system = "You sit on a review panel. Answer with one JSON verdict object."
         return [
-            (name, [{"role": "system", "content": system}, {"role": "user", "content": f"{brief.to_yaml()}\nYou are the {name}. Judge it."}])
+            (name, [{"role": "system", "content": system}, {"role": "user", "content": f"{brief.to_yaml()}\nYou are "
+                                                                                       f"the {name}. Judge it."}])
             for name in ("builder", "skeptic", "futurist", "business", "creative")
         ]
 
@@ -318,7 +320,8 @@ def speed_report(r: dict) -> str:
 
 # --- sampling sweep --------------------------------------------------------------------------------
 
-_BASE = replace(local.DEFAULT_SAMPLING, temperature=0.7, top_p=0.9, repeat_penalty=1.0, frequency_penalty=0.0, presence_penalty=0.0, dry_multiplier=0.0)
+_BASE = replace(local.DEFAULT_SAMPLING, temperature=0.7, top_p=0.9, repeat_penalty=1.0, frequency_penalty=0.0,
+                presence_penalty=0.0, dry_multiplier=0.0)
 SETTINGS = {
     "T0.2, no penalty (llama-cpp-python chat default)": replace(_BASE, temperature=0.2, top_p=0.95),
     "T0.7, no penalty": _BASE,
@@ -411,7 +414,8 @@ def sweep(rationale_tokens: int) -> dict:
 def sweep_report(r: dict) -> str:
     lines = [
         f"{r['n']} rationales per setting (every persona × {', '.join(r['briefs'])}), each written to "
-        f"up to {r['rationale_tokens']} tokens (at least {local.DEFAULT_BUDGET.rationale_min_words} words; no stop at a "
+        f"up to {r['rationale_tokens']} tokens (at least {local.DEFAULT_BUDGET.rationale_min_words} words; no stop at "
+        f"a "
         "sentence end). distinct-3 = unique word trigrams / trigrams (1 = no repetition), mean and worst; "
         "repeat-4 = share of word 4-grams seen earlier in the same rationale; copied-4 = share of 4-grams "
         "lifted from the prompt; grounded = share of content words (4+ letters) that occur in the brief; "
@@ -423,7 +427,8 @@ def sweep_report(r: dict) -> str:
     for label, row in r["rows"].items():
         lines.append(
             f"| {label} | {row['distinct3']:.3f} | {row['worst_distinct3']:.3f} | {row['repeat4']:.3f} "
-            f"| {row['copied4']:.3f} | {row['grounded']:.2f} | {row['named']:.0%} | {row['closed']:.0%} | {row['words']:.0f} |"
+            f"| {row['copied4']:.3f} | {row['grounded']:.2f} | {row['named']:.0%} | {row['closed']:.0%} | "
+            f"{row['words']:.0f} |"
         )
     lines.append("")
     lines.append("First sample of each setting:")

@@ -55,7 +55,8 @@ def eval_section(home: Path, model: str) -> str:
     rows = ["| | answered | accuracy | balanced accuracy | ship rate | ships duds | AUC | Brier |",
             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for who, m in data["metrics"].items():
-        rows.append(f"| {'**panel**' if who == 'panel' else who} | {m['answered']}/{m['cases']} | {score(m['accuracy'])} "
+        rows.append(f"| {'**panel**' if who == 'panel' else who} | {m['answered']}/{m['cases']} | "
+                    f"{score(m['accuracy'])} "
                     f"| {score(m['balanced_accuracy'])} | {share(m['ship_rate'])} | {share(m['ship_rate_on_skips'])} "
                     f"| {score(m['auc'])} | {score(m['brier'])} |")
     border = data["borderline"]["panel"]
@@ -135,7 +136,8 @@ def pairs_section(home: Path, model: str, limit: int | None) -> str:
                 t[4] += 1
                 t[3] += seat["blind_call"] != seat["call"]
     wall = time.perf_counter() - started
-    rows = ["| persona | pairs | position consistency | picked by position | brand effect |", "|---|---:|---:|---:|---:|"]
+    rows = ["| persona | pairs | position consistency | picked by position | brand effect |",
+            "|---|---:|---:|---:|---:|"]
     totals = [0, 0, 0, 0, 0]
     for persona, t in sorted(per.items()):
         totals = [x + y for x, y in zip(totals, t)]
@@ -143,7 +145,8 @@ def pairs_section(home: Path, model: str, limit: int | None) -> str:
                     f"| {share(t[3] / t[4] if t[4] else None)} |")
     rows.append(f"| **all** | {totals[0]} | {share(totals[1] / totals[0] if totals[0] else None)} | {totals[2]} "
                 f"| {share(totals[3] / totals[4] if totals[4] else None)} |")
-    return (f"`panel compare A B --blind --model {model}` on the {len(pairs)} pairs of evals/standard/pairs.csv (a clear "
+    return (f"`panel compare A B --blind --model {model}` on the {len(pairs)} pairs of evals/standard/pairs.csv (a "
+            f"clear "
             f"ship against a clear dud), {wall:.0f} s. The panel picked the right tool in {right} of {len(pairs)}, "
             f"called {ties} a tie, and picked the dud in {len(pairs) - right - ties}.\n\n" + "\n".join(rows)
             + "\n\nPosition consistency: the share of a persona's pairs where it picked the same tool (or a tie) "
@@ -153,7 +156,8 @@ def pairs_section(home: Path, model: str, limit: int | None) -> str:
 
 def write(body: str) -> None:
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    stamp = f"_Measured {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} with `python bench/bench_quality.py`; {os.cpu_count()} cores, no GPU._\n"
+    when = dt.datetime.now().strftime('%Y-%m-%d %H:%M')
+    stamp = f"_Measured {when} with `python bench/bench_quality.py`; {os.cpu_count()} cores, no GPU._\n"
     section = f"## {TITLE}\n\n{stamp}\n{body}\n"
     pattern = re.compile(rf"^## {re.escape(TITLE)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section

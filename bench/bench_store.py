@@ -88,7 +88,8 @@ def fill(store, n_verdicts: int, seed: int = 7) -> dict:
                         "INSERT INTO panels (run_id, slug, brief_hash, seated, reported, ships, ship_pct, interval_lo,"
                         " interval_hi, created_at) VALUES (?, ?, ?, 5, 5, 3, 60.0, 23.1, 88.2, ?)",
                         [run_id, f"tool-{t:05d}", f"h{t}", stamp])
-                    conn.executemany("INSERT INTO panel_members (panel_id, persona, verdict_id, cached) VALUES (?, ?, ?, 0)",
+                    conn.executemany("INSERT INTO panel_members (panel_id, persona, verdict_id, cached) VALUES (?, ?, "
+                                     "?, 0)",
                                      [(cur.lastrowid, p, v) for p, v in members])
     db.execute("ANALYZE")
     return {"verdicts": verdict_id, "tools": n_tools, "fill_seconds": time.perf_counter() - started}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import sqlite3
 from pathlib import Path
 
@@ -90,9 +91,7 @@ def run_cli():
 
 
 # tests/fake_openai.py is imported by tests as a plain module.
-import sys as _sys
-
-_sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 def stored_calls(workspace: Path) -> list[dict]:

@@ -92,7 +92,8 @@ def test_audit_show_has_every_call_with_prompt_and_raw_reply(stored, run_cli):
     assert call["attempts"] == 1 and call["outcome"] == "ok" and call["latency"] >= 0
     assert call["prompt_tokens"] > 0 and call["cost"] == 0 and call["model"] == "scripted/p"
     assert call["verdict"] == "skip" and call["headline"] == "Skeptic says skip for quintet"
-    version = conn(stored).execute("SELECT persona_version FROM verdicts WHERE id = ?", [call["verdict_id"]]).fetchone()[0]
+    version = conn(stored).execute("SELECT persona_version FROM verdicts WHERE id = ?",
+                                   [call["verdict_id"]]).fetchone()[0]
     assert call["persona_version"] == version
     assert detail["reused"] == [] and len(detail["panels"]) == 2
 
@@ -148,7 +149,8 @@ def test_search_accepts_fts_syntax(stored, run_cli):
     assert len(jrun(run_cli, "audit", "search", "headline:Builder")["matches"]) == 2
 
 
-@pytest.mark.parametrize("query", ['"unbalanced', "a AND", "licence OR", "NEAR(", "(((", "col:umn:", "*", "a -b", "NOT"])
+@pytest.mark.parametrize("query", ['"unbalanced', "a AND", "licence OR", "NEAR(", "(((", "col:umn:", "*", "a -b",
+                                   "NOT"])
 def test_search_never_crashes_on_odd_queries(stored, run_cli, query):
     res = run_cli("audit", "search", query, "--json")
     assert res.exit_code == 0, res.output
@@ -204,7 +206,8 @@ def test_history_of_unknown_slug_exits_2(stored, run_cli, make_brief):
 
 
 def test_audit_without_a_database_exits_2_and_creates_nothing(workspace, run_cli):
-    for args in (["audit", "runs"], ["audit", "search", "x"], ["audit", "agreement"], ["personas", "history", "skeptic"]):
+    for args in (["audit", "runs"], ["audit", "search", "x"], ["audit", "agreement"],
+                 ["personas", "history", "skeptic"]):
         res = run_cli(*args)
         assert res.exit_code == 2 and "no panel database yet" in res.stderr
     assert not (workspace / "outputs" / "panel.db").exists()
@@ -288,7 +291,8 @@ def test_views_answer_the_common_questions(stored, run_cli):
 
     summary = {r["id"]: dict(r) for r in conn(stored).execute("SELECT * FROM run_summary")}
     assert summary[1]["calls_ok"] == 4 + 5 and summary[2]["brief_count"] == 2 and summary[1]["duration_s"] >= 0
-    usage = {(r["persona"], r["version"]): r["verdicts"] for r in conn(stored).execute("SELECT * FROM persona_version_usage")}
+    usage = {(r["persona"], r["version"]): r["verdicts"] for r in conn(stored).execute("SELECT * FROM "
+                                                                                       "persona_version_usage")}
     assert sum(v for (p, _), v in usage.items() if p == "skeptic") == 4
 
 
@@ -301,7 +305,8 @@ def test_a_blank_database_has_the_views_and_indexes(tmp_path):
     plan = " ".join(r[3] for r in c.execute(
         "EXPLAIN QUERY PLAN SELECT * FROM latest_verdicts WHERE slug = 'x'"))
     assert "idx_panels_slug" in plan  # reaches one tool's panels through the index
-    plan = " ".join(r[3] for r in c.execute("EXPLAIN QUERY PLAN SELECT * FROM verdicts WHERE slug = 'x' AND persona = 'y'"))
+    plan = " ".join(r[3] for r in c.execute("EXPLAIN QUERY PLAN SELECT * FROM verdicts WHERE slug = 'x' AND persona = "
+                                            "'y'"))
     assert "idx_verdicts_slug_persona" in plan
 
 

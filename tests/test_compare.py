@@ -153,7 +153,8 @@ def test_closing_verdict_is_written_from_the_numbers(workspace, run_cli, tools):
     # The answer comes first, from the head-to-head (every persona called it even: a tie); the panels
     # reviewed one at a time follow, with the gap read as a lean only because their intervals overlap.
     assert ahead.startswith(data["answer"]) and data["answer"].startswith("It is a tie")
-    assert "Reviewed one at a time, Alpha LM has the stronger panel verdict: 75% ship (3 of 4 reviewers), against 60%" in ahead
+    assert ("Reviewed one at a time, Alpha LM has the stronger panel verdict: 75% ship (3 of 4 reviewers),"
+            " against 60%") in ahead
     assert "overlap" in ahead and "the panel's pick is Alpha LM" not in ahead
 
 

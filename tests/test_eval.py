@@ -102,7 +102,8 @@ def test_reevaluating_after_an_edit_pays_only_for_that_persona_and_shows_the_fli
 
     baseline = run_eval(run_cli, "--baseline", str(first["eval_id"]))["comparison"]
     assert baseline["baseline"] == f"evaluation {first['eval_id']}" and len(baseline["flips"]) == 1
-    assert "Compared with skeptic version" in (workspace / "outputs" / "eval" / f"tiny-{data['eval_id']}.md").read_text()
+    report = workspace / "outputs" / "eval" / f"tiny-{data['eval_id']}.md"
+    assert "Compared with skeptic version" in report.read_text()
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,8 @@ class RecordingBatch:
 
 def test_fan_out_runs_one_node_per_seated_persona_concurrently(workspace):
     brief = ToolBrief(slug="t", name="T", tagline="t", category="c", vendor="v", description="d",
-                      pricing={"model": "free", "entry": "Free"}, licence="MIT", panel=["builder", "skeptic", "creative"])
+                      pricing={"model": "free", "entry": "Free"}, licence="MIT",
+                      panel=["builder", "skeptic", "creative"])
     [plan] = plan_review([brief], load_personas(workspace / "personas"), ReviewOptions(model="scripted/x"))
     batch = RecordingBatch(seats=3)
     panel = asyncio.run(run_plan(plan, batch, use_graph=True))

@@ -213,4 +213,5 @@ def test_a_vendor_in_brackets_is_a_conflict_too():
 
     assert conflict("ollama/phi4", "GitHub (Microsoft)") == "Microsoft"
     assert conflict("local/smollm2", "Hugging Face") == "Hugging Face"
-    assert conflict("openai/gpt-4o-mini", "Metadata Labs") is None and conflict("ollama/llama3", "Metadata Labs") is None
+    assert conflict("openai/gpt-4o-mini", "Metadata Labs") is None
+    assert conflict("ollama/llama3", "Metadata Labs") is None

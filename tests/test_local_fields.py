@@ -22,10 +22,12 @@ def test_the_tools_bare_or_clipped_name_is_not_a_headline():
 
 def test_a_headline_cut_mid_clause_is_trimmed_to_where_it_can_end():
     cut = "A 10B high-end AI product from Mistral Artificial Intelligence (MAI) that"
-    assert fields.headline(cut, RATIONALE, INSTRUCTIONS) == "A 10B high-end AI product from Mistral Artificial Intelligence (MAI)"
+    expected = "A 10B high-end AI product from Mistral Artificial Intelligence (MAI)"
+    assert fields.headline(cut, RATIONALE, INSTRUCTIONS) == expected
     assert fields.headline("Worth shipping, with", RATIONALE, INSTRUCTIONS) == "Worth shipping"
     seen = "Skepticism: This tool seems to be based on a lot of assumptions about what"
-    assert fields.headline(seen, RATIONALE, INSTRUCTIONS) == "Skepticism: This tool seems to be based on a lot of assumptions"
+    expected = "Skepticism: This tool seems to be based on a lot of assumptions"
+    assert fields.headline(seen, RATIONALE, INSTRUCTIONS) == expected
 
 
 def test_a_good_headline_is_kept_and_a_long_one_shortened():
@@ -35,7 +37,8 @@ def test_a_good_headline_is_kept_and_a_long_one_shortened():
 
 
 def test_list_items_are_short_phrases_not_numbers_or_yes_no():
-    seen = ["6", "8", "1584967", "no", "yes", "vendor lock-in", "a whole sentence that goes on far too long to be a phrase"]
+    seen = ["6", "8", "1584967", "no", "yes", "vendor lock-in", "a whole sentence that goes on far too long to be a "
+                                                                "phrase"]
     assert fields.items(seen, block=BLOCK, grounded=False) == ["vendor lock-in"]
 
 

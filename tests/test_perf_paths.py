@@ -23,7 +23,8 @@ HEAVY = ("litellm", "langgraph", "langchain_core", "openai", "tenacity")
 
 PROBE = """
 import atexit, json, sys
-atexit.register(lambda: sys.stderr.write("MODULES " + json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)) + "\\n"))
+loaded = lambda: sorted(m for m in {heavy!r} if m in sys.modules)
+atexit.register(lambda: sys.stderr.write("MODULES " + json.dumps(loaded()) + "\\n"))
 from panel.cli import main
 sys.argv = ["panel"] + {args!r}
 main()

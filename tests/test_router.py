@@ -272,7 +272,8 @@ BAD_FILES = {
     "missing-key": ("model_list:\n  - {model_name: pm, litellm_params: {model: anthropic/claude-3-5-haiku-latest}}\n",
                     "needs ANTHROPIC_API_KEY"),
     "unset-variable": (("model_list:\n  - {model_name: pm, litellm_params: {model: openai/x, api_base: 'http://h/v1',"
-                        " api_key: os.environ/PANEL_TEST_UNSET_KEY}}\n"), "reads $PANEL_TEST_UNSET_KEY, which is not set"),
+                        " api_key: os.environ/PANEL_TEST_UNSET_KEY}}\n"), "reads $PANEL_TEST_UNSET_KEY, which is not "
+                                                                          "set"),
     "not-served": ("model_list:\n  - {model_name: other, litellm_params: {model: scripted/x}}\n",
                    "does not serve"),
 }
@@ -303,7 +304,8 @@ def test_a_deployment_with_its_own_key_or_server_needs_nothing_in_the_environmen
     path = workspace / "router.yaml"
     path.write_text(
         "model_list:\n"
-        "  - {model_name: pm, litellm_params: {model: anthropic/claude-3-5-haiku-latest, api_key: os.environ/PANEL_TEST_KEY}}\n"
+        "  - {model_name: pm, litellm_params: {model: anthropic/claude-3-5-haiku-latest, api_key: "
+        "os.environ/PANEL_TEST_KEY}}\n"
         "  - {model_name: pm, litellm_params: {model: openai/x, api_base: 'http://127.0.0.1:9/v1'}}\n"
         "  - {model_name: unused, litellm_params: {model: anthropic/claude-3-5-haiku-latest}}\n"
         "router_settings: {allowed_fails: 2}\n",

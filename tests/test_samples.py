@@ -31,7 +31,8 @@ def test_samples_majority_stability_and_split(workspace, run_cli, make_brief, mo
     data = json.loads(res.stdout)
     panel = data["panels"][0]
     seats = {v["persona"]: v for v in panel["verdicts"]}
-    assert (seats["builder"]["verdict"], seats["builder"]["stability"], seats["builder"]["samples"]) == ("ship", 0.75, 4)
+    builder = seats["builder"]
+    assert (builder["verdict"], builder["stability"], builder["samples"]) == ("ship", 0.75, 4)
     assert (seats["skeptic"]["verdict"], seats["skeptic"]["stability"]) == ("skip", 1.0)
     assert seats["futurist"]["verdict"] == "split" and seats["futurist"]["stability"] == 0.5
     assert (panel["reported"], panel["seated"], panel["ship_pct"]) == (2, 3, 50.0)  # split counts neither way

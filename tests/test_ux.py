@@ -62,7 +62,8 @@ def test_briefs_validate_lists_every_problem(workspace, run_cli):
                    "pricing: {model: free, entry: Free}\nlicence: MIT\n")
     res = run_cli("briefs", "validate", str(bad))
     assert res.exit_code == 2
-    assert "tagline: required field is missing" in res.stderr and "taglne: unknown field, did you mean 'tagline'?" in res.stderr
+    assert "tagline: required field is missing" in res.stderr
+    assert "taglne: unknown field, did you mean 'tagline'?" in res.stderr
 
 
 def test_outside_a_workspace_messages_suggest_init(tmp_path, run_cli, monkeypatch):

@@ -174,7 +174,8 @@ def test_a_failed_save_rolls_back_the_whole_batch(workspace):
 def test_tally_counts_and_says_nothing_without_votes(workspace):
     store = Store(workspace / "outputs" / "panel.db")
     try:
-        assert tallies(store.db, ["gadget"])["gadget"].pct is None and tallies(store.db, ["gadget"])["gadget"].interval is None
+        tally = tallies(store.db, ["gadget"])["gadget"]
+        assert tally.pct is None and tally.interval is None
         store.save_votes([Vote("gadget", str(i), "ship" if i < 3 else "skip", "2025-01-01T00:00:00.000+00:00")
                            for i in range(4)])
         counted = tallies(store.db, ["gadget"])["gadget"]

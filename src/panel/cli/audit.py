@@ -172,7 +172,8 @@ def show_run(detail: dict) -> None:
 @audit_app.command("search")
 @guarded
 def audit_search(
-    query: str = typer.Argument(..., help='Words to find in headlines and rationales; FTS5 syntax such as licen* or "vendor lock-in" works too.'),
+    query: str = typer.Argument(..., help='Words to find in headlines and rationales; FTS5 syntax such as licen* or '
+                                          '"vendor lock-in" works too.'),
     persona: Optional[str] = typer.Option(None, "--persona", help="Only verdicts by this persona."),
     verdict: Optional[Decision] = typer.Option(None, "--verdict", help="Only ship or only skip verdicts."),
     brief: Optional[str] = typer.Option(None, "--brief", help="Only verdicts on this brief (slug)."),
@@ -248,7 +249,8 @@ def audit_history(
     from rich.markup import escape
 
     out = console()
-    out.print(f"[bold]{escape(slug)}[/bold]: verdict history, oldest first ([bold]*[/bold] = the current verdict: the newest ok one)")
+    out.print(f"[bold]{escape(slug)}[/bold]: verdict history, oldest first ([bold]*[/bold] = the current verdict: the "
+              f"newest ok one)")
     persona_seen = None
     for r in found:
         if r["persona"] != persona_seen:
@@ -293,7 +295,8 @@ def audit_agreement(
         return
     rates = table("Persona", "Verdicts", "Ships", "Ship rate", title="Ship rate (latest verdicts)")
     for s in report.ship_rates:
-        rates.add_row(s.persona, str(s.verdicts), str(s.ships), opt(None if s.rate is None else 100 * s.rate, "{:.0f}%"))
+        rate = None if s.rate is None else 100 * s.rate
+        rates.add_row(s.persona, str(s.verdicts), str(s.ships), opt(rate, "{:.0f}%"))
     out.print(rates)
     pairs = table("Persona A", "Persona B", "Briefs", "Agree", "Agreement", title="Pairwise agreement")
     for p in report.pairs:
@@ -340,5 +343,6 @@ def audit_consistency(
         return
     grid = table("Persona", "Pairs", "Consistent", "By position", "Rate", title="Position consistency")
     for c in found:
-        grid.add_row(c.persona, str(c.pairs), str(c.consistent), str(c.by_position), opt(None if c.rate is None else 100 * c.rate, "{:.0f}%"))
+        rate = None if c.rate is None else 100 * c.rate
+        grid.add_row(c.persona, str(c.pairs), str(c.consistent), str(c.by_position), opt(rate, "{:.0f}%"))
     out.print(grid)

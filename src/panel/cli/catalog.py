@@ -71,7 +71,8 @@ def personas_show(
 
 @personas_app.command("validate")
 @guarded
-def personas_validate(paths: Optional[list[Path]] = typer.Argument(None, help="Persona files (default: all in personas/).")):
+def personas_validate(paths: Optional[list[Path]] = typer.Argument(None, help="Persona files (default: all in "
+                                                                              "personas/).")):
     """Check persona files and their templates; exit 2 on the first problem."""
     from ..inputs.personas import load_persona, load_personas
 
@@ -137,8 +138,10 @@ def briefs_new(
     category: Optional[str] = typer.Option(None, help="e.g. Developer Tools."),
     vendor: Optional[str] = typer.Option(None, help="Who makes it."),
     description: Optional[str] = typer.Option(None, help="A few sentences: what it is and claims."),
-    pricing_model: Optional[str] = typer.Option(None, "--pricing-model", help="free, open weights, subscription, usage-based ..."),
-    entry_price: Optional[str] = typer.Option(None, "--entry-price", help='Cheapest way in, e.g. "Free" or "$20 per month".'),
+    pricing_model: Optional[str] = typer.Option(None, "--pricing-model", help="free, open weights, subscription, "
+                                                                              "usage-based ..."),
+    entry_price: Optional[str] = typer.Option(None, "--entry-price", help='Cheapest way in, e.g. "Free" or "$20 per '
+                                                                          'month".'),
     licence: Optional[str] = typer.Option(None, help="e.g. Apache-2.0, MIT, Proprietary."),
     link: Optional[list[str]] = typer.Option(None, help="NAME=URL, repeatable (homepage=https://...)."),
     panel: Optional[str] = typer.Option(None, help="Comma-separated personas to seat (default: all)."),

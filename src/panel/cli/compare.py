@@ -25,15 +25,21 @@ def compare(
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the pages (default: outputs/compare/)."),
     as_json: bool = typer.Option(False, "--json", help="Print the comparison data as one JSON document."),
     db: options.Db = None,
-    editor: Optional[str] = typer.Option(None, "--editor", help="Model that writes a short summary on top of the data (any litellm model string)."),
-    model: Optional[str] = typer.Option(None, "--model", help="Model for reviewing tools that have no stored panel yet and for the head-to-head judgments (default: the model that wrote most of the panels' verdicts)."),
+    editor: Optional[str] = typer.Option(None, "--editor", help="Model that writes a short summary on top of the data "
+                                                                "(any litellm model string)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model for reviewing tools that have no stored panel "
+                                                              "yet and for the head-to-head judgments (default: the "
+                                                              "model that wrote most of the panels' verdicts)."),
     api_base: options.ApiBase = None,
     router: options.Router = None,
     concurrency: options.Concurrency = DEFAULT_CONCURRENCY,
     workers: options.Workers = None,
-    blind: bool = typer.Option(False, "--blind", help="Also judge each pair with names, vendors and links masked, and report the brand effect."),
-    recuse: bool = typer.Option(False, "--recuse", help="Leave out seats whose model is made by the tool's vendor (default: flag them)."),
-    conflict_model: Optional[str] = typer.Option(None, "--conflict-model", metavar="MODEL", help="Give seats with a vendor conflict this model instead."),
+    blind: bool = typer.Option(False, "--blind", help="Also judge each pair with names, vendors and links masked, and "
+                                                      "report the brand effect."),
+    recuse: bool = typer.Option(False, "--recuse", help="Leave out seats whose model is made by the tool's vendor "
+                                                        "(default: flag them)."),
+    conflict_model: Optional[str] = typer.Option(
+        None, "--conflict-model", metavar="MODEL", help="Give seats with a vendor conflict this model instead."),
 ):
     """Compare tools side by side and answer "which one should you ship with?".
 

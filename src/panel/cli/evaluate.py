@@ -14,17 +14,23 @@ from .app import EXIT_OK, EXIT_PARTIAL, app, console, guarded, print_json, works
 @app.command("eval")
 @guarded
 def eval_command(
-    set_arg: str = typer.Argument(..., metavar="SET", help="A labelled set: a folder of briefs with labels.csv, or a name under evals/."),
+    set_arg: str = typer.Argument(..., metavar="SET", help="A labelled set: a folder of briefs with labels.csv, or a "
+                                                           "name under evals/."),
     model: options.Model = None,
     api_base: options.ApiBase = None,
     router: options.Router = None,
-    personas: Optional[str] = typer.Option(None, "--personas", help="Comma-separated personas to score (default: all)."),
+    personas: Optional[str] = typer.Option(None, "--personas", help="Comma-separated personas to score (default: "
+                                                                    "all)."),
     samples: options.Samples = 1,
     concurrency: options.Concurrency = DEFAULT_CONCURRENCY,
     workers: options.Workers = None,
     fresh: options.Fresh = False,
-    against: Optional[str] = typer.Option(None, "--against", metavar="VERSION", help="A stored persona version (or a unique prefix): compare with what that version said on this set."),
-    baseline: Optional[int] = typer.Option(None, "--baseline", metavar="RUN", help="A stored evaluation (its id): compare with it."),
+    against: Optional[str] = typer.Option(None, "--against", metavar="VERSION", help="A stored persona version (or a "
+                                                                                     "unique prefix): compare with "
+                                                                                     "what that version said on this "
+                                                                                     "set."),
+    baseline: Optional[int] = typer.Option(None, "--baseline", metavar="RUN", help="A stored evaluation (its id): "
+                                                                                   "compare with it."),
     as_json: options.AsJson = False,
     db: options.Db = None,
     out: Optional[options.Path] = typer.Option(None, "--out", help="Folder for the report (default: outputs/eval/)."),
@@ -157,7 +163,8 @@ def show_evaluation(evaluation, compared) -> None:
     out.print(table)
     if compared:
         out.print(f"Compared with {compared.baseline}: "
-                  + ", ".join(f"{who} balanced accuracy {score(c['balanced_accuracy'][0])} → {score(c['balanced_accuracy'][1])}"
+                  + ", ".join(f"{who} balanced accuracy {score(c['balanced_accuracy'][0])} → "
+                              f"{score(c['balanced_accuracy'][1])}"
                               for who, c in compared.changes.items()))
         for flip in compared.flips:
             out.print(f"  {flip.persona} on {flip.slug}: {flip.before or '—'} → {flip.after or '—'} ({flip.outcome})")

@@ -15,11 +15,13 @@ JSON_HELP = "Print one JSON document on stdout and nothing else there."
 Db = Annotated[Optional[Path], typer.Option("--db", help=DB_HELP)]
 AsJson = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 Model = Annotated[Optional[str], typer.Option(
-    "--model", help="Any litellm model string, e.g. openai/gpt-4o-mini. Default: $PANEL_MODEL, else the embedded local/smollm2.")]
+    "--model", help="Any litellm model string, e.g. openai/gpt-4o-mini. Default: $PANEL_MODEL, else the embedded "
+                    "local/smollm2.")]
 ApiBase = Annotated[Optional[str], typer.Option(
     "--api-base", envvar="PANEL_API_BASE", help="Base URL of an OpenAI-compatible server (with openai/<name>).")]
 Concurrency = Annotated[int, typer.Option(
-    "--concurrency", envvar="PANEL_CONCURRENCY", min=1, max=512, help="Model calls in flight at once, across all briefs.")]
+    "--concurrency", envvar="PANEL_CONCURRENCY", min=1, max=512, help="Model calls in flight at once, across all "
+                                                                      "briefs.")]
 Workers = Annotated[Optional[int], typer.Option(
     "--workers", envvar="PANEL_WORKERS", min=0, max=64, metavar="N",
     help="Processes that make the remote model calls of a batch bigger than one --concurrency window, under"

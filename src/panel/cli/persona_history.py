@@ -24,8 +24,10 @@ def current_persona(name: str):
 @guarded
 def personas_diff(
     name: str = typer.Argument(..., help="Persona name, e.g. skeptic."),
-    from_version: Optional[str] = typer.Option(None, "--from", help="Stored version (or a unique prefix). Default: the newest stored version before --to."),
-    to_version: Optional[str] = typer.Option(None, "--to", help="Stored version (or prefix), or 'current'. Default: the file on disk now."),
+    from_version: Optional[str] = typer.Option(None, "--from", help="Stored version (or a unique prefix). Default: "
+                                                                    "the newest stored version before --to."),
+    to_version: Optional[str] = typer.Option(None, "--to", help="Stored version (or prefix), or 'current'. Default: "
+                                                                "the file on disk now."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     db: options.Db = None,
 ):

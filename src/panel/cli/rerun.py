@@ -15,19 +15,24 @@ from .app import EXIT_OK, EXIT_PARTIAL, app, console, guarded, print_json, works
 @app.command()
 @guarded
 def rerun(
-    changed: bool = typer.Option(False, "--changed", help="Re-run every seated persona whose prompt changed since its latest verdict."),
-    persona: Optional[str] = typer.Option(None, "--persona", help="Re-run this persona (with --changed: only if it changed)."),
+    changed: bool = typer.Option(False, "--changed", help="Re-run every seated persona whose prompt changed since its "
+                                                          "latest verdict."),
+    persona: Optional[str] = typer.Option(None, "--persona", help="Re-run this persona (with --changed: only if it "
+                                                                  "changed)."),
     brief: Optional[str] = typer.Option(None, "--brief", help="Only this brief (a slug with a stored panel)."),
-    model: Optional[str] = typer.Option(None, "--model", help="Use this model for every re-run pair (default: the model behind each old verdict)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Use this model for every re-run pair (default: the "
+                                                              "model behind each old verdict)."),
     api_base: options.ApiBase = None,
     router: options.Router = None,
     concurrency: options.Concurrency = DEFAULT_CONCURRENCY,
     workers: options.Workers = None,
-    fresh: bool = typer.Option(False, "--fresh", help="Call the model even when the store has a verdict for the same version, brief and model."),
+    fresh: bool = typer.Option(False, "--fresh", help="Call the model even when the store has a verdict for the same "
+                                                      "version, brief and model."),
     max_cost: options.MaxCost = None,
     as_json: bool = typer.Option(False, "--json", help="Print the flip report as one JSON document."),
     db: options.Db = None,
-    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the updated Markdown reports (default: outputs/)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the updated Markdown reports (default: "
+                                                           "outputs/)."),
 ):
     """Re-run personas after a prompt edit and show which verdicts flip.
 
@@ -98,7 +103,8 @@ def show_flips(outcome) -> None:
     data = outcome.to_json()
     out = console()
     table = compact_table("Brief", "Persona", "Old → new", "Conf. Δ", "Old headline", "New headline",
-                          wrap=("Old headline", "New headline"), title=f"[bold]Flip report[/bold] (run {data['run_id']})")
+                          wrap=("Old headline", "New headline"), title=f"[bold]Flip report[/bold] (run "
+                                                                       f"{data['run_id']})")
     colours = {"flip": "bold magenta", "hold": "dim", "new": "cyan", "unscored": "yellow", "error": "red"}
     for c in data["changes"]:
         old = c["old_verdict"] or (c["old_status"] or "—")

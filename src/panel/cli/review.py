@@ -43,8 +43,10 @@ def load_batch(ws, brief_args: list[str]) -> tuple[list, dict[str, str]]:
 @app.command()
 @guarded
 def review(
-    briefs: list[str] = typer.Argument(..., metavar="BRIEF", help="Brief files, folders of briefs, or slugs in tool_briefs/."),
-    personas: Optional[str] = typer.Option(None, "--personas", help="Comma-separated personas to seat (default: each brief's panel, else all)."),
+    briefs: list[str] = typer.Argument(..., metavar="BRIEF", help="Brief files, folders of briefs, or slugs in "
+                                                                  "tool_briefs/."),
+    personas: Optional[str] = typer.Option(None, "--personas", help="Comma-separated personas to seat (default: each "
+                                                                    "brief's panel, else all)."),
     model: options.Model = None,
     api_base: options.ApiBase = None,
     router: options.Router = None,
