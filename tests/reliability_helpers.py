@@ -27,7 +27,7 @@ except ImportError:  # e.g. pytest --import-mode=importlib
 
 __all__ = [
     "FakeOpenAI", "RecordingFake", "panel_exe", "subprocess_env", "write_briefs", "BRIEF_TEMPLATE",
-    "tree_snapshot", "table_dump", "verdict_rows", "count", "wait_for", "run_panel",
+    "tree_snapshot", "table_dump", "verdict_rows", "count", "wait_for", "run_panel", "fresh_python",
 ]
 
 MODEL = "openai/fake"
@@ -151,3 +151,12 @@ def wait_for(predicate, timeout: float = 60, every: float = 0.05) -> bool:
             return True
         time.sleep(every)
     return False
+
+
+def fresh_python(code: str) -> str:
+    """What `code` prints in a fresh interpreter (asserting it ran cleanly): for tests of what an
+    import pulls in, which a process that already imported everything cannot show."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ), check=False)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()

@@ -4,12 +4,10 @@ import it, and that the models package keeps no string-prefix tests or import cy
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from reliability_helpers import fresh_python
 
 from panel.core.errors import ModelConfigError
 from panel.models import backends
@@ -124,10 +122,7 @@ def test_checking_a_self_hosted_server_does_not_import_litellm():
     probe = ("import sys; from panel.models.preflight import check_models; "
              f"check_models([('openai/x', {SERVER!r}), ('hosted_vllm/y', {SERVER!r}), ('scripted/z', None)]); "
              "print('litellm' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
-                         env=dict(os.environ), check=False)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "False"
+    assert fresh_python(probe) == "False"
 
 
 def test_no_model_string_is_tested_outside_the_registry():

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -23,6 +20,7 @@ import pytest
 import yaml
 from conftest import stored_calls
 from fake_openai import FakeOpenAI
+from reliability_helpers import fresh_python
 
 from panel.models.providers import get_litellm
 from panel.models.retry import (
@@ -324,10 +322,7 @@ def test_reading_a_router_file_does_not_import_litellm(workspace):
     probe = ("import sys; from panel.models.router import load_router, check_router; "
              f"r = load_router({str(path)!r}); check_router({str(path)!r}, ['pm']); "
              "print(r.model_names(), 'litellm' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
-                         env=dict(os.environ), check=False)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "['pm'] False"
+    assert fresh_python(probe) == "['pm'] False"
 
 
 # --- what panel's retries make of the Router's refusals ------------------------------------------
