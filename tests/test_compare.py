@@ -276,6 +276,20 @@ def test_tools_without_a_panel_are_reviewed_first(workspace, run_cli, tools):
     assert db_rows(workspace, "SELECT command FROM runs ORDER BY id DESC LIMIT 1") == [("compare",)]
 
 
+def test_a_repeated_compare_counts_its_reused_judgments_in_the_run_record(workspace, run_cli, tools):
+    """audit runs read "6 call(s) made, 0 reused" for a compare that reused every judgment: only
+    panel seats were counted as reused, and a head-to-head's judgments sit in no panel."""
+    review(run_cli, "alpha-lm", "beta-lm")
+    compare_json(run_cli, "alpha-lm", "beta-lm")
+    before = scripted.call_count()
+    compare_json(run_cli, "alpha-lm", "beta-lm")
+    assert scripted.call_count() == before  # every judgment came from the store
+    made, reused = db_rows(workspace, "SELECT calls_made, calls_reused FROM runs ORDER BY id DESC LIMIT 1")[0]
+    assert (made, reused) == (0, 3 * 2)  # 3 shared personas x 2 orders
+    newest = max(json.loads(run_cli("audit", "runs", "--json").stdout)["runs"], key=lambda run: run["id"])
+    assert (newest["calls_made"], newest["calls_reused"]) == (0, 6)
+
+
 def test_compare_from_an_empty_workspace_reviews_both_then_writes_the_page(workspace, run_cli, tools):
     scripted.script("panel", reviewer(CALLS))
     res = run_cli("compare", "alpha-lm", "beta-lm", "--model", "scripted/panel")

@@ -101,3 +101,31 @@ def test_audit_show_fits_80_columns(workspace, run_cli, make_brief, monkeypatch)
     assert all(len(line) <= 80 for line in text.splitlines())
     for needed in ("attempt(s)", "tokens", "$0", "s · format json_schema"):
         assert needed in text, needed
+
+
+def _commands(group, path=()):
+    """Every command of the CLI, as (its words, the click command); a group is walked into."""
+    for name, command in group.commands.items():
+        if getattr(command, "commands", None):
+            yield from _commands(command, (*path, name))
+        else:
+            yield (*path, name), command
+
+
+def test_every_help_text_shows_its_square_brackets(run_cli, monkeypatch):
+    """`audit search --help` said "Matches are marked ." : rich took "[like this]" for markup and
+    dropped it. Every bracketed phrase written in a command's help must reach the reader."""
+    import re
+
+    import typer
+
+    from panel.cli.app import app
+
+    monkeypatch.setenv("COLUMNS", "400")  # one line per option: the phrase is not wrapped apart
+    lost = []
+    for words, command in _commands(typer.main.get_command(app)):
+        written = " ".join([command.help or "", *(getattr(p, "help", None) or "" for p in command.params)])
+        shown = " ".join(run_cli(*words, "--help").stdout.split())
+        lost += [f"{' '.join(words)}: {phrase}" for phrase in re.findall(r"\[[^\]]*\]", written)
+                 if " ".join(phrase.split()) not in shown]
+    assert lost == []

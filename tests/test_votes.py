@@ -136,11 +136,22 @@ def test_import_stores_votes_and_latest_wins_across_imports(workspace, run_cli, 
     first = write(tmp_path, "slug,voter,vote,cast_at\nwidget,a,ship,2025-01-10\nwidget,b,skip,2025-01-10\n")
     res = run_cli("votes", "import", first)
     assert res.exit_code == 0, res.output
-    assert res.stdout.strip() == f"Imported 2 votes from {first}."
+    assert res.stdout.strip() == f"Imported 2 votes from {first}: 2 new, 0 changed, 0 unchanged."
     older = write(tmp_path, "widget,a,skip,2025-01-01\nwidget,b,ship,2025-02-01\n", "later.csv")
     res = run_cli("votes", "import", older, "--json")
-    assert json.loads(res.stdout) == {"file": str(older), "votes": 2, "applied": 1, "stale": 1}
+    assert json.loads(res.stdout) == {"file": str(older), "votes": 2, "applied": 1, "stale": 1, "new": 0,
+                                      "changed": 1, "unchanged": 0}
     assert [(v, c) for _, v, c, _ in votes_in(workspace)] == [("a", "ship"), ("b", "ship")]
+
+
+def test_importing_the_same_file_twice_says_nothing_new_the_second_time(workspace, run_cli, briefs, tmp_path):
+    """It said "Imported 2 votes" both times, as if the second import had added anything."""
+    path = write(tmp_path, "widget,a,ship,2025-01-10\nwidget,b,skip,2025-01-10\n")
+    assert run_cli("votes", "import", path).exit_code == 0
+    res = run_cli("votes", "import", path)
+    assert res.exit_code == 0, res.output
+    assert res.stdout.strip() == f"Imported 2 votes from {path}: 0 new, 0 changed, 2 unchanged."
+    assert len(votes_in(workspace)) == 2
 
 
 def test_bad_file_imports_nothing(workspace, run_cli, briefs, tmp_path):

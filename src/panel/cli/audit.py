@@ -10,6 +10,8 @@ import typer
 from . import options
 from .app import app, console, guarded, print_json
 
+# "\[": rich would read "[like this]" as markup and drop it from the help.
+MARKED_HELP = options.JSON_HELP + r" Matches are marked \[like this]."
 audit_app = typer.Typer(
     help="Read the stored trail: runs, model calls, verdict history, search, agreement.", no_args_is_help=True
 )
@@ -178,7 +180,7 @@ def audit_search(
     verdict: Optional[Decision] = typer.Option(None, "--verdict", help="Only ship or only skip verdicts."),
     brief: Optional[str] = typer.Option(None, "--brief", help="Only verdicts on this brief (slug)."),
     limit: int = typer.Option(20, "--limit", min=1, help="Show at most this many matches, newest first."),
-    as_json: bool = typer.Option(False, "--json", help=options.JSON_HELP + " Matches are marked [like this]."),
+    as_json: bool = typer.Option(False, "--json", help=MARKED_HELP),
     db: options.Db = None,
 ):
     """Full-text search over verdict headlines and rationales, newest first, matches highlighted."""

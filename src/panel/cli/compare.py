@@ -213,8 +213,10 @@ def votes_import(
     with Store(ws.db_path(db)) as store:
         result = store.save_votes(votes)
     if as_json:
-        return print_json({"file": str(file), "votes": result.read, "applied": result.applied, "stale": result.stale})
-    typer.echo(f"Imported {result.applied} vote{'s' if result.applied != 1 else ''} from {file}"
+        return print_json({"file": str(file), "votes": result.read, "applied": result.applied, "stale": result.stale,
+                           "new": result.new, "changed": result.changed, "unchanged": result.unchanged})
+    typer.echo(f"Imported {plural(result.applied, 'vote')} from {file}: {result.new} new, {result.changed} changed,"
+               f" {result.unchanged} unchanged"
                + (f"; {result.stale} older than a stored vote were ignored." if result.stale else "."))
 
 

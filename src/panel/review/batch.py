@@ -85,7 +85,7 @@ class Batch:
         finally:
             if self.seam.workers is not None:
                 await self.seam.workers.close()
-            self.store.finish_run(self.run_id, status)
+            self.store.finish_run(self.run_id, status, self.calls_reused)
             self._save_calibrations()
         outcome = ReviewOutcome(self.run_id, calls_made=self.calls_made, calls_reused=self.calls_reused,
                                 budget_skipped=self.seam.budget_skipped, workers=len(self.seam.workers or ()))

@@ -27,8 +27,11 @@ _UPSERT_VOTE = (
 @dataclass(frozen=True)
 class ImportResult:
     read: int  # valid lines in the file
-    applied: int  # votes stored (new, or newer than the one they replace)
+    applied: int  # votes stored (new, or at least as recent as the one they replace)
     stale: int  # older than a vote already stored for that voter and tool: kept the stored one
+    new: int = 0  # applied, from a voter with no vote on that tool before
+    changed: int = 0  # applied, and the voter's call on that tool changed
+    unchanged: int = 0  # applied, the same call as before (e.g. the same file imported again)
 
 
 @functools.lru_cache(maxsize=64)
@@ -88,7 +91,10 @@ class Store:
                 "prompt_tokens": 0, "completion_tokens": 0, "cost": 0,
             })
 
-    def finish_run(self, run_id: int, status: str) -> None:
+    def finish_run(self, run_id: int, status: str, calls_reused: int) -> None:
+        """Close a run: its status, and its totals from the calls it recorded. `calls_reused` is the
+        batch's own count of answers taken from the store (verdicts and judgments alike: a
+        head-to-head's reused judgments are in no panel, and an interrupted run recorded no panel)."""
         with write_lock(self.db):
             self.db.execute(
                 """UPDATE runs SET finished_at = ?, status = ?,
@@ -96,10 +102,9 @@ class Store:
                    prompt_tokens = (SELECT coalesce(sum(prompt_tokens), 0) FROM calls WHERE run_id = runs.id),
                    completion_tokens = (SELECT coalesce(sum(completion_tokens), 0) FROM calls WHERE run_id = runs.id),
                    cost = (SELECT coalesce(sum(cost), 0) FROM calls WHERE run_id = runs.id),
-                   calls_reused = (SELECT count(*) FROM panel_members m JOIN panels p ON p.id = m.panel_id
-                                   WHERE p.run_id = runs.id AND m.cached = 1)
+                   calls_reused = ?
                    WHERE id = ?""",
-                [now(), status, run_id],
+                [now(), status, calls_reused, run_id],
             )
 
     # --- results ----------------------------------------------------------------------------------
@@ -185,11 +190,17 @@ class Store:
     def save_votes(self, votes) -> ImportResult:
         """Store votes (panel.inputs.votes.Vote) in one transaction; a vote older than the stored one
         for that voter and tool is ignored, so the latest wins whatever order they arrive in."""
+        counts = {"new": 0, "changed": 0, "unchanged": 0}
         applied = 0
         with write_lock(self.db):
             for vote in votes:
-                applied += self.db.execute(_UPSERT_VOTE, [vote.slug, vote.voter, vote.vote, vote.cast_at]).rowcount
-        return ImportResult(read=len(votes), applied=applied, stale=len(votes) - applied)
+                before = self.db.execute("SELECT vote FROM votes WHERE slug = ? AND voter = ?",
+                                         [vote.slug, vote.voter]).fetchone()
+                stored = self.db.execute(_UPSERT_VOTE, [vote.slug, vote.voter, vote.vote, vote.cast_at]).rowcount
+                applied += stored
+                if stored:
+                    counts["new" if before is None else "unchanged" if before[0] == vote.vote else "changed"] += 1
+        return ImportResult(read=len(votes), applied=applied, stale=len(votes) - applied, **counts)
 
     def save_comparison(self, slugs: list[str], created_at: str, data: str, markdown_path: Path, html_path: Path,
                         editor=None, editor_call=None) -> int:
