@@ -118,6 +118,39 @@ def test_briefs_new_writes_a_valid_brief_and_refuses_duplicates(workspace, run_c
     assert missing.exit_code == 2 and "--name" in missing.stderr
 
 
+def test_a_misspelt_persona_in_a_brief_is_caught_by_new_and_validate(workspace, run_cli, make_brief):
+    """`briefs new --panel builder,skeptik` wrote the file and `briefs validate` said ok; only
+    `review` rejected it."""
+    args = ["briefs", "new", "--slug", "acme-agent", "--name", "Acme Agent", "--tagline", "Agents for all",
+            "--category", "Agent Frameworks", "--vendor", "Acme", "--description", "An agent framework.",
+            "--pricing-model", "open source", "--entry-price", "Free", "--licence", "MIT",
+            "--panel", "builder,skeptik"]
+    res = run_cli(*args)
+    assert res.exit_code == 2
+    assert res.stderr.strip() == ("Error: new brief: panel: unknown persona 'skeptik', did you mean 'skeptic'?"
+                                  " (known: builder, business, creative, futurist, skeptic)")
+    assert not (workspace / "tool_briefs" / "acme-agent.yaml").exists()
+    path = make_brief("lantern", panel=["builder", "skeptik"])
+    make_brief("quill")
+    res = run_cli("briefs", "validate", str(path.parent))
+    assert res.exit_code == 2
+    assert "ok  quill" in res.stdout and "ok  lantern" not in res.stdout
+    assert "lantern.yaml: panel: unknown persona 'skeptik', did you mean 'skeptic'?" in res.stderr
+
+
+def test_one_bad_brief_does_not_hide_the_others_in_briefs_list(workspace, run_cli, make_brief):
+    """`briefs list` printed only the error (exit 2) when one of the briefs was bad."""
+    make_brief("lantern")
+    make_brief("quill")
+    (workspace / "tool_briefs" / "broken.yaml").write_text((workspace / "tool_briefs" / "quill.yaml").read_text())
+    res = run_cli("briefs", "list")
+    assert res.exit_code == 1
+    assert "lantern" in res.stdout and "quill" in res.stdout and "broken" in res.stdout and "invalid" in res.stdout
+    assert "broken.yaml: slug: 'quill' does not match the file name 'broken'" in res.stderr
+    data = json.loads(run_cli("briefs", "list", "--json").stdout)
+    assert [(r["slug"], "error" in r) for r in data] == [("broken", True), ("lantern", False), ("quill", False)]
+
+
 def test_init_scaffolds_a_workspace(tmp_path, run_cli, monkeypatch):
     target = tmp_path / "fresh"
     res = run_cli("init", str(target))
@@ -127,6 +160,19 @@ def test_init_scaffolds_a_workspace(tmp_path, run_cli, monkeypatch):
     assert run_cli("init", str(target)).exit_code == 2
     monkeypatch.chdir(target)
     assert run_cli("review", "smollm3", "--model", "scripted/demo").exit_code == 0
+
+
+def test_a_new_workspace_can_run_the_readmes_eval(tmp_path, run_cli, monkeypatch):
+    """`panel eval standard` failed in a workspace from `panel init`: the labelled set was not there."""
+    target = tmp_path / "fresh"
+    assert run_cli("init", str(target)).exit_code == 0
+    assert (target / "evals" / "standard" / "labels.csv").exists()
+    assert (target / "datasette" / "metadata.json").exists()
+    monkeypatch.chdir(target)
+    monkeypatch.setenv("PANEL_HOME", str(target))
+    res = run_cli("eval", "standard", "--model", "scripted/demo", "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["set"] == "standard"
 
 
 def test_error_for_a_file_name_with_a_newline_stays_one_line(workspace, run_cli):

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from .app import EXIT_BAD_INPUT, app, console, echo_error, guarded, print_json, workspace
+from .app import EXIT_BAD_INPUT, EXIT_PARTIAL, app, console, echo_error, guarded, print_json, workspace
 from .review import load_batch
 
 personas_app = typer.Typer(help="List, show and validate reviewer personas (personas/*.yaml).", no_args_is_help=True)
@@ -90,18 +90,39 @@ def personas_validate(paths: Optional[list[Path]] = typer.Argument(None, help="P
 @briefs_app.command("list")
 @guarded
 def briefs_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
-    """List the briefs in tool_briefs/."""
+    """List the briefs in tool_briefs/. A brief that does not load is listed as invalid, with its
+    error on stderr, and the command exits 1 (the others are still listed)."""
+    from ..core.errors import BriefError
     from ..inputs.briefs import brief_files, load_brief
 
-    briefs = [load_brief(p) for p in brief_files(workspace().briefs_dir)]
-    rows = [{"slug": b.slug, "name": b.name, "category": b.category, "entry": b.pricing.entry,
-             "licence": b.licence, "panel": b.panel} for b in briefs]
+    rows, broken = [], []
+    for path in brief_files(workspace().briefs_dir):
+        try:
+            b = load_brief(path)
+        except BriefError as exc:
+            broken.append(exc)
+            rows.append({"slug": path.stem, "file": str(path), "error": str(exc)})
+            continue
+        rows.append({"slug": b.slug, "name": b.name, "category": b.category, "entry": b.pricing.entry,
+                     "licence": b.licence, "panel": b.panel})
     if as_json:
-        return print_json(rows)
+        print_json(rows)
+    else:
+        show_briefs(rows)
+        for exc in broken:
+            echo_error(exc)
+    if broken:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def show_briefs(rows: list[dict]) -> None:
     from rich.table import Table
 
     table = Table("Slug", "Name", "Category", "Entry", "Licence", "Panel")
     for r in rows:
+        if "error" in r:
+            table.add_row(r["slug"], "[red]invalid (see below)[/red]", "", "", "", "")
+            continue
         table.add_row(r["slug"], r["name"], r["category"], r["entry"], r["licence"],
                       ", ".join(r["panel"]) if r["panel"] else "all")
     console().print(table)
@@ -110,17 +131,22 @@ def briefs_list(as_json: bool = typer.Option(False, "--json", help="Print JSON."
 @briefs_app.command("validate")
 @guarded
 def briefs_validate(paths: list[Path] = typer.Argument(..., help="Brief files or folders of briefs.")):
-    """Check brief files: one line per problem, exit 2 if any is invalid."""
-    from ..core.errors import BriefError
+    """Check brief files (and that the personas a brief seats exist in this workspace): one line per
+    problem, exit 2 if any is invalid."""
+    from ..core.errors import BriefError, PersonaError
     from ..inputs.briefs import load_brief
+    from ..inputs.personas import check_panel, persona_names
 
     ws = workspace()
     files = ws.resolve_briefs([str(p) for p in paths])
+    known = persona_names(ws.personas_dir)
     problems = 0
     for path in files:
         try:
             brief = load_brief(path)
-        except BriefError as exc:
+            if known:
+                check_panel(brief, known, str(path))
+        except (BriefError, PersonaError) as exc:
             problems += 1
             echo_error(exc)
             continue
@@ -151,6 +177,7 @@ def briefs_new(
 
     from ..core.brief import ToolBrief
     from ..core.errors import BriefError
+    from ..inputs.personas import check_panel, persona_names
     from ..inputs.yamlfile import describe_validation_error
     from ..publish.render import write_atomic
 
@@ -180,6 +207,8 @@ def briefs_new(
     except ValidationError as exc:
         raise BriefError(f"new brief: {describe_validation_error(exc)}") from None
     ws = workspace()
+    if persona_names(ws.personas_dir):
+        check_panel(brief, persona_names(ws.personas_dir), "new brief")
     path = ws.brief_path(brief.slug)
     if path.exists():
         raise BriefError(f"{path} already exists; choose another slug or edit that file")

@@ -277,9 +277,11 @@ def show_panels(outcome, standing: dict) -> None:
 @app.command()
 @guarded
 def init(folder: Path = typer.Argument(Path("."), help="Folder to scaffold (created if missing).")):
-    """Create a workspace: default personas/, tool_briefs/ and outputs/ in FOLDER."""
+    """Create a workspace in FOLDER: the default personas/, tool_briefs/, the labelled set evals/standard/
+    (for `panel eval standard`), datasette/metadata.json and outputs/."""
     from ..inputs.workspace import init_workspace
 
     written = init_workspace(folder)
-    typer.echo(f"Created {len(written)} files in {folder}/ (personas/, tool_briefs/, outputs/).")
+    typer.echo(f"Created {len(written)} files in {folder}/ (personas/, tool_briefs/, evals/standard/, datasette/,"
+               " outputs/).")
     typer.echo(f"Next: cd {folder} && panel review <slug>")

@@ -20,6 +20,7 @@ from ..core.brief import ToolBrief
 from ..core.errors import PersonaError
 from ..core.fence import fence, fence_name
 from ..core.slugs import Slug
+from ..core.suggest import did_you_mean
 from .textcheck import read_text_file
 from .yamlfile import load_model
 
@@ -93,6 +94,21 @@ def load_persona(path: Path) -> Persona:
 
 def persona_files(folder: Path) -> list[Path]:
     return sorted(p for p in Path(folder).glob("*.yaml") if not p.name.startswith((".", "_")))
+
+
+def check_panel(brief: ToolBrief, known: list[str], source: str | None = None) -> None:
+    """A brief's own `panel:` names only personas of the workspace (`known`, by name); `source`
+    names the brief in the error (its file, when it came from one)."""
+    for name in brief.panel or []:
+        if name not in known:
+            where = source or f"brief '{brief.slug}'"
+            raise PersonaError(f"{where}: panel: unknown persona '{name}'{did_you_mean(name, known)}"
+                               f" (known: {', '.join(known)})")
+
+
+def persona_names(folder: Path) -> list[str]:
+    """The names of the personas in `folder` (a persona's name is its file's), without loading them."""
+    return [path.stem for path in persona_files(folder)] if Path(folder).is_dir() else []
 
 
 def load_personas(folder: Path) -> dict[str, Persona]:

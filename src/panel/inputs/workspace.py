@@ -83,19 +83,26 @@ def defaults_dir() -> Path:
     return Path(__file__).resolve().parents[3]
 
 
+# What `panel init` copies: each folder of the defaults, and the kinds of file taken from it. The
+# labelled set is there so `panel eval standard` works in a new workspace, as the README says.
+SCAFFOLD = {"personas": (".yaml", ".j2"), "tool_briefs": (".yaml",), "evals/standard": (".yaml", ".csv", ".md"),
+            "datasette": (".json",)}
+
+
 def init_workspace(target: Path) -> list[Path]:
-    """Copy default personas and briefs into `target`; refuse to overwrite anything."""
+    """Copy the default personas, briefs, labelled set and Datasette metadata into `target`; refuse
+    to overwrite anything."""
     source = defaults_dir()
     written: list[Path] = []
-    for folder in ("personas", "tool_briefs"):
+    for folder in SCAFFOLD:
         dest = target / folder
         if dest.exists() and any(dest.iterdir()):
             raise PanelError(f"{dest} already exists and is not empty; nothing was written")
-    for folder in ("personas", "tool_briefs"):
+    for folder, kinds in SCAFFOLD.items():
         dest = target / folder
         dest.mkdir(parents=True, exist_ok=True)
         for item in sorted((source / folder).iterdir()):
-            if item.is_file() and item.suffix in (".yaml", ".j2"):
+            if item.is_file() and item.suffix in kinds:
                 shutil.copyfile(item, dest / item.name)
                 written.append(dest / item.name)
     (target / "outputs").mkdir(exist_ok=True)

@@ -20,8 +20,9 @@ from ..core.brief import ToolBrief
 from ..core.defaults import DEFAULT_CONCURRENCY, DEFAULT_MODEL, DEFAULT_TIMEOUT_S, MAX_SAMPLES
 from ..core.errors import PanelError, PersonaError
 from ..core.panel import PanelResult, aggregate
+from ..core.suggest import did_you_mean
 from ..core.verdict import PersonaResult, Verdict
-from ..inputs.personas import Persona, render_messages
+from ..inputs.personas import Persona, check_panel, render_messages
 from ..models.seam import ModelSettings
 
 
@@ -162,11 +163,8 @@ def seated_personas(brief: ToolBrief, personas: dict[str, Persona], only: list[s
                     source: str | None = None) -> list[str]:
     """Who sits on this brief's panel: the brief's own list (or everyone), cut to --personas.
     `source` names the brief in an error (its file, when it came from one)."""
+    check_panel(brief, list(personas), source)
     seated = list(brief.panel) if brief.panel else list(personas)
-    for name in seated:
-        if name not in personas:
-            where = source or f"brief '{brief.slug}'"
-            raise PersonaError(f"{where}: panel: unknown persona '{name}' (known: {', '.join(personas)})")
     if only:
         seated = [name for name in seated if name in only]
     return seated
@@ -186,7 +184,8 @@ def plan_review(briefs: list[ToolBrief], personas: dict[str, Persona], options: 
         raise PanelError(f"duplicate slug in this batch: {', '.join(duplicates)}")
     for name in options.only_personas or []:
         if name not in personas:
-            raise PersonaError(f"--personas: unknown persona '{name}' (known: {', '.join(personas)})")
+            raise PersonaError(f"--personas: unknown persona '{name}'{did_you_mean(name, personas)}"
+                               f" (known: {', '.join(personas)})")
     plans = []
     for brief in briefs:
         seated = seated_personas(brief, personas, options.only_personas, (sources or {}).get(brief.slug))
