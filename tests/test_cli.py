@@ -182,3 +182,17 @@ def test_error_for_a_file_name_with_a_newline_stays_one_line(workspace, run_cli)
     assert res.exit_code == 2
     assert len(res.stderr.strip().splitlines()) == 1 and "\x1b" not in res.stderr
     assert "invalid YAML" in res.stderr
+
+
+def test_unknown_names_suggest_the_near_miss(workspace, run_cli, make_brief):
+    """A misspelt slug or persona name got a bare "unknown"; the near miss is named now."""
+    make_brief("lantern")
+    make_brief("quill")
+    vote = run_cli("vote", "lantren", "ship")
+    assert vote.exit_code == 2 and "unknown tool 'lantren', did you mean 'lantern'?" in vote.stderr
+    compare = run_cli("compare", "lantren", "quill")
+    assert compare.exit_code == 2 and "lantren.yaml, did you mean 'lantern'?" in compare.stderr
+    show = run_cli("personas", "show", "skeptik")
+    assert show.exit_code == 2 and "does not exist, did you mean 'skeptic'?" in show.stderr
+    review = run_cli("review", "lantern", "--personas", "buildr", "--model", "scripted/x")
+    assert review.exit_code == 2 and "unknown persona 'buildr', did you mean 'builder'?" in review.stderr

@@ -52,12 +52,14 @@ def personas_show(
 ):
     """Show a persona's file, version and (with --brief) the exact prompt it would send."""
     from ..core.errors import PersonaError
-    from ..inputs.personas import load_persona, render_messages
+    from ..core.suggest import did_you_mean
+    from ..inputs.personas import load_persona, persona_names, render_messages
 
     ws = workspace()
     path = ws.personas_dir / f"{name}.yaml"
     if not path.exists():
-        raise PersonaError(f"no persona '{name}': {path} does not exist")
+        hint = did_you_mean(name, persona_names(ws.personas_dir))
+        raise PersonaError(f"no persona '{name}': {path} does not exist{hint}")
     persona = load_persona(path)
     messages = render_messages(persona, load_batch(ws, [brief])[0][0]) if brief else None
     if as_json:

@@ -53,6 +53,7 @@ def compare(
     Exit 1 if a review was partial or the --editor model failed; the pages are still written.
     """
     from ..core.errors import CompareError, EditorError
+    from ..core.suggest import did_you_mean
     from ..models.backends import check_model
     from ..publish.comparison import build_comparison, check_slugs, latest_editor_note, missing_panels
     from ..publish.comparison import save_comparison, write_comparison
@@ -79,7 +80,8 @@ def compare(
     if missing:
         for slug in missing:  # fail on a missing brief before any model is called
             if not ws.brief_path(slug).exists():
-                raise CompareError(f"'{slug}' has no stored panel and no brief at {ws.brief_path(slug)}")
+                hint = did_you_mean(slug, sorted(known_tools(ws, db)))
+                raise CompareError(f"'{slug}' has no stored panel and no brief at {ws.brief_path(slug)}{hint}")
         personas, plans = prepare_review(ws, missing, review_options)
         outcome = run_batch(plans, personas, ws.db_path(db), review_options, as_json,
                             announce=f"No stored panel for {', '.join(missing)}: reviewing first.")
@@ -179,7 +181,7 @@ def vote(
 
     ws = workspace()
     cast = make_vote(slug, choice.strip().lower(), voter if voter is not None else default_voter(),
-                     vote_targets(ws, db))
+                     known_tools(ws, db))
     with Store(ws.db_path(db)) as store:
         store.save_votes([cast])
         counts = tallies(store.db, [slug])[slug]
@@ -209,7 +211,7 @@ def votes_import(
     from ..store.store import Store
 
     ws = workspace()
-    votes = read_votes_csv(file, vote_targets(ws, db))
+    votes = read_votes_csv(file, known_tools(ws, db))
     with Store(ws.db_path(db)) as store:
         result = store.save_votes(votes)
     if as_json:
@@ -220,8 +222,9 @@ def votes_import(
                + (f"; {result.stale} older than a stored vote were ignored." if result.stale else "."))
 
 
-def vote_targets(ws, db) -> set[str]:
-    """Slugs a vote may name. Reads the store only if it exists: a rejected vote creates nothing."""
+def known_tools(ws, db) -> set[str]:
+    """Slugs a vote or a comparison may name: the workspace's briefs and the tools the store holds.
+    Reads the store only if it exists: a rejected command creates nothing."""
     from ..inputs.briefs import brief_files
     from ..store.queries import stored_brief_slugs
     from ..store.store import Store

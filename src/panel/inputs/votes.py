@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..core.errors import VoteError
 from ..core.slugs import is_slug
+from ..core.suggest import did_you_mean
 from .textcheck import read_text_file
 
 VOTES = ("ship", "skip")
@@ -66,7 +67,8 @@ def check_slug(slug: str, known: set[str]) -> str | None:
     if not is_slug(slug):
         return f"'{slug}' is not a valid slug"
     if slug not in known:
-        return f"unknown tool '{slug}' (no stored brief and no tool_briefs/{slug}.yaml)"
+        hint = did_you_mean(slug, sorted(known))
+        return f"unknown tool '{slug}'{hint} (no stored brief and no tool_briefs/{slug}.yaml)"
     return None
 
 
