@@ -64,6 +64,29 @@ def test_a_judge_that_picks_by_position_is_inconsistent_and_the_answer_is_a_tie(
         name: (1, 0, 1) for name in SHARED}
 
 
+def test_a_pick_from_thin_evidence_is_no_clear_pick_with_the_reason(workspace, run_cli, pair):
+    """The page said "The panel's pick is ..." from one consistent pick among personas who mostly
+    picked by position. Below the bar the answer is "no clear pick", and says why."""
+
+    def skeptic_likes_alpha(messages):
+        if "Skeptic" not in " ".join(m["content"] for m in messages):
+            return "first"  # the builder and the futurist follow the position
+        return "first" if shown(messages)[0] == "Alpha" else "second"
+
+    scripted.script("j", judge(skeptic_likes_alpha))
+    data = compare(run_cli)
+    h = data["head_to_head"][0]
+    assert h["pick"] == "alpha" and h["votes"] == {"alpha": 1, "beta": 0, "tie": 2}
+    assert h["unclear"] == ("fewer than half of them (1 of 3) kept their call when the order was swapped"
+                            " and it leads by a single persona's call")
+    assert data["answer"].startswith("There is no clear pick: Alpha leads with 1 of the 3 personas")
+    assert "The panel's pick is" not in data["answer"]
+    page = (workspace / "outputs" / "compare" / "alpha-vs-beta.html").read_text()
+    assert "Pick: <strong>no clear pick</strong>" in page and "The panel&#39;s pick is" not in page
+    markdown = (workspace / "outputs" / "compare" / "alpha-vs-beta.md").read_text()
+    assert "pick **no clear pick**" in markdown
+
+
 def test_a_brand_loving_judge_keeps_its_pick_and_the_brand_effect_is_reported(workspace, run_cli, pair):
     def loves_beta(messages):
         first, second = shown(messages)

@@ -4,8 +4,10 @@ Each persona judged the pair in both orders. Its call counts only when it is con
 tool (or a tie) both times. A persona that picked whichever tool was shown first (or second) both
 times followed the position, not the tools, and counts as a tie, as does any other disagreement
 between its two answers. The panel's pick is the tool with more consistent picks; equal counts
-are a tie. With --blind the same judgments are made with the brands masked, and the brand effect
-is the personas whose consistent call changed when the names were visible.
+are a tie; a pick below the bar of `HeadToHead.unclear` (fewer than half the personas consistent,
+or a lead of one) is shown as no clear pick, with the reason. With --blind the same judgments are
+made with the brands masked, and the brand effect is the personas whose consistent call changed
+when the names were visible.
 """
 
 from __future__ import annotations
@@ -79,6 +81,24 @@ class HeadToHead:
         if votes[self.a] == votes[self.b]:
             return "tie"
         return self.a if votes[self.a] > votes[self.b] else self.b
+
+    def unclear(self) -> str | None:
+        """Why a pick rests on too little to be called the panel's pick, or None when it holds (or
+        there is no pick to doubt: a tie, no answer). The bar: at least half of the personas who
+        answered kept their call when the order was swapped, and the pick leads by more than one."""
+        pick = self.pick()
+        if pick not in (self.a, self.b):
+            return None
+        reasons = []
+        answered = [s for s in self.seats if s.answered]
+        consistent = sum(s.consistent for s in answered)
+        if 2 * consistent < len(answered):
+            reasons.append(f"fewer than half of them ({consistent} of {len(answered)}) kept their call when the order"
+                           " was swapped")
+        votes = self.votes()
+        if abs(votes[self.a] - votes[self.b]) <= 1:
+            reasons.append("it leads by a single persona's call")
+        return " and ".join(reasons) or None
 
     @property
     def consistency(self) -> float | None:

@@ -138,6 +138,7 @@ class HeadToHeadView(BaseModel):
     a: str
     b: str
     pick: str | None  # a slug, "tie", or None when no persona answered
+    unclear: str | None = None  # why a slug pick is too thin to be called the panel's pick (then: no clear pick)
     votes: dict[str, int]  # a, b, "tie" -> consistent calls
     consistency: float | None  # share of answered personas whose two answers agree
     position_followers: list[str]
@@ -339,7 +340,7 @@ def head_to_head_view(h, titles: dict[str, str]) -> HeadToHeadView:
         model=(s.a_first or s.b_first).model if (s.a_first or s.b_first) else None,
     ) for s in h.seats]
     return HeadToHeadView(
-        a=h.a, b=h.b, pick=h.pick(), votes=h.votes(), consistency=h.consistency,
+        a=h.a, b=h.b, pick=h.pick(), unclear=h.unclear(), votes=h.votes(), consistency=h.consistency,
         position_followers=h.position_followers, blind=bool(h.blind_seats),
         blind_pick=h.pick(h.blind_seats) if h.blind_seats else None, brand_effect=h.brand_effect,
         brand_changes=[{"persona": p, "named": n, "blind": b} for p, n, b in h.brand_changes],

@@ -168,18 +168,20 @@ def answer(c: Comparison) -> str:
         return pair_answer(c.head_to_head[0], names, {t.slug: t.pricing.entry for t in c.tools})
     wins = {slug: 0 for slug in names}
     for h in c.head_to_head:
-        if h.pick in names:
+        if h.pick in names and not h.unclear:
             wins[h.pick] += 1
     unbeaten = [slug for slug, n in wins.items() if n == len(names) - 1]
-    each = "; ".join(f"{names[h.a]} vs {names[h.b]}: {names.get(h.pick, h.pick or _no_pick(h))}"
-                     for h in c.head_to_head)
+    each = "; ".join(f"{names[h.a]} vs {names[h.b]}: {_pick_words(h, names)}" for h in c.head_to_head)
     if unbeaten:
         return f"The panel's pick is {names[unbeaten[0]]}: it won every head-to-head ({each})."
     return f"No tool won every head-to-head, so the panel makes no single pick ({each})."
 
 
-def _no_pick(h) -> str:
-    return "every seat recused" if h.recused and not h.seats else "no answer"
+def _pick_words(h, names: dict[str, str]) -> str:
+    """A pair's pick in a few words: the tool, "tie", "no clear pick", or why there is none."""
+    if h.pick is None:
+        return "every seat recused" if h.recused and not h.seats else "no answer"
+    return "no clear pick" if h.unclear else names.get(h.pick, h.pick)
 
 
 def pair_answer(h, names: dict[str, str], entries: dict[str, str]) -> str:
@@ -207,6 +209,13 @@ def pair_answer(h, names: dict[str, str], entries: dict[str, str]) -> str:
             parts.append(f"What separates them depends on the reader: {'; '.join(readers)}.")
         if entries[h.a] != entries[h.b]:
             parts.append(f"On price, {a} starts at {entries[h.a]} and {b} at {entries[h.b]}.")
+    elif h.unclear:
+        loser = h.b if h.pick == h.a else h.a
+        parts.append(f"There is no clear pick: {names[h.pick]} leads with {h.votes[h.pick]} of the {counted} personas"
+                     f" who judged the pair in both orders, against {h.votes[loser]} for {names[loser]}{tie_note},"
+                     f" but {h.unclear}.")
+        parts += [f"{names[slug]} is the pick for {join_words(by_call[slug])}." for slug in (h.pick, loser)
+                  if slug in by_call]
     else:
         loser = h.b if h.pick == h.a else h.a
         parts.append(f"The panel's pick is {names[h.pick]}: {h.votes[h.pick]} of the {counted} personas who judged"
