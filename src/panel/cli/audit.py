@@ -143,7 +143,8 @@ def show_run(detail: dict) -> None:
     out.print(f"  {run['prompt_tokens']} prompt + {run['completion_tokens']} completion tokens · {money(run['cost'])}")
     for call in detail["calls"]:
         body = Text()
-        body.append(f"persona version {call['persona_version']} · {call['model']}\n", style="dim")
+        at = f" at {call['api_base']}" if call.get("api_base") else ""
+        body.append(f"persona version {call['persona_version']} · {call['model']}{at}\n", style="dim")
         mode = f" · format {call['response_mode']}" if call.get("response_mode") else ""
         body.append(f"{call['outcome']} · {call['attempts']} attempt(s) · {call['latency']:.2f}s{mode}\n", style="dim")
         body.append(f"{call['prompt_tokens']}+{call['completion_tokens']} tokens · {money(call['cost'])}\n\n",

@@ -99,6 +99,9 @@ class Backend:
     in_process: bool  # must run in this process (never sent to a worker process)
     key: str  # its key rule: NO_KEY, ENV_KEY, STAND_IN_KEY or PER_DEPLOYMENT
     any_schema: bool = False  # answers in any JSON schema as asked: no structured-output mode to probe
+    # Its answers are keyed by endpoint too: a self-hosted server's model name ("openai/local") says
+    # nothing about which model answers, so two servers' answers are never interchangeable.
+    keyed_by_endpoint: bool = False
     calibrated: bool = False  # its ship/skip decision is calibrated per persona prompt (local.calibrate)
     deployment_of: Callable[[Any, Any], str | None] | None = None  # (response, router): which one answered
 
@@ -215,12 +218,33 @@ SCRIPTED = Backend("scripted", lambda model, api_base, router: provider_of(model
                    _nothing_to_check, _send_litellm, _free, in_process=True, key=NO_KEY, any_schema=True)
 # An OpenAI-compatible server at --api-base (vLLM, llama.cpp's server, Ollama's /v1...): no key needed.
 SELF_HOSTED_SERVER = Backend("self-hosted", lambda model, api_base, router: _self_hosted(model, api_base),
-                             _nothing_to_check, _send_litellm, _litellm_cost, in_process=False, key=STAND_IN_KEY)
+                             _nothing_to_check, _send_litellm, _litellm_cost, in_process=False, key=STAND_IN_KEY,
+                             keyed_by_endpoint=True)
 # Every other model string: whatever litellm serves.
 LITELLM = Backend("litellm", lambda model, api_base, router: True,
                   _check_litellm, _send_litellm, _litellm_cost, in_process=False, key=ENV_KEY)
 
 BACKENDS = (ROUTER, LOCAL, SCRIPTED, SELF_HOSTED_SERVER, LITELLM)  # first match wins; LITELLM takes the rest
+
+
+# A server that moved keeps its stored answers when the new address is mapped to the old one:
+# PANEL_ENDPOINT_ALIASES="http://new-host:8000/v1=http://old-host:8000/v1[,...]".
+ENDPOINT_ALIASES = "PANEL_ENDPOINT_ALIASES"
+
+
+def endpoint_identity(model: str, api_base: str | None) -> str | None:
+    """The endpoint part of an answer's cache key: the server's address (without a trailing slash,
+    through PANEL_ENDPOINT_ALIASES) for a backend keyed by endpoint, else None (hosted providers:
+    the model name says which model answers)."""
+    if not api_base or not backend_for(model, api_base).keyed_by_endpoint:
+        return None
+    address = api_base.strip().rstrip("/")
+    return _aliases().get(address, address)
+
+
+def _aliases() -> dict[str, str]:
+    pairs = (item.split("=", 1) for item in os.environ.get(ENDPOINT_ALIASES, "").split(",") if "=" in item)
+    return {new.strip().rstrip("/"): old.strip().rstrip("/") for new, old in pairs}
 
 
 def backend_for(model: str, api_base: str | None = None, router=None) -> Backend:

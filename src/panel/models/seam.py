@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from ..core.defaults import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_S
 from ..core.errors import VerdictParseError
 from ..core.verdict import Status, Verdict, parse_answer, reask_message
-from .backends import Backend, backend_for
+from .backends import Backend, backend_for, endpoint_identity
 from .formats import MODES, is_format_refusal, next_mode, prepare_messages, response_format
 from .retry import MAX_ATTEMPTS, describe_error, is_credentials_error, is_transient, wait_for_retry
 
@@ -39,11 +39,15 @@ class ModelSettings:
     sample: int = 0  # with --samples K: which of the K independent answers (0 is the plain one)
 
     def params(self) -> dict:
-        """Sampling params that change what a model says: part of the cache key. The sample index
-        is there only from the second sample on, so a plain review's key is what it always was."""
+        """What changes which answer this call gets: the sampling params and, for a self-hosted server,
+        its endpoint (panel.models.backends.endpoint_identity); part of the cache key. The sample
+        index is there only from the second sample on, so a plain review's key is what it always was."""
         params = {"temperature": self.temperature, "max_tokens": self.max_tokens}
         if self.sample:
             params["sample"] = self.sample
+        endpoint = endpoint_identity(self.model, self.api_base)
+        if endpoint:
+            params["endpoint"] = endpoint
         return params
 
 

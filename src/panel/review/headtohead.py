@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from itertools import combinations
 
 from ..core.brief import ToolBrief
-from ..core.errors import CompareError
+from ..core.errors import CompareError, ModelConfigError
 from ..core.judgment import Judgment, JudgmentResult, MatchResult
 from ..core.vendors import conflict
 from ..inputs.headtohead_prompts import masked, render_judgment_messages
@@ -181,7 +181,10 @@ def plan_comparison(db, slugs: list[str], personas: dict[str, Persona], options:
     check_conflict_flags(recuse, conflict_model)
     panels = {slug: queries.current_panel(db, slug, options.model) for slug in slugs}
     briefs = [ToolBrief.model_validate(queries.brief_json(db, panels[s].brief_hash)) for s in slugs]
-    options = judged_by_the_panels_model(options, panels.values())
+    judged = judged_by_the_panels_model(options, panels.values())
+    if judged.model != options.model and not judged.api_base:
+        check_endpoint_given(db, judged.model, panels.values())
+    options = judged
 
     def model_for(persona: Persona, a: ToolBrief, b: ToolBrief) -> str | None:
         own = options.model_for(persona.spec.model)
@@ -200,6 +203,17 @@ def plan_comparison(db, slugs: list[str], personas: dict[str, Persona], options:
                 found.reviews += plan_review([brief], personas, replace(options, model=conflict_model,
                                                                         only_personas=flagged))
     return found
+
+
+def check_endpoint_given(db, model: str, panels) -> None:
+    """The panels' model answered at an endpoint (--api-base) and none is given now: say so, rather
+    than let the judgments go to the provider's default address (or ask for its key)."""
+    ids = [r.verdict_id for p in panels for r in p.results if r.status == "ok" and r.model == model]
+    endpoints = queries.verdict_endpoints(db, ids) if ids else []
+    if endpoints:
+        raise ModelConfigError(f"the panels were written by '{model}' at {', '.join(endpoints)}; to judge the pair"
+                               f" with it, pass --api-base {endpoints[0]} (or set PANEL_API_BASE), or choose"
+                               " another --model")
 
 
 def judged_by_the_panels_model(options: ReviewOptions, panels) -> ReviewOptions:

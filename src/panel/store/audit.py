@@ -44,7 +44,7 @@ def run_detail(db, run_id: int, slug: str | None = None, persona: str | None = N
         db,
         f"""SELECT c.id, c.slug, c.persona, c.persona_version, c.model, c.params, c.request, c.response,
                    c.attempts, c.latency, c.prompt_tokens, c.completion_tokens, c.cost, c.outcome, c.error,
-                   c.response_mode, c.deployment,
+                   c.response_mode, c.deployment, c.api_base,
                    c.created_at, v.id AS verdict_id, v.verdict, v.confidence, v.headline
             FROM calls c LEFT JOIN verdicts v ON v.call_id = c.id
             WHERE c.run_id = ?{where} ORDER BY c.id""",

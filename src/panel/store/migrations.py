@@ -347,6 +347,12 @@ def m010_calibrations(db: Database) -> None:
     )
 
 
+def m011_call_endpoints(db: Database) -> None:
+    """The endpoint a call went to (issue 22): two self-hosted servers may serve different models
+    under one name, so `audit show` names the server, and answers are cached per endpoint."""
+    db["calls"].add_column("api_base", str)
+
+
 MIGRATIONS = [m001_initial, m002_votes_and_comparisons, m003_audit_views, m004_editor_usage,
               m005_current_verdicts_and_response_modes, m006_samples, m007_evaluations, m008_deployments,
-              m009_judgments, m010_calibrations]
+              m009_judgments, m010_calibrations, m011_call_endpoints]

@@ -187,6 +187,14 @@ def current_verdicts(db, slug: str | None = None, model: str | None = None) -> l
     )
 
 
+def verdict_endpoints(db, verdict_ids: list[int]) -> list[str]:
+    """The endpoints (--api-base) the calls behind these verdicts went to, where one was recorded."""
+    marks = ",".join("?" * len(verdict_ids))
+    found = db.execute(f"SELECT DISTINCT c.api_base FROM verdicts v JOIN calls c ON c.id = v.call_id"
+                       f" WHERE v.id IN ({marks}) AND c.api_base IS NOT NULL ORDER BY c.api_base", verdict_ids)
+    return [row[0] for row in found]
+
+
 def judged_slugs(db) -> list[str]:
     """Every tool reviewed outside `panel eval` (a labelled set's tools are test cases, not
     publications; one reviewed by `panel review` as well is published), whatever came of it."""

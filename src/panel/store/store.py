@@ -123,7 +123,7 @@ class Store:
                 **shared, **job.call_columns(), "request": json.dumps(call.request), "response": call.raw,
                 "attempts": call.attempts, "latency": call.latency, "prompt_tokens": call.prompt_tokens,
                 "completion_tokens": call.completion_tokens, "cost": call.cost, "outcome": call.status,
-                "response_mode": call.response_mode, "deployment": call.deployment,
+                "response_mode": call.response_mode, "deployment": call.deployment, "api_base": job.settings.api_base,
             })
             return insert(self.db, job.table, {
                 **shared, **job.answer_columns(call.answer), "call_id": call_id, "cache_key": job.key,
