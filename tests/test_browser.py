@@ -161,3 +161,29 @@ def test_site_index_renders_every_tool(pages, shots):
     assert "Alpha LM vs Beta LM" in text and "pwned" not in dom.ids
     screenshot(page, shots / "site-index-laptop.png", 1366, 1000)
     screenshot(page, shots / "site-index-phone.png", 390, 1800)
+
+
+def test_page_wording_reads_as_a_reader_expects(workspace, run_cli, make_brief, shots):
+    """Issue 22's page wording, read off the rendered pages: no "Proprietary (proprietary)", no
+    "starts at Free", the closing paragraph does not repeat the answer word for word, a long entry
+    price gets a smaller tile font, and the site's list of comparisons says who was picked."""
+    write_catalogue(make_brief)
+    make_brief("vault", name="Vault Box", licence="Proprietary", panel=["builder", "skeptic", "futurist"],
+               pricing={"model": "hardware", "entry": "$9,999 non-refundable deposit"})
+    scripted.script("panel", reviewer(CALLS))
+    assert run_cli("review", "alpha-lm", "vault", "epsilon", "--model", "scripted/panel").exit_code == 0
+    assert run_cli("compare", "alpha-lm", "vault").exit_code == 0
+    assert run_cli("compare", "alpha-lm", "epsilon").exit_code == 0
+    assert run_cli("site").exit_code == 0
+    page = workspace / "outputs" / "compare" / "alpha-lm-vs-vault.html"
+    text = read_dom(page).words
+    assert "Proprietary (proprietary)" not in text and "Apache-2.0 (permissive open source)" in text
+    assert "starts at Free" not in text and "Alpha LM is free and Vault Box starts at $9,999" in text
+    answer = read_dom(workspace / "outputs" / "compare" / "alpha-lm-vs-epsilon.html").words
+    assert answer.count("It is a tie: of the") == 1 and "Head to head: tie." in answer
+    assert 'class="big long">$9,999 non-refundable deposit' in page.read_text()
+    index = read_dom(workspace / "outputs" / "site" / "index.html").words
+    assert "pick tie · position consistency" in index
+    tool = read_dom(workspace / "outputs" / "site" / "tools" / "vault.html").words
+    assert "licence Proprietary" in tool and "(proprietary)" not in tool
+    screenshot(page, shots / "compare-long-price.png", 1366, 1400)

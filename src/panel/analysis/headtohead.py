@@ -83,22 +83,10 @@ class HeadToHead:
         return self.a if votes[self.a] > votes[self.b] else self.b
 
     def unclear(self) -> str | None:
-        """Why a pick rests on too little to be called the panel's pick, or None when it holds (or
-        there is no pick to doubt: a tie, no answer). The bar: at least half of the personas who
-        answered kept their call when the order was swapped, and the pick leads by more than one."""
-        pick = self.pick()
-        if pick not in (self.a, self.b):
-            return None
-        reasons = []
+        """Why the pick is too thin to be called the panel's pick (see `unclear_reason`), or None."""
         answered = [s for s in self.seats if s.answered]
-        consistent = sum(s.consistent for s in answered)
-        if 2 * consistent < len(answered):
-            reasons.append(f"fewer than half of them ({consistent} of {len(answered)}) kept their call when the order"
-                           " was swapped")
-        votes = self.votes()
-        if abs(votes[self.a] - votes[self.b]) <= 1:
-            reasons.append("it leads by a single persona's call")
-        return " and ".join(reasons) or None
+        return unclear_reason(self.a, self.b, self.pick(), self.votes(), sum(s.consistent for s in answered),
+                              len(answered))
 
     @property
     def consistency(self) -> float | None:
@@ -141,6 +129,22 @@ class HeadToHead:
         tie = lead % 2 == 0
         return (f"{switches} persona{'s' if switches > 1 else ''} changing sides would "
                 f"{'make it a tie' if tie else 'reverse it'}.")
+
+
+def unclear_reason(a: str, b: str, pick: str | None, votes: dict[str, int], consistent: int,
+                   answered: int) -> str | None:
+    """Why a pick rests on too little to be called the panel's pick, or None when it holds (or there
+    is no pick to doubt: a tie, no answer). The bar: at least half of the personas who answered kept
+    their call when the order was swapped, and the pick leads by more than one call."""
+    if pick not in (a, b):
+        return None
+    reasons = []
+    if 2 * consistent < answered:
+        reasons.append(f"fewer than half of them ({consistent} of {answered}) kept their call when the order"
+                       " was swapped")
+    if abs(votes[a] - votes[b]) <= 1:
+        reasons.append("it leads by a single persona's call")
+    return " and ".join(reasons) or None
 
 
 def head_to_head(a: str, b: str, judgments: list[JudgmentResult], vendors: dict[str, str], names: dict[str, str],

@@ -16,8 +16,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
+from ..analysis.headtohead import unclear_reason
 from ..core.vendors import conflict
 from ..core.errors import CompareError
 from ..core.panel import PanelResult
@@ -151,6 +152,20 @@ class HeadToHeadView(BaseModel):
     seats: list[SeatCallView]
     margin_note: str | None
 
+    @model_validator(mode="after")
+    def _bar(self) -> "HeadToHeadView":
+        """The no-clear-pick bar, applied to stored comparisons too (those written before it)."""
+        answered = [s for s in self.seats if s.call is not None]
+        self.unclear = unclear_reason(self.a, self.b, self.pick, self.votes, sum(s.consistent for s in answered),
+                                      len(answered))
+        return self
+
+    def pick_words(self, names: dict[str, str]) -> str:
+        """The pick in a few words: the tool, "tie", "no clear pick", or why there is none."""
+        if self.pick is None:
+            return "every seat recused" if self.recused and not self.seats else "no answer"
+        return "no clear pick" if self.unclear else names.get(self.pick, self.pick)
+
 
 class Comparison(BaseModel):
     slugs: list[str]
@@ -178,6 +193,11 @@ class Comparison(BaseModel):
     @property
     def name(self) -> str:
         return comparison_name(self.slugs)
+
+    @property
+    def names(self) -> dict[str, str]:
+        """Each tool's name, by slug."""
+        return {t.slug: t.name for t in self.tools}
 
     def tool(self, slug: str) -> ToolColumn:
         return next(t for t in self.tools if t.slug == slug)
@@ -340,7 +360,7 @@ def head_to_head_view(h, titles: dict[str, str]) -> HeadToHeadView:
         model=(s.a_first or s.b_first).model if (s.a_first or s.b_first) else None,
     ) for s in h.seats]
     return HeadToHeadView(
-        a=h.a, b=h.b, pick=h.pick(), unclear=h.unclear(), votes=h.votes(), consistency=h.consistency,
+        a=h.a, b=h.b, pick=h.pick(), votes=h.votes(), consistency=h.consistency,
         position_followers=h.position_followers, blind=bool(h.blind_seats),
         blind_pick=h.pick(h.blind_seats) if h.blind_seats else None, brand_effect=h.brand_effect,
         brand_changes=[{"persona": p, "named": n, "blind": b} for p, n, b in h.brand_changes],

@@ -16,6 +16,12 @@ class PricingRead(BaseModel):
     licence_kind: str
     meaning: str  # what the price and licence mean for someone shipping with the tool
 
+    @property
+    def licence_note(self) -> str | None:
+        """The licence's kind, when it says more than the licence's own name ("Apache-2.0":
+        permissive open source); None for "Proprietary (proprietary)"."""
+        return None if self.licence_kind.lower() in self.licence.lower() else self.licence_kind
+
 
 _LICENCE_KINDS = [
     (re.compile(r"\b(a?gpl|lgpl|mpl|eupl|copyleft)", re.I), "copyleft open source",

@@ -102,12 +102,25 @@ def _panel_phrase(tool: ToolColumn) -> str:
     return f"{pct_text(p.ship_pct)} for {tool.name} ({p.ships} of {p.reported})"
 
 
+def starts_at(name: str, entry: str) -> str:
+    """"X starts at $20 per month", or "X is free" (not "starts at Free")."""
+    return f"{name} is free" if entry.strip().lower() == "free" else f"{name} starts at {entry}"
+
+
+def _answer_in_brief(c: Comparison) -> str:
+    """The head-to-head answer in one sentence, for the closing paragraph (the full answer opens the
+    page; repeating it word for word there said nothing new)."""
+    names = {t.slug: t.name for t in c.tools}
+    picks = "; ".join(f"{names[h.a]} vs {names[h.b]}: {h.pick_words(names)}" for h in c.head_to_head)
+    return f"Head to head ({picks})." if len(c.head_to_head) > 1 else f"Head to head: {picks.split(': ', 1)[1]}."
+
+
 def closing_verdict(c: Comparison) -> str:
     """The closing paragraph: the head-to-head answer, then the separate panels, who split, price and
     the crowd. Every clause follows a number: no "lean" without a gap, no price talk when prices match."""
     ranked = sorted(c.tools, key=lambda t: -1 if t.panel.ship_pct is None else t.panel.ship_pct, reverse=True)
     scored = [t for t in ranked if t.panel.ship_pct is not None]
-    parts: list[str] = [c.answer] if c.answer else []
+    parts: list[str] = [_answer_in_brief(c)] if c.head_to_head else []
     leader = None
     if not scored:
         parts.append("No reviewer reported a verdict on any of these tools, so the panel cannot pick one.")
@@ -139,9 +152,11 @@ def closing_verdict(c: Comparison) -> str:
     entries = {t.pricing.entry for t in c.tools}
     if len(entries) == 1:
         both = "Both" if len(c.tools) == 2 else "All of them"
-        parts.append(f"{both} start at {next(iter(entries))}, so the entry price does not separate them.")
+        entry = next(iter(entries))
+        price = "are free" if entry.strip().lower() == "free" else f"start at {entry}"
+        parts.append(f"{both} {price}, so the entry price does not separate them.")
     else:
-        parts.append("On price: " + join_words([f"{t.name} starts at {t.pricing.entry}" for t in c.tools]) + ".")
+        parts.append("On price: " + join_words([starts_at(t.name, t.pricing.entry) for t in c.tools]) + ".")
     voted = [r for r in c.community if r.votes]
     if not voted:
         parts.append("The community has not voted on " + ("either" if len(c.tools) == 2 else "any of them") + " yet.")
@@ -171,17 +186,10 @@ def answer(c: Comparison) -> str:
         if h.pick in names and not h.unclear:
             wins[h.pick] += 1
     unbeaten = [slug for slug, n in wins.items() if n == len(names) - 1]
-    each = "; ".join(f"{names[h.a]} vs {names[h.b]}: {_pick_words(h, names)}" for h in c.head_to_head)
+    each = "; ".join(f"{names[h.a]} vs {names[h.b]}: {h.pick_words(names)}" for h in c.head_to_head)
     if unbeaten:
         return f"The panel's pick is {names[unbeaten[0]]}: it won every head-to-head ({each})."
     return f"No tool won every head-to-head, so the panel makes no single pick ({each})."
-
-
-def _pick_words(h, names: dict[str, str]) -> str:
-    """A pair's pick in a few words: the tool, "tie", "no clear pick", or why there is none."""
-    if h.pick is None:
-        return "every seat recused" if h.recused and not h.seats else "no answer"
-    return "no clear pick" if h.unclear else names.get(h.pick, h.pick)
 
 
 def pair_answer(h, names: dict[str, str], entries: dict[str, str]) -> str:
@@ -208,7 +216,7 @@ def pair_answer(h, names: dict[str, str], entries: dict[str, str]) -> str:
             readers = [f"{names[slug]} for {join_words(who)}" for slug, who in by_call.items()]
             parts.append(f"What separates them depends on the reader: {'; '.join(readers)}.")
         if entries[h.a] != entries[h.b]:
-            parts.append(f"On price, {a} starts at {entries[h.a]} and {b} at {entries[h.b]}.")
+            parts.append(f"On price, {starts_at(a, entries[h.a])} and {starts_at(b, entries[h.b])}.")
     elif h.unclear:
         loser = h.b if h.pick == h.a else h.a
         parts.append(f"There is no clear pick: {names[h.pick]} leads with {h.votes[h.pick]} of the {counted} personas"
