@@ -196,3 +196,18 @@ def test_unknown_names_suggest_the_near_miss(workspace, run_cli, make_brief):
     assert show.exit_code == 2 and "does not exist, did you mean 'skeptic'?" in show.stderr
     review = run_cli("review", "lantern", "--personas", "buildr", "--model", "scripted/x")
     assert review.exit_code == 2 and "unknown persona 'buildr', did you mean 'builder'?" in review.stderr
+
+
+def test_briefs_list_says_which_tools_were_reviewed_and_new_takes_pricing_notes(workspace, run_cli, make_brief):
+    make_brief("lantern")
+    make_brief("quill")
+    assert run_cli("review", "lantern", "--model", "scripted/demo").exit_code == 0
+    rows = json.loads(run_cli("briefs", "list", "--json").stdout)
+    assert {r["slug"]: r["status"] for r in rows} == {"lantern": "reviewed", "quill": "never reviewed"}
+    res = run_cli("briefs", "new", "--slug", "acme", "--name", "Acme", "--tagline", "t", "--category", "c",
+                  "--vendor", "v", "--description", "d", "--pricing-model", "subscription",
+                  "--entry-price", "$10 per month", "--licence", "MIT", "--pricing-notes", "Five seats at most.")
+    assert res.exit_code == 0, res.output
+    from panel.inputs.briefs import load_brief
+
+    assert load_brief(workspace / "tool_briefs" / "acme.yaml").pricing.notes == "Five seats at most."

@@ -92,11 +92,13 @@ def personas_validate(paths: Optional[list[Path]] = typer.Argument(None, help="P
 @briefs_app.command("list")
 @guarded
 def briefs_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
-    """List the briefs in tool_briefs/. A brief that does not load is listed as invalid, with its
-    error on stderr, and the command exits 1 (the others are still listed)."""
+    """List the briefs in tool_briefs/ with their review status (never reviewed, or reviewed: a panel
+    is stored). A brief that does not load is listed as invalid, with its error on stderr, and the
+    command exits 1 (the others are still listed)."""
     from ..core.errors import BriefError
     from ..inputs.briefs import brief_files, load_brief
 
+    reviewed = reviewed_slugs()
     rows, broken = [], []
     for path in brief_files(workspace().briefs_dir):
         try:
@@ -106,7 +108,8 @@ def briefs_list(as_json: bool = typer.Option(False, "--json", help="Print JSON."
             rows.append({"slug": path.stem, "file": str(path), "error": str(exc)})
             continue
         rows.append({"slug": b.slug, "name": b.name, "category": b.category, "entry": b.pricing.entry,
-                     "licence": b.licence, "panel": b.panel})
+                     "licence": b.licence, "panel": b.panel,
+                     "status": "reviewed" if b.slug in reviewed else "never reviewed"})
     if as_json:
         print_json(rows)
     else:
@@ -117,16 +120,28 @@ def briefs_list(as_json: bool = typer.Option(False, "--json", help="Print JSON."
         raise typer.Exit(EXIT_PARTIAL)
 
 
+def reviewed_slugs() -> set[str]:
+    """Tools with a stored panel (the store is only read, and only if it exists)."""
+    from ..store.queries import judged_slugs
+    from .app import open_store
+
+    path = workspace().db_path(None)
+    if not path.exists():
+        return set()
+    with open_store(None, must_exist=True) as store:
+        return set(judged_slugs(store.db))
+
+
 def show_briefs(rows: list[dict]) -> None:
     from rich.table import Table
 
-    table = Table("Slug", "Name", "Category", "Entry", "Licence", "Panel")
+    table = Table("Slug", "Name", "Category", "Entry", "Licence", "Panel", "Status")
     for r in rows:
         if "error" in r:
-            table.add_row(r["slug"], "[red]invalid (see below)[/red]", "", "", "", "")
+            table.add_row(r["slug"], "[red]invalid (see below)[/red]", "", "", "", "", "")
             continue
         table.add_row(r["slug"], r["name"], r["category"], r["entry"], r["licence"],
-                      ", ".join(r["panel"]) if r["panel"] else "all")
+                      ", ".join(r["panel"]) if r["panel"] else "all", r["status"])
     console().print(table)
 
 
@@ -170,6 +185,8 @@ def briefs_new(
                                                                               "usage-based ..."),
     entry_price: Optional[str] = typer.Option(None, "--entry-price", help='Cheapest way in, e.g. "Free" or "$20 per '
                                                                           'month".'),
+    pricing_notes: Optional[str] = typer.Option(None, "--pricing-notes", help="Anything the entry price leaves out"
+                                                " (limits, what the free tier lacks)."),
     licence: Optional[str] = typer.Option(None, help="e.g. Apache-2.0, MIT, Proprietary."),
     link: Optional[list[str]] = typer.Option(None, help="NAME=URL, repeatable (homepage=https://...)."),
     panel: Optional[str] = typer.Option(None, help="Comma-separated personas to seat (default: all)."),
@@ -201,6 +218,8 @@ def briefs_new(
         links[key.strip()] = url.strip()
     data = {k: values[k] for k in ("slug", "name", "tagline", "category", "vendor", "description", "licence")}
     data["pricing"] = {"model": values["pricing_model"], "entry": values["entry_price"]}
+    if pricing_notes:
+        data["pricing"]["notes"] = pricing_notes
     data["links"] = links
     if panel:
         data["panel"] = [p.strip() for p in panel.split(",") if p.strip()]
