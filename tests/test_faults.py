@@ -10,6 +10,7 @@ scripted model in tests/test_llm.py; here they meet a real server.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 
 import pytest
@@ -298,3 +299,29 @@ def test_partial_panel_is_shown_and_a_rerun_calls_only_the_failed_personas(revie
     assert res.exit_code == 0 and fake.requests == 0
     assert all(v["cached"] for v in out["panels"][0]["verdicts"])
     assert set(PERSONAS) == {v["persona"] for v in out["panels"][0]["verdicts"]}
+
+
+def test_a_dead_server_is_one_line_naming_the_endpoint_and_what_was_tried(run_cli, workspace, make_brief,
+                                                                           monkeypatch):
+    """It said "InternalServerError: litellm.InternalServerError: InternalServerError: OpenAIException
+    - Connection error." without the address."""
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    make_brief("quiet", panel=["skeptic"])
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    res = run_cli("review", "quiet", "--model", MODEL, "--api-base", dead, "--json")
+    assert res.exit_code == 1
+    error = only_verdict(json.loads(res.stdout))["error"]
+    assert error.startswith(f"could not connect to {dead}: Connection error")
+    assert re.search(rf"\({retry.MAX_ATTEMPTS} attempt\(s\) in \d+\.\d s\)$", error)
+    assert "litellm." not in error and "InternalServerError" not in error and "\n" not in error
+
+
+def test_object_reprs_and_stacked_names_are_left_out_of_an_error():
+    lt = pytest.importorskip("litellm")
+    exc = lt.APIConnectionError(message="OllamaException - <ssl.SSLContext object at 0x7f3a2b1c> failed",
+                                llm_provider="ollama", model="llama3")
+    assert retry.describe_error(exc, None) == "could not connect to the provider: failed"

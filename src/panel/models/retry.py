@@ -185,7 +185,10 @@ def wait_for_retry(retry_state) -> float:
     return backoff_seconds(retry_state.attempt_number, exc)
 
 
-def describe_error(exc: BaseException) -> str:
+def describe_error(exc: BaseException, endpoint: str | None = None) -> str:
+    """One line for a failed call: what kind of failure, in words, and the provider's own message
+    without litellm's stacked exception names or Python object reprs. A failure to connect names
+    the endpoint (`endpoint`: the --api-base, if one was given)."""
     lt = get_litellm()
     if isinstance(exc, lt.AuthenticationError):
         prefix = "authentication failed (check the provider's API key variable)"
@@ -206,15 +209,19 @@ def describe_error(exc: BaseException) -> str:
         prefix = "timed out"
     elif isinstance(exc, lt.RateLimitError):
         prefix = "rate limited"
+    elif isinstance(exc, lt.APIConnectionError) or "connection error" in _text(exc).lower():
+        prefix = f"could not connect to {endpoint or 'the provider'}"
     else:
         prefix = type(exc).__name__
     message = str(getattr(exc, "message", "") or exc).strip().splitlines()
-    detail = message[0][:300] if message else ""
+    detail = _OBJECT_REPR.sub("", _EXCEPTION_PREFIXES.sub("", message[0])).strip(" :-")[:300] if message else ""
     if is_proxy_key_refused(exc) or is_budget_error(exc) or is_rate_window(exc) or is_router_cooldown(exc):
         detail = _router_detail(detail)
     return redact(f"{prefix}: {detail}" if detail else prefix)
 
 
+# "<ssl.SSLContext object at 0x7f...>": a Python object's repr that some clients put in their messages.
+_OBJECT_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>")
 # "litellm.RateLimitError: RateLimitError: OpenAIException - " and the like, as LiteLLM stacks them.
 _EXCEPTION_PREFIXES = re.compile(r"^(?:(?:litellm\.)?\w*(?:Error|Exception)(?::| -)\s*)+")
 _BUDGET_WHO = re.compile(r"exceeded budget for (deployment model_name: [^,]+|provider [^:]+)", re.IGNORECASE)

@@ -71,6 +71,7 @@ class CallOutcome:
     cost: float = 0.0
     response_mode: str | None = None  # the structured-output mode the server took (panel.models.formats)
     deployment: str | None = None  # with a router: which deployment answered (its api_base or id)
+    began: float = 0.0  # perf_counter when the call started (for "n attempts in s seconds"); not stored
 
 
 class ModelSeam:
@@ -173,7 +174,7 @@ class ModelSeam:
     async def _timed(self, outcome: CallOutcome, work) -> None:
         self.calls_started += 1
         self._in_flight += 1
-        started = time.perf_counter()
+        started = outcome.began = time.perf_counter()
         try:
             await work
         finally:
@@ -255,9 +256,12 @@ class ModelSeam:
                 mode = following
 
     def _fail(self, settings: ModelSettings, outcome: CallOutcome, exc: Exception) -> None:
-        outcome.status, outcome.error = "error", describe_error(exc)
+        error = describe_error(exc, settings.api_base)
         if is_credentials_error(exc):
-            self._fatal[settings.model] = outcome.error  # a bad key fails fast for the rest
+            self._fatal[settings.model] = error  # a bad key fails fast for the rest
+        took = time.perf_counter() - outcome.began if outcome.began else None
+        outcome.status = "error"
+        outcome.error = error if took is None else f"{error} ({outcome.attempts} attempt(s) in {took:.1f} s)"
 
     async def _complete(self, settings: ModelSettings, convo: list[dict], outcome: CallOutcome,
                         mode: str | None, answer: type[BaseModel] = Verdict) -> str:
