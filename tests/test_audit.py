@@ -328,3 +328,35 @@ def test_datasette_metadata_describes_real_tables_and_columns(tmp_path):
         assert query.get("title"), name
         sql = re.sub(r":(\w+)", "NULL", query["sql"])
         c.execute("EXPLAIN " + sql)  # each canned query is valid SQL against this schema
+
+
+def test_audit_by_date_answers_why_the_skeptic_skipped_in_a_month(workspace, run_cli, make_brief):
+    """--since / --until on audit runs, search and history; search shows each verdict's date."""
+    import sqlite3
+
+    from panel.models import scripted
+
+    make_brief("lantern", panel=["skeptic"])
+    scripted.script("dated", lambda messages: {"rationale": "Too early to trust with production data.",
+                                                "verdict": "skip", "confidence": 0.7, "headline": "Not yet",
+                                                "strengths": [], "risks": [], "competitors": []})
+    assert run_cli("review", "lantern", "--model", "scripted/dated").exit_code == 0
+    db = workspace / "outputs" / "panel.db"
+    with sqlite3.connect(db) as conn:  # as if that review had been made in November
+        conn.execute("UPDATE verdicts SET created_at = '2026-11-12T10:00:00.000+00:00'")
+        conn.execute("UPDATE runs SET started_at = '2026-11-12T10:00:00.000+00:00'")
+    november = ["--since", "2026-11-01", "--until", "2026-11-30"]
+    found = json.loads(run_cli("audit", "search", "production", "--persona", "skeptic", "--verdict", "skip",
+                               *november, "--json").stdout)["matches"]
+    assert [m["slug"] for m in found] == ["lantern"]
+    assert "2026-11-12 10:00" in run_cli("audit", "search", "production", *november).stdout
+    assert json.loads(run_cli("audit", "search", "production", "--since", "2026-12-01", "--json").stdout)[
+        "matches"] == []
+    runs = json.loads(run_cli("audit", "runs", "--until", "2026-11-12", "--json").stdout)["runs"]
+    assert len(runs) == 1 and json.loads(run_cli("audit", "runs", "--since", "7d", "--json").stdout)["runs"] == []
+    history = json.loads(run_cli("audit", "history", "lantern", "--since", "2026-11-13", "--json").stdout)
+    assert history["verdicts"] == []
+    bad = run_cli("audit", "runs", "--since", "last tuesday")
+    assert bad.exit_code == 2 and "--since 'last tuesday': expected a date" in bad.stderr
+    empty = run_cli("audit", "runs", "--since", "2026-12-02", "--until", "2026-12-01")
+    assert empty.exit_code == 2 and "the window is empty" in empty.stderr

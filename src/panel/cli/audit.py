@@ -69,15 +69,19 @@ def table(*columns: str, wrap: tuple[str, ...] = (), **kwargs):
 @guarded
 def audit_runs(
     limit: int = typer.Option(50, "--limit", min=1, help="Show at most this many runs, newest first."),
+    since: options.Since = None,
+    until: options.Until = None,
     as_json: options.AsJson = False,
     db: options.Db = None,
 ):
     """List runs: date, command, model, briefs, calls made vs reused, tokens, cost, duration, status."""
+    from ..inputs.timewindow import window
     from ..store.audit import list_runs
 
+    start, end = window(since, until)
     store = reading(db)
     try:
-        runs = list_runs(store.db, limit)
+        runs = list_runs(store.db, limit, start, end)
     finally:
         store.close()
     if as_json:
@@ -86,7 +90,7 @@ def audit_runs(
 
     out = console()
     if not runs:
-        out.print("No runs stored yet.")
+        out.print("No runs in that window." if since or until else "No runs stored yet.")
     colours = {"complete": "green", "partial": "yellow", "interrupted": "red", "running": "cyan"}
     for r in runs:
         colour = colours.get(r["status"], "white")
@@ -181,16 +185,24 @@ def audit_search(
     verdict: Optional[Decision] = typer.Option(None, "--verdict", help="Only ship or only skip verdicts."),
     brief: Optional[str] = typer.Option(None, "--brief", help="Only verdicts on this brief (slug)."),
     limit: int = typer.Option(20, "--limit", min=1, help="Show at most this many matches, newest first."),
+    since: options.Since = None,
+    until: options.Until = None,
     as_json: bool = typer.Option(False, "--json", help=MARKED_HELP),
     db: options.Db = None,
 ):
-    """Full-text search over verdict headlines and rationales, newest first, matches highlighted."""
+    """Full-text search over verdict headlines and rationales, newest first, matches highlighted.
+
+    "Why did the skeptic skip X in November?":
+    panel audit search X --persona skeptic --verdict skip --since 2026-11-01 --until 2026-11-30"""
     from ..analysis.audit import plain_marks
+    from ..inputs.timewindow import window
     from ..store.audit import search_verdicts
 
+    start, end = window(since, until)
     store = reading(db)
     try:
-        found = search_verdicts(store.db, query, persona, verdict.value if verdict else None, brief, limit)
+        found = search_verdicts(store.db, query, persona, verdict.value if verdict else None, brief, limit, start,
+                                end)
     finally:
         store.close()
     if as_json:
@@ -205,8 +217,8 @@ def audit_search(
         colour = "green" if row["verdict"] == "ship" else "red"
         title = marked(row["headline"] or "")
         title.stylize("bold")
-        line = marked(f"  {row['slug']} / {row['persona']} · [{row['verdict']}] · version {row['persona_version']} · "
-                      f"{row['model']} · run {row['run_id']} · verdict {row['verdict_id']}")
+        line = marked(f"  {when(row['created_at'])} · {row['slug']} / {row['persona']} · [{row['verdict']}] · version"
+                      f" {row['persona_version']} · {row['model']} · run {row['run_id']} · verdict {row['verdict_id']}")
         line.highlight_words([f"[{row['verdict']}]"], style=colour)
         out.print(title)
         out.print(line)
@@ -236,15 +248,19 @@ def marked(text: str):
 def audit_history(
     slug: str = typer.Argument(..., help="The tool (slug) whose verdicts to trace."),
     persona: Optional[str] = typer.Option(None, "--persona", help="Only this persona."),
+    since: options.Since = None,
+    until: options.Until = None,
     as_json: options.AsJson = False,
     db: options.Db = None,
 ):
     """How each persona's verdict on a tool changed over time, with the version and model behind each."""
+    from ..inputs.timewindow import window
     from ..store.audit import verdict_history
 
+    start, end = window(since, until)
     store = reading(db)
     try:
-        found = verdict_history(store.db, slug, persona)
+        found = verdict_history(store.db, slug, persona, start, end)
     finally:
         store.close()
     if as_json:

@@ -38,3 +38,8 @@ Samples = Annotated[int, typer.Option(
     "--samples", min=1, max=MAX_SAMPLES, help="Independent answers per seat (each stored and cached apart); the seat's"
     " verdict is their majority, and an even split is shown as split, not counted.")]
 Out = Annotated[Optional[Path], typer.Option("--out", help="Folder for the Markdown reports (default: outputs/).")]
+Since = Annotated[Optional[str], typer.Option(
+    "--since", metavar="WHEN",
+    help="Only from this time on: a date (2026-11-01), a date and time, or an age (24h, 7d, 2w).")]
+Until = Annotated[Optional[str], typer.Option(
+    "--until", metavar="WHEN", help="Only before this time (a date includes that whole day).")]

@@ -23,9 +23,21 @@ MARK_START, MARK_END = "\x02", "\x03"
 # --- runs ----------------------------------------------------------------------------------------------
 
 
-def list_runs(db, limit: int = 50) -> list[dict]:
-    """Newest runs first, with their call counts, tokens, cost and duration."""
-    found = rows(db, "SELECT * FROM run_summary ORDER BY id DESC LIMIT ?", [limit])
+def within(column: str, start: str | None, end: str | None) -> tuple[str, list]:
+    """` AND column >= start AND column < end` for the bounds given (panel.inputs.timewindow)."""
+    sql, params = "", []
+    if start:
+        sql, params = f"{sql} AND {column} >= ?", [*params, start]
+    if end:
+        sql, params = f"{sql} AND {column} < ?", [*params, end]
+    return sql, params
+
+
+def list_runs(db, limit: int = 50, start: str | None = None, end: str | None = None) -> list[dict]:
+    """Newest runs first (started in [start, end) when given), with their call counts, tokens,
+    cost and duration."""
+    when, params = within("started_at", start, end)
+    found = rows(db, f"SELECT * FROM run_summary WHERE 1 = 1{when} ORDER BY id DESC LIMIT ?", [*params, limit])
     for run in found:
         run["briefs"] = json.loads(run["briefs"] or "[]")
     return found
@@ -89,6 +101,8 @@ def search_verdicts(
     verdict: str | None = None,
     slug: str | None = None,
     limit: int = 20,
+    start: str | None = None,
+    end: str | None = None,
 ) -> list[dict]:
     """Verdicts whose headline or rationale match, newest first, with the match highlighted.
 
@@ -97,11 +111,11 @@ def search_verdicts(
     if not query.strip():
         raise AuditError("search: the query is empty")
     try:
-        return _search(db, query, persona, verdict, slug, limit)
+        return _search(db, query, persona, verdict, slug, limit, start, end)
     except sqlite3.OperationalError:
         pass  # not valid FTS5 syntax (or names an unknown column): search the words instead
     try:
-        return _search(db, fts_phrases(query), persona, verdict, slug, limit)
+        return _search(db, fts_phrases(query), persona, verdict, slug, limit, start, end)
     except sqlite3.OperationalError as exc:
         raise AuditError(f"search: cannot search for {query!r} ({exc})") from None
 
@@ -109,7 +123,7 @@ def search_verdicts(
 ALL_IDS = (0, 2**63 - 1)
 
 
-def _search(db, match: str, persona, verdict, slug, limit) -> list[dict]:
+def _search(db, match: str, persona, verdict, slug, limit, start=None, end=None) -> list[dict]:
     """Newest matches first: walk the full-text index in rowid order, join each match to its
     verdict, and stop at LIMIT.
 
@@ -122,6 +136,8 @@ def _search(db, match: str, persona, verdict, slug, limit) -> list[dict]:
     if bounds is None:
         return []  # no verdict on that brief (by that persona) at all
     where, params = filters({"v.persona": persona, "v.verdict": verdict, "v.slug": slug})
+    when, bounds_in_time = within("v.created_at", start, end)
+    where, params = where + when, [*params, *bounds_in_time]
     return rows(
         db,
         f"""SELECT v.id AS verdict_id, v.slug, v.persona, v.persona_version, v.model, v.verdict, v.confidence,
@@ -147,10 +163,12 @@ def _slug_bounds(db, slug: str | None, persona: str | None) -> tuple[int, int] |
 # --- history of a tool's verdicts ----------------------------------------------------------------------
 
 
-def verdict_history(db, slug: str, persona: str | None = None) -> list[dict]:
+def verdict_history(db, slug: str, persona: str | None = None, start: str | None = None,
+                    end: str | None = None) -> list[dict]:
     """Every verdict each persona gave on one tool, oldest first, with the persona version and
     model behind it; `change` says how it compares with that persona's previous ok verdict, and
-    `current` marks the persona's current verdict (its newest ok one: what pages show)."""
+    `current` marks the persona's current verdict (its newest ok one: what pages show). With
+    `start`/`end`, only the verdicts made in [start, end)."""
     where, params = filters({"persona": persona})
     found = rows(
         db,
@@ -172,7 +190,8 @@ def verdict_history(db, slug: str, persona: str | None = None) -> list[dict]:
         before = previous.get(row["persona"])
         row["change"] = "first" if before is None else ("hold" if before == row["verdict"] else "flip")
         previous[row["persona"]] = row["verdict"]
-    return found
+    # The window is applied last: a verdict's flip or hold is against the one before it, in or out.
+    return [row for row in found if (not start or row["created_at"] >= start) and (not end or row["created_at"] < end)]
 
 
 # --- persona versions ------------------------------------------------------------------------------------
