@@ -347,7 +347,10 @@ def test_json_is_one_document_with_the_files(workspace, run_cli, tools):
 
 # --- the editor ----------------------------------------------------------------------------------------
 
-SUMMARY = "Both tools land at 75% with the panel; the skeptic is the swing vote."
+SUMMARY = ("Both tools land at 75% with the panel, three of four reviewers shipping each, so the panel alone does"
+           " not separate them. The skeptic is the swing vote: it ships Alpha LM and skips Beta LM, while the"
+           " business analyst and the creative technologist each sat on one panel only. Both are free and"
+           " Apache-2.0, and the community has not voted yet, so read this as a level pair for now.")
 
 
 def test_editor_summary_is_stored_and_shown_on_top_of_the_data(workspace, run_cli, tools):
@@ -360,7 +363,8 @@ def test_editor_summary_is_stored_and_shown_on_top_of_the_data(workspace, run_cl
     request = scripted.calls[-1]["messages"]
     assert '"title": "Alpha LM vs Beta LM"' in request[-1]["content"]
     md = Path(data["files"]["markdown"]).read_text()
-    assert md.index("Editor's summary") < md.index("## At a glance")
+    assert md.index("Model-written summary") < md.index("## At a glance")
+    assert "written by the model `scripted/editor`, not a human editor" in md
     assert SUMMARY in md and SUMMARY in Path(data["files"]["html"]).read_text()
     stored = db_rows(workspace, "SELECT editor_model, editor_summary, editor_request FROM comparisons")
     assert stored[0][:2] == ("scripted/editor", SUMMARY) and "Comparison data" in stored[0][2]
@@ -390,8 +394,34 @@ def test_editor_failure_still_writes_the_pages_and_exits_1(workspace, run_cli, t
     assert res.exit_code == 1
     assert "--editor scripted/editor" in res.stderr and "written without it" in res.stderr
     md = workspace / "outputs" / "compare" / "alpha-lm-vs-beta-lm.md"
-    assert res.stdout.strip() == str(md) and "Editor's summary" not in md.read_text()
+    assert res.stdout.strip() == str(md) and "Model-written summary" not in md.read_text()
     assert db_rows(workspace, "SELECT editor_summary FROM comparisons") == [(None,)]
+
+
+@pytest.mark.parametrize("reply, reason", [
+    ('{"verdict": "ship", "rationale": "no schema was sent"}', "it is JSON or code, not prose"),
+    ("Ship it.", "it is 2 words long; 80-150 were asked for"),
+    ("## Verdict\n" + SUMMARY, "it has headings or lists"),
+    (SUMMARY + " Gamma would beat both.", "it names Gamma, which this comparison is not about"),
+])
+def test_an_unfit_editor_summary_is_asked_again_then_dropped(workspace, run_cli, tools, reply, reason):
+    """`--editor` put {"verdict": "ship", ...} on top of the page as "Editor's summary", exit 0."""
+    review(run_cli, "alpha-lm", "beta-lm", "gamma")
+    scripted.script("editor", [reply, reply])
+    res = run_cli("compare", "alpha-lm", "beta-lm", "--editor", "scripted/editor")
+    assert res.exit_code == 1
+    assert f"--editor scripted/editor: the summary was dropped: {reason}" in res.stderr
+    assert scripted.call_count("editor") == 2  # asked again once, with the reason
+    assert reason.split(";")[0] in scripted.calls[-1]["messages"][-1]["content"]
+    md = (workspace / "outputs" / "compare" / "alpha-lm-vs-beta-lm.md").read_text()
+    assert "Model-written summary" not in md and "no schema was sent" not in md
+
+
+def test_an_editor_summary_fixed_on_the_second_ask_is_kept(workspace, run_cli, tools):
+    review(run_cli, "alpha-lm", "beta-lm")
+    scripted.script("editor", ['{"summary": "json"}', SUMMARY])
+    data = compare_json(run_cli, "alpha-lm", "beta-lm", "--editor", "scripted/editor")
+    assert data["editor"]["summary"] == SUMMARY
 
 
 # --- untrusted text ------------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ def compare(
     from ..publish.comparison import build_comparison, check_slugs, latest_editor_note, missing_panels
     from ..publish.comparison import save_comparison, write_comparison
     from ..publish.editor import write_editor_summary
+    from ..store.queries import stored_tool_names
     from ..review.headtohead import check_conflict_flags
     from ..review.plan import ReviewOptions
     from ..store.store import Store
@@ -102,7 +103,9 @@ def compare(
         editor_call = None
         if editor:
             try:
-                comparison.editor, editor_call = write_editor_summary(comparison, editor, api_base)
+                others = list(stored_tool_names(store.db).values())
+                comparison.editor, editor_call = write_editor_summary(comparison, editor, api_base,
+                                                                      other_tools=others)
             except EditorError as exc:
                 typer.echo(f"Warning: {exc}; the pages were written without it.", err=True)
                 code = EXIT_PARTIAL

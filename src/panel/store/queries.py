@@ -274,6 +274,11 @@ def tallies(db, slugs: list[str]) -> dict[str, Tally]:
     return {slug: Tally(slug=slug, ships=c["ship"], skips=c["skip"]) for slug, c in counts.items()}
 
 
+def stored_tool_names(db) -> dict[str, str]:
+    """Every stored tool's name, by slug (the newest brief's name where it changed)."""
+    return {slug: name for slug, name in db.execute("SELECT slug, name FROM briefs ORDER BY rowid").fetchall()}
+
+
 def stored_brief_slugs(db) -> set[str]:
     return {row[0] for row in db.execute("SELECT DISTINCT slug FROM briefs").fetchall()}
 
