@@ -193,3 +193,23 @@ def test_tally_counts_and_says_nothing_without_votes(workspace):
         assert (counted.ships, counted.skips, counted.votes, counted.pct) == (3, 1, 4, 75.0)
     finally:
         store.close()
+
+
+def test_votes_keep_their_history_with_sources_and_can_be_retracted(workspace, run_cli, briefs, tmp_path):
+    """A changed vote replaced the old one without a trace, and a vote could not be taken back."""
+    assert run_cli("vote", "widget", "ship", "--voter", "ann").exit_code == 0
+    path = write(tmp_path, "widget,ann,skip\nwidget,bob,ship\n")
+    assert run_cli("votes", "import", path).exit_code == 0
+    assert run_cli("votes", "import", path).exit_code == 0  # unchanged: no new history rows
+    shown = json.loads(run_cli("votes", "show", "widget", "--json").stdout)["votes"]
+    assert [(r["voter"], r["vote"], r["source"], r["current"]) for r in shown] == [
+        ("bob", "ship", "import votes.csv", True), ("ann", "skip", "import votes.csv", True),
+        ("ann", "ship", "cli", False)]
+    res = run_cli("vote", "widget", "retract", "--voter", "ann")
+    assert res.exit_code == 0 and "Retracted the vote of ann on widget" in res.stdout
+    assert [(v, c) for _, v, c, _ in votes_in(workspace)] == [("bob", "ship")]
+    text = run_cli("votes", "show", "widget").stdout
+    assert "retracted" in text and text.splitlines()[0].startswith(" ")  # the retraction is newest, not counted
+    again = run_cli("vote", "widget", "retract", "--voter", "ann")
+    assert again.exit_code == 2 and "no vote from ann on 'widget' to retract" in again.stderr
+    assert run_cli("votes", "show", "nothing-here").exit_code == 2

@@ -7,7 +7,7 @@ alone costs seconds to import).
 from __future__ import annotations
 
 from .app import app
-from . import catalog, review, rerun, audit, persona_history, compare, evaluate  # noqa: F401  (registers commands)
+from . import catalog, review, rerun, audit, persona_history, compare, votes, evaluate  # noqa: F401  (registers)
 
 
 def main() -> None:

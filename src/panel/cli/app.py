@@ -119,3 +119,17 @@ def open_store(db_override=None, must_exist: bool = False):
     if must_exist and not path.exists():
         raise StoreError(f"{path}: no panel database yet; run `panel review` first{ws.hint()}")
     return Store(path)
+
+
+def known_tools(ws, db) -> set[str]:
+    """Slugs a vote or a comparison may name: the workspace's briefs and the tools the store holds.
+    Reads the store only if it exists: a rejected command creates nothing."""
+    from ..inputs.briefs import brief_files
+    from ..store.queries import stored_brief_slugs
+    from ..store.store import Store
+
+    known = {path.stem for path in brief_files(ws.briefs_dir)} if ws.briefs_dir.is_dir() else set()
+    if ws.db_path(db).exists():
+        with Store(ws.db_path(db)) as store:
+            known |= stored_brief_slugs(store.db)
+    return known

@@ -1,4 +1,4 @@
-"""`panel compare`, `panel vote`, `panel votes import` and `panel site`: what readers see."""
+"""`panel compare` and `panel site`: what readers see."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ import typer
 
 from ..core.defaults import DEFAULT_CONCURRENCY
 from . import options
-from .app import EXIT_OK, EXIT_PARTIAL, app, fail, guarded, plural, print_json, workspace
+from .app import EXIT_OK, EXIT_PARTIAL, app, fail, guarded, known_tools, plural, print_json, workspace
 
-votes_app = typer.Typer(help="Community votes: import a CSV of ship/skip votes.", no_args_is_help=True)
-app.add_typer(votes_app, name="votes")
 
 
 # --- compare -------------------------------------------------------------------------------------------
@@ -163,80 +161,6 @@ def current_brief_hashes(ws, slugs: list[str]) -> dict[str, str]:
             except BriefError:
                 continue  # a broken file is `panel review`'s problem; the stored panel still stands
     return hashes
-
-
-# --- votes ---------------------------------------------------------------------------------------------
-
-
-@app.command()
-@guarded
-def vote(
-    slug: str = typer.Argument(..., help="The tool's slug."),
-    choice: str = typer.Argument(..., metavar="ship|skip", help="Your vote: ship or skip."),
-    voter: Optional[str] = typer.Option(None, "--voter", help="Who is voting (default: local:<your login name>)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the tool's community tally as JSON."),
-    db: options.Db = None,
-):
-    """Cast a community vote on a tool. One vote per voter per tool: voting again replaces it."""
-    from ..inputs.votes import default_voter, make_vote
-    from ..store.queries import tallies
-    from ..store.store import Store
-
-    ws = workspace()
-    cast = make_vote(slug, choice.strip().lower(), voter if voter is not None else default_voter(),
-                     known_tools(ws, db))
-    with Store(ws.db_path(db)) as store:
-        store.save_votes([cast])
-        counts = tallies(store.db, [slug])[slug]
-    if as_json:
-        return print_json({"vote": cast.__dict__, "community": counts.to_json()})
-    pct = "—" if counts.pct is None else f"{counts.pct:.0f}%"
-    typer.echo(f"Recorded {cast.vote} on {slug} from {cast.voter}. Community: {pct} ship over {counts.votes}"
-               f" vote{'s' if counts.votes != 1 else ''}.")
-
-
-@votes_app.command("import")
-@guarded
-def votes_import(
-    file: Path = typer.Argument(..., help="CSV with lines slug,voter,vote[,cast_at]; an optional header line."),
-    as_json: bool = typer.Option(False, "--json", help="Print the import counts as JSON."),
-    db: options.Db = None,
-):
-    """Import community votes from a CSV file, all or nothing.
-
-    Each line: slug,voter,vote[,cast_at]. vote is ship or skip; cast_at is ISO-8601 (default: now).
-
-    Any bad line rejects the whole file, listing the line numbers.
-
-    A vote older than the one already stored for that voter and tool is ignored: the latest wins.
-    """
-    from ..inputs.votes import read_votes_csv
-    from ..store.store import Store
-
-    ws = workspace()
-    votes = read_votes_csv(file, known_tools(ws, db))
-    with Store(ws.db_path(db)) as store:
-        result = store.save_votes(votes)
-    if as_json:
-        return print_json({"file": str(file), "votes": result.read, "applied": result.applied, "stale": result.stale,
-                           "new": result.new, "changed": result.changed, "unchanged": result.unchanged})
-    typer.echo(f"Imported {plural(result.applied, 'vote')} from {file}: {result.new} new, {result.changed} changed,"
-               f" {result.unchanged} unchanged"
-               + (f"; {result.stale} older than a stored vote were ignored." if result.stale else "."))
-
-
-def known_tools(ws, db) -> set[str]:
-    """Slugs a vote or a comparison may name: the workspace's briefs and the tools the store holds.
-    Reads the store only if it exists: a rejected command creates nothing."""
-    from ..inputs.briefs import brief_files
-    from ..store.queries import stored_brief_slugs
-    from ..store.store import Store
-
-    known = {path.stem for path in brief_files(ws.briefs_dir)} if ws.briefs_dir.is_dir() else set()
-    if ws.db_path(db).exists():
-        with Store(ws.db_path(db)) as store:
-            known |= stored_brief_slugs(store.db)
-    return known
 
 
 # --- site ----------------------------------------------------------------------------------------------

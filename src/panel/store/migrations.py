@@ -353,6 +353,20 @@ def m011_call_endpoints(db: Database) -> None:
     db["calls"].add_column("api_base", str)
 
 
+def m012_vote_history(db: Database) -> None:
+    """Votes keep their history (issue 22): every new or changed vote, and every retraction, is a row
+    with its source; `votes` still holds each voter's current vote, the one that counts. The votes
+    stored before are copied in as the first rows of their history."""
+    db["vote_history"].create(
+        {"id": int, "slug": str, "voter": str, "vote": str,  # vote: ship | skip | NULL (retracted)
+         "cast_at": str, "source": str, "recorded_at": str},  # source: "cli", "import votes.csv"
+        pk="id", not_null={"slug", "voter", "cast_at", "source", "recorded_at"},
+    )
+    db["vote_history"].create_index(["slug", "voter"])
+    db.execute("INSERT INTO vote_history (slug, voter, vote, cast_at, source, recorded_at)"
+               " SELECT slug, voter, vote, cast_at, 'stored before vote history', cast_at FROM votes")
+
+
 MIGRATIONS = [m001_initial, m002_votes_and_comparisons, m003_audit_views, m004_editor_usage,
               m005_current_verdicts_and_response_modes, m006_samples, m007_evaluations, m008_deployments,
-              m009_judgments, m010_calibrations, m011_call_endpoints]
+              m009_judgments, m010_calibrations, m011_call_endpoints, m012_vote_history]

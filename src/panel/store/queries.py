@@ -274,6 +274,18 @@ def tallies(db, slugs: list[str]) -> dict[str, Tally]:
     return {slug: Tally(slug=slug, ships=c["ship"], skips=c["skip"]) for slug, c in counts.items()}
 
 
+def vote_history(db, slug: str) -> list[dict]:
+    """Every vote cast, changed or retracted on a tool, newest first; `current` marks the votes that
+    count now (each voter's newest, unless retracted)."""
+    found = rows(db, "SELECT * FROM vote_history WHERE slug = ? ORDER BY cast_at DESC, id DESC", [slug])
+    voting = {r[0] for r in db.execute("SELECT voter FROM votes WHERE slug = ?", [slug]).fetchall()}
+    seen: set[str] = set()
+    for row in found:  # newest first: a voter's first row is their latest say
+        row["current"] = row["voter"] not in seen and row["voter"] in voting and row["vote"] is not None
+        seen.add(row["voter"])
+    return found
+
+
 def stored_tool_names(db) -> dict[str, str]:
     """Every stored tool's name, by slug (the newest brief's name where it changed)."""
     return {slug: name for slug, name in db.execute("SELECT slug, name FROM briefs ORDER BY rowid").fetchall()}

@@ -187,9 +187,10 @@ class Store:
 
     # --- community votes and comparisons ----------------------------------------------------------
 
-    def save_votes(self, votes) -> ImportResult:
+    def save_votes(self, votes, source: str = "cli") -> ImportResult:
         """Store votes (panel.inputs.votes.Vote) in one transaction; a vote older than the stored one
-        for that voter and tool is ignored, so the latest wins whatever order they arrive in."""
+        for that voter and tool is ignored, so the latest wins whatever order they arrive in. A new or
+        changed vote is also a row of its history, with `source` ("cli", "import votes.csv")."""
         counts = {"new": 0, "changed": 0, "unchanged": 0}
         applied = 0
         with write_lock(self.db):
@@ -198,9 +199,25 @@ class Store:
                                          [vote.slug, vote.voter]).fetchone()
                 stored = self.db.execute(_UPSERT_VOTE, [vote.slug, vote.voter, vote.vote, vote.cast_at]).rowcount
                 applied += stored
-                if stored:
-                    counts["new" if before is None else "unchanged" if before[0] == vote.vote else "changed"] += 1
+                if not stored:
+                    continue
+                kind = "new" if before is None else "unchanged" if before[0] == vote.vote else "changed"
+                counts[kind] += 1
+                if kind != "unchanged":
+                    self._vote_history(vote.slug, vote.voter, vote.vote, vote.cast_at, source)
         return ImportResult(read=len(votes), applied=applied, stale=len(votes) - applied, **counts)
+
+    def retract_vote(self, slug: str, voter: str, source: str = "cli") -> bool:
+        """Take back a voter's current vote on a tool (its history keeps it); False if there was none."""
+        with write_lock(self.db):
+            gone = self.db.execute("DELETE FROM votes WHERE slug = ? AND voter = ?", [slug, voter]).rowcount
+            if gone:
+                self._vote_history(slug, voter, None, now(), source)
+        return bool(gone)
+
+    def _vote_history(self, slug: str, voter: str, vote: str | None, cast_at: str, source: str) -> None:
+        insert(self.db, "vote_history", {"slug": slug, "voter": voter, "vote": vote, "cast_at": cast_at,
+                                         "source": source, "recorded_at": now()})
 
     def save_comparison(self, slugs: list[str], created_at: str, data: str, markdown_path: Path, html_path: Path,
                         editor=None, editor_call=None) -> int:
