@@ -16,14 +16,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel
 
-from ..analysis.headtohead import unclear_reason
 from ..core.vendors import conflict
 from ..core.errors import CompareError
 from ..core.panel import PanelResult
 from ..core.tally import Tally
 from ..store import queries
+from .headtohead_view import HeadToHeadView, head_to_head_view
 from .pricing import PricingRead, pricing_read
 from .prose import DISAGREE_POINTS, answer, closing_verdict, community_note, fairness_notes
 from .render import render_html, render_markdown, write_atomic
@@ -116,55 +116,6 @@ class EditorNote(BaseModel):
     summary: str
     written_at: str
     current: bool  # False: written for earlier panels or votes than the data shown
-
-
-class SeatCallView(BaseModel):
-    """One persona's head-to-head call on a pair: each order's answer, and what it counts as."""
-
-    persona: str
-    title: str
-    call: str | None  # a slug, "tie" (a tie or inconsistent), None (no usable answer)
-    a_first: str | None  # what it picked with the first-named tool shown first
-    b_first: str | None
-    consistent: bool
-    followed_position: bool
-    headline: str | None = None
-    blind_call: str | None = None  # with --blind: its call with the names masked
-    brand_changed: bool = False  # answered both ways, and the call changed when the names were shown
-    conflict: str | None = None  # its judge model's vendor made one of the tools
-    model: str | None = None
-
-
-class HeadToHeadView(BaseModel):
-    a: str
-    b: str
-    pick: str | None  # a slug, "tie", or None when no persona answered
-    unclear: str | None = None  # why a slug pick is too thin to be called the panel's pick (then: no clear pick)
-    votes: dict[str, int]  # a, b, "tie" -> consistent calls
-    consistency: float | None  # share of answered personas whose two answers agree
-    position_followers: list[str]
-    blind: bool
-    blind_pick: str | None = None
-    brand_effect: float | None = None  # share whose call changed when the names were visible
-    brand_changes: list[dict] = []
-    recused: list[str] = []  # persona names
-    recused_titles: list[str] = []  # the same, as the page names them
-    seats: list[SeatCallView]
-    margin_note: str | None
-
-    @model_validator(mode="after")
-    def _bar(self) -> "HeadToHeadView":
-        """The no-clear-pick bar, applied to stored comparisons too (those written before it)."""
-        answered = [s for s in self.seats if s.call is not None]
-        self.unclear = unclear_reason(self.a, self.b, self.pick, self.votes, sum(s.consistent for s in answered),
-                                      len(answered))
-        return self
-
-    def pick_words(self, names: dict[str, str]) -> str:
-        """The pick in a few words: the tool, "tie", "no clear pick", or why there is none."""
-        if self.pick is None:
-            return "every seat recused" if self.recused and not self.seats else "no answer"
-        return "no clear pick" if self.unclear else names.get(self.pick, self.pick)
 
 
 class Comparison(BaseModel):
@@ -347,26 +298,6 @@ def _with_seat_models(db, panel: PanelResult, seat_models: dict[str, str]) -> Pa
         seat = next((s for s in found.results if s.persona == r.persona), None) if found else None
         swapped.append(seat or r)
     return replace(panel, results=swapped)
-
-
-def head_to_head_view(h, titles: dict[str, str]) -> HeadToHeadView:
-    blind = {s.persona: s.call for s in h.blind_seats}
-    seats = [SeatCallView(
-        persona=s.persona, title=titles.get(s.persona, s.persona.title()), call=s.call,
-        a_first=s.a_first.picked if s.a_first else None, b_first=s.b_first.picked if s.b_first else None,
-        consistent=s.consistent, followed_position=s.followed_position, headline=s.headline,
-        blind_call=blind.get(s.persona), conflict=h.conflicts.get(s.persona),
-        brand_changed=s.persona in {p for p, _, _ in h.brand_changes},
-        model=(s.a_first or s.b_first).model if (s.a_first or s.b_first) else None,
-    ) for s in h.seats]
-    return HeadToHeadView(
-        a=h.a, b=h.b, pick=h.pick(), votes=h.votes(), consistency=h.consistency,
-        position_followers=h.position_followers, blind=bool(h.blind_seats),
-        blind_pick=h.pick(h.blind_seats) if h.blind_seats else None, brand_effect=h.brand_effect,
-        brand_changes=[{"persona": p, "named": n, "blind": b} for p, n, b in h.brand_changes],
-        recused=h.recused, recused_titles=[titles.get(p, p.replace("-", " ").title()) for p in h.recused],
-        seats=seats, margin_note=h.margin_note(),
-    )
 
 
 def split_rows(tools: list[ToolColumn]) -> list[SplitRow]:

@@ -22,7 +22,6 @@ from pydantic import BaseModel
 from ..store import queries
 from .comparison import (
     Comparison,
-    HeadToHeadView,
     ToolColumn,
     build_comparison,
     latest_editor_note,
@@ -31,6 +30,7 @@ from .comparison import (
     tool_column,
     with_head_to_head,
 )
+from .headtohead_view import HeadToHeadView
 from .render import render_html, write_atomic
 
 
