@@ -20,9 +20,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch, tmp_path):
-    """No test reads the developer's real environment or writes into the repository: every PANEL_*
-    variable panel reads is unset (a test that wants one sets it)."""
+def _isolated_env(monkeypatch):
+    """No test reads panel's settings from the developer's environment: every PANEL_* variable is
+    unset (a test that wants one sets it). Every setting panel takes from the environment is named
+    PANEL_* (PANEL_ROUTER, PANEL_WORKERS, PANEL_TIMEOUT, ...), so one added later is unset too.
+    Provider credentials (OPENAI_API_KEY and the like) are left as they are."""
     for var in [name for name in os.environ if name.startswith("PANEL_")]:
         monkeypatch.delenv(var, raising=False)
     from panel.models import scripted

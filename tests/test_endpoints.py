@@ -81,3 +81,12 @@ def test_compare_says_which_endpoint_wrote_the_panels(run_cli, servers, make_bri
     given = run_cli("compare", "relay", "quill", "--api-base", ships.url)
     assert given.exit_code in (0, 1) and "Error:" not in given.stderr  # (this fake answers verdicts, not picks)
     assert ships.requests > before  # the judgments went to the panels' server
+
+
+def test_a_malformed_alias_is_a_one_line_error_and_writes_nothing(run_cli, servers, monkeypatch, workspace):
+    ships, _ = servers
+    monkeypatch.setenv("PANEL_ENDPOINT_ALIASES", f"{ships.url} http://old:8000/v1")
+    res = run_cli("review", "relay", "--model", MODEL, "--api-base", ships.url)
+    assert res.exit_code == 2
+    assert res.stderr.strip().startswith("Error: PANEL_ENDPOINT_ALIASES: expected NEW_URL=OLD_URL pairs")
+    assert not (workspace / "outputs" / "panel.db").exists()

@@ -215,3 +215,33 @@ def test_site_needs_a_database(workspace, run_cli):
     res = run_cli("site")
     assert res.exit_code == 2 and "no panel database yet" in res.stderr
     assert not (workspace / "outputs" / "site").exists()
+
+
+def _panel_figures(page: Path) -> list[tuple[str, str]]:
+    """(ship %, reported/seated) of every panel figure a page shows, in page order."""
+    text = " ".join(re.sub(r"<[^>]+>", " ", page.read_text()).split())
+    return re.findall(r"(\d+%|—) (?:Panel ship )?(\d+/\d+)(?: reported)?", text)
+
+
+def test_side_runs_with_other_models_leave_one_figure_per_tool_on_the_site(workspace, run_cli, make_brief):
+    """Compared once by one model and once, with another tool, by a model that skips everything, a
+    tool read 100% on one comparison page and 0% on the index, its own page and the other comparison.
+    The site shows each tool's standing panel everywhere, and says when a comparison's head-to-head
+    was judged over other panels."""
+    write_catalogue(make_brief)
+    scripted.script("kind", reviewer(CALLS, default="ship"))
+    scripted.script("harsh", reviewer({}, default="skip"))
+    assert run_cli("compare", "gamma", "delta", "--model", "scripted/kind").exit_code == 0
+    assert run_cli("compare", "epsilon", "delta", "--model", "scripted/harsh").exit_code == 0
+    assert run_cli("site").exit_code == 0
+    site = workspace / "outputs" / "site"
+    delta = {page.name: _panel_figures(page) for page in
+             (site / "compare" / "gamma-vs-delta.html", site / "compare" / "epsilon-vs-delta.html")}
+    assert delta["gamma-vs-delta.html"][1] == delta["epsilon-vs-delta.html"][1] == ("0%", "5/5")
+    index_row = re.search(r"Delta.*?(\d+%) (\d+/\d+)", " ".join(re.sub(r"<[^>]+>", " ",
+                                                                      (site / "index.html").read_text()).split()))
+    assert index_row.groups() == ("0%", "5/5")
+    assert _panel_figures(site / "tools" / "delta.html")[0] == ("0%", "5/5")
+    stale = (site / "compare" / "gamma-vs-delta.html").read_text()
+    assert "over the panels standing then (or with another model); the panel of Delta has changed since" in stale
+    assert "has changed since" not in (site / "compare" / "epsilon-vs-delta.html").read_text()

@@ -2,8 +2,10 @@
 
 `expected` is `ship` or `skip` for clear cases, `borderline-ship` or `borderline-skip` for honest
 borderline ones (scored apart from the clear ones). An optional `pairs.csv` (`a,b,expected[,note]`)
-names head-to-head pairs with the tool that should win. A set is checked whole before anything
-runs: every label names a brief in the folder, every brief has a label.
+names head-to-head pairs with the tool that should win; `panel eval` does not score them (the quality
+bench, bench/bench_quality.py, runs them), but checks them with the rest. A set is checked whole
+before anything runs: every label names a brief in the folder, every brief has a label, every pair
+names two of its briefs.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.brief import ToolBrief
@@ -32,21 +34,12 @@ class Label:
     note: str = ""
 
 
-@dataclass(frozen=True)
-class EvalPair:
-    a: str
-    b: str
-    expected: str  # the slug that should win
-    note: str = ""
-
-
 @dataclass
 class EvalSet:
     name: str
     folder: Path
     briefs: list[ToolBrief]
     labels: dict[str, Label]
-    pairs: list[EvalPair] = field(default_factory=list)
     digest: str = ""  # of the labels and every brief: which exact set a stored evaluation used
 
     def clear(self) -> list[str]:
@@ -73,12 +66,13 @@ def load_eval_set(folder: Path) -> EvalSet:
     unlabelled = sorted(set(briefs) - set(labels))
     if unlabelled:
         raise EvalError(f"{folder}: briefs without a label in labels.csv: {', '.join(unlabelled)}")
-    pairs = read_pairs(folder / "pairs.csv", set(briefs)) if (folder / "pairs.csv").exists() else []
+    if (folder / "pairs.csv").exists():
+        check_pairs(folder / "pairs.csv", set(briefs))
     digest = hashlib.sha256()
     for slug in sorted(briefs):
         digest.update(f"{slug}:{labels[slug].expected}:{labels[slug].borderline}:{briefs[slug].content_hash()}".encode())
     return EvalSet(name=folder.name, folder=folder, briefs=[briefs[s] for s in sorted(briefs)], labels=labels,
-                   pairs=pairs, digest=digest.hexdigest()[:16])
+                   digest=digest.hexdigest()[:16])
 
 
 def _rows(path: Path, header: list[str]) -> list[tuple[int, list[str]]]:
@@ -114,8 +108,8 @@ def read_labels(path: Path, known: set[str]) -> dict[str, Label]:
     return labels
 
 
-def read_pairs(path: Path, known: set[str]) -> list[EvalPair]:
-    pairs: list[EvalPair] = []
+def check_pairs(path: Path, known: set[str]) -> None:
+    """Each pair names two different briefs of the set and which of them should win."""
     errors: list[str] = []
     for line, cells in _rows(path, ["a", "b", "expected"]):
         a, b, expected = (cells + ["", "", ""])[:3]
@@ -123,7 +117,4 @@ def read_pairs(path: Path, known: set[str]) -> list[EvalPair]:
             errors.append(f"line {line}: a and b must be two different briefs of the set")
         elif expected not in (a, b):
             errors.append(f"line {line}: expected must be a or b, not '{expected}'")
-        else:
-            pairs.append(EvalPair(a, b, expected, cells[3] if len(cells) > 3 else ""))
     _reject(path, errors)
-    return pairs

@@ -243,8 +243,16 @@ def endpoint_identity(model: str, api_base: str | None) -> str | None:
 
 
 def _aliases() -> dict[str, str]:
-    pairs = (item.split("=", 1) for item in os.environ.get(ENDPOINT_ALIASES, "").split(",") if "=" in item)
-    return {new.strip().rstrip("/"): old.strip().rstrip("/") for new, old in pairs}
+    """PANEL_ENDPOINT_ALIASES as {new address: old address}; a malformed entry is bad input, not
+    silently ignored (the user would pay for answers they meant to reuse)."""
+    aliases = {}
+    for item in filter(str.strip, os.environ.get(ENDPOINT_ALIASES, "").split(",")):
+        new, sep, old = item.partition("=")
+        if not (sep and new.strip() and old.strip()):
+            raise ModelConfigError(f"{ENDPOINT_ALIASES}: expected NEW_URL=OLD_URL pairs separated by commas,"
+                                   f" not '{item.strip()}'")
+        aliases[new.strip().rstrip("/")] = old.strip().rstrip("/")
+    return aliases
 
 
 def backend_for(model: str, api_base: str | None = None, router=None) -> Backend:

@@ -138,6 +138,8 @@ class Comparison(BaseModel):
     model: str | None = None  # `panel compare --model`: whose verdicts the panels show
     recuse: bool = False
     seat_models: dict[str, dict[str, str]] = {}  # --conflict-model: slug -> persona -> model
+    # On the site: why the head-to-head judgments are older than the panels shown (None: they match).
+    judged_on_earlier_panels: str | None = None
     answer: str = ""  # the computed answer to the question, from the head-to-head picks
     editor: EditorNote | None = None
 

@@ -31,6 +31,7 @@ from .comparison import (
     with_head_to_head,
 )
 from .headtohead_view import HeadToHeadView
+from .prose import join_words
 from .render import render_html, write_atomic
 
 
@@ -134,20 +135,34 @@ def sort_tools(tools: list[ToolColumn], key: str) -> list[ToolColumn]:
 
 
 def site_comparisons(db) -> list[Comparison]:
-    """Every stored comparison, rebuilt from today's panels and votes so every page agrees."""
+    """Every stored comparison, rebuilt from each tool's standing panel and today's votes, so a tool
+    reads the same figure on every page of the site (a comparison run with --model or
+    --conflict-model shows that model's verdicts in its own outputs/compare/ page, not here; --recuse
+    is kept: those seats are shown as recused). Its head-to-head judgments are carried over; when
+    they were made over other panels than the ones shown, the page says so, dated."""
     built = []
     for slugs in queries.stored_comparison_sets(db):
         if None in standing_panels(db, slugs).values():
             continue  # cannot happen: a comparison is only stored once every tool has a verdict
-        # Judged as the stored comparison was (--model, --recuse, --conflict-model), and its
-        # head-to-head judgments carried over: they were asked for it.
         stored = queries.latest_comparison_data(db, slugs) or {}
-        comparison = build_comparison(db, slugs, model=stored.get("model"), recuse=stored.get("recuse", False),
-                                      seat_models=stored.get("seat_models") or {})
+        comparison = build_comparison(db, slugs, recuse=stored.get("recuse", False))
         with_head_to_head(comparison, [HeadToHeadView.model_validate(h) for h in stored.get("head_to_head", [])])
+        comparison.judged_on_earlier_panels = earlier_panels_note(comparison, stored)
         comparison.editor = latest_editor_note(db, comparison)
         built.append(comparison)
     return built
+
+
+def earlier_panels_note(comparison: Comparison, stored: dict) -> str | None:
+    """Why the stored head-to-head was judged over other panels than the standing ones, or None."""
+    judged = stored.get("basis") or {}
+    moved = [t.name for t in comparison.tools if (judged.get(t.slug) or [None])[0] != comparison.basis[t.slug][0]]
+    if not comparison.head_to_head or not moved:
+        return None
+    when = stored.get("generated_at", "")[:10]
+    return (f"The head-to-head judgments below were made on {when} over the panels standing then (or with"
+            f" another model); the panel of {join_words(moved)} has changed since. Run"
+            f" \"panel compare {' '.join(comparison.slugs)}\" to judge the pair again.")
 
 
 # --- pages ---------------------------------------------------------------------------------------------

@@ -166,9 +166,10 @@ def _slug_bounds(db, slug: str | None, persona: str | None) -> tuple[int, int] |
 def verdict_history(db, slug: str, persona: str | None = None, start: str | None = None,
                     end: str | None = None) -> list[dict]:
     """Every verdict each persona gave on one tool, oldest first, with the persona version and
-    model behind it; `change` says how it compares with that persona's previous ok verdict, and
-    `current` marks the persona's current verdict (its newest ok one: what pages show). With
-    `start`/`end`, only the verdicts made in [start, end)."""
+    model behind it; `change` says how an ok verdict compares with that persona's previous ok one
+    (first, hold or flip; a failed attempt's is its status), and `current` marks the persona's
+    current verdict (its newest ok one: what pages show). With `start`/`end`, only the verdicts
+    made in [start, end)."""
     where, params = filters({"persona": persona})
     found = rows(
         db,
