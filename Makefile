@@ -19,9 +19,12 @@ $(BIN)/panel: pyproject.toml
 
 install: $(BIN)/panel
 
+# The real flow: review (drafts) → publish (sign-off) → compare (over the published panels) → site.
 demo: install
 	$(BIN)/panel review smollm3 mistral-small-3-1
+	$(BIN)/panel publish smollm3 mistral-small-3-1 --note "make demo"
 	$(BIN)/panel compare smollm3 mistral-small-3-1
+	$(BIN)/panel site
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -102,6 +102,7 @@ def pages(workspace, run_cli, make_brief) -> Path:
     write_hostile(workspace)
     scripted.script("panel", reviewer(CALLS))
     assert run_cli("review", "alpha-lm", "beta-lm", "evil-tool", "--model", "scripted/panel").exit_code == 0
+    assert run_cli("publish", "alpha-lm", "beta-lm", "evil-tool").exit_code == 0
     for voter, choice in (("a", "ship"), ("b", "ship"), ("c", "skip"), ("d", "ship")):
         assert run_cli("vote", "alpha-lm", choice, "--voter", voter).exit_code == 0
     assert run_cli("compare", "alpha-lm", "beta-lm").exit_code == 0
@@ -136,7 +137,7 @@ def test_comparison_page_renders_both_tools_and_every_persona(pages, shots):
 
 
 def test_hostile_brief_runs_no_script(pages, shots):
-    page = pages / "compare" / "evil-tool-vs-alpha-lm.html"
+    page = pages / "compare" / "alpha-lm-vs-evil-tool.html"
     dom = read_dom(page)
     assert dom.title == "Evil <b>Tool</b> vs Alpha LM"
     assert "pwned" not in dom.ids
@@ -172,6 +173,7 @@ def test_page_wording_reads_as_a_reader_expects(workspace, run_cli, make_brief, 
                pricing={"model": "hardware", "entry": "$9,999 non-refundable deposit"})
     scripted.script("panel", reviewer(CALLS))
     assert run_cli("review", "alpha-lm", "vault", "epsilon", "--model", "scripted/panel").exit_code == 0
+    assert run_cli("publish", "alpha-lm", "vault", "epsilon").exit_code == 0
     assert run_cli("compare", "alpha-lm", "vault").exit_code == 0
     assert run_cli("compare", "alpha-lm", "epsilon").exit_code == 0
     assert run_cli("site").exit_code == 0

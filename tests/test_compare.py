@@ -258,12 +258,12 @@ def test_three_tools_and_a_custom_out_dir(workspace, run_cli, tools, tmp_path):
     review(run_cli, "alpha-lm", "gamma", "delta")
     res = run_cli("compare", "alpha-lm", "gamma", "delta", "--out", tmp_path / "pages")
     assert res.exit_code == 0, res.output
-    assert res.stdout.strip() == str(tmp_path / "pages" / "alpha-lm-vs-gamma-vs-delta.md")
-    assert (tmp_path / "pages" / "alpha-lm-vs-gamma-vs-delta.html").exists()
-    assert "Alpha LM vs Gamma vs Delta" in (tmp_path / "pages" / "alpha-lm-vs-gamma-vs-delta.md").read_text()
+    assert res.stdout.strip() == str(tmp_path / "pages" / "alpha-lm-vs-delta-vs-gamma.md")
+    assert (tmp_path / "pages" / "alpha-lm-vs-delta-vs-gamma.html").exists()
+    assert "Alpha LM vs Delta vs Gamma" in (tmp_path / "pages" / "alpha-lm-vs-delta-vs-gamma.md").read_text()
     # Gamma and Delta both seat the Creative Technologist, whom Alpha LM does not seat.
-    page = (tmp_path / "pages" / "alpha-lm-vs-gamma-vs-delta.md").read_text()
-    assert "only Gamma and Delta seated the Creative Technologist" in page and "alone seated" not in page
+    page = (tmp_path / "pages" / "alpha-lm-vs-delta-vs-gamma.md").read_text()
+    assert "only Delta and Gamma seated the Creative Technologist" in page and "alone seated" not in page
 
 
 def test_tools_without_a_panel_are_reviewed_first(workspace, run_cli, tools):
@@ -455,7 +455,7 @@ def test_hostile_brief_is_escaped_in_html_and_markdown(workspace, run_cli, tools
     assert "<script" not in html.lower() and "<img" not in html.lower() and "<b>Tool" not in html
     assert "&lt;script&gt;document.title=&#39;PWNED&#39;" in html
     assert "&lt;img src=x onerror=&#34;document.title=&#39;PWNED&#39;&#34;&gt;" in html
-    assert "<h1>Evil &lt;b&gt;Tool&lt;/b&gt; vs Alpha LM</h1>" in html
+    assert "<h1>Alpha LM vs Evil &lt;b&gt;Tool&lt;/b&gt;</h1>" in html
     md = Path(data["files"]["markdown"]).read_text()
     assert "<script" not in md and "<img" not in md and "&lt;script&gt;" in md
     assert "a \\| pipe" in md

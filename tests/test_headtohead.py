@@ -102,6 +102,7 @@ def test_a_brand_loving_judge_keeps_its_pick_and_the_brand_effect_is_reported(wo
     assert {c["persona"] for c in h["brand_changes"]} == set(SHARED)
     assert "With names, vendors and links masked, the pick would be tie" in data["answer"]
     assert "changed their calls when the names were visible" in data["answer"]
+    assert run_cli("publish", "alpha", "beta").exit_code == 0
     site = run_cli("site")
     assert site.exit_code == 0
     index = (workspace / "outputs" / "site" / "index.html").read_text()
@@ -143,11 +144,12 @@ def test_a_judge_from_a_tools_vendor_is_flagged_or_recused(workspace, run_cli, m
     assert h["pick"] is None and sorted(h["recused"]) == sorted(SHARED) and h["seats"] == []
     tool = recused["tools"][0]["panel"]
     assert tool["reported"] == 0 and {v["outcome"] for v in tool["verdicts"]} == {"recused"}
-    # The site rebuilds the page as it was judged: still recused, still not counted.
+    # The site shows the published panels (one figure per tool on every page), the conflicted seats
+    # flagged, and the head-to-head as judged: recused.
+    assert run_cli("publish", "le-chat", "rival").exit_code == 0
     assert run_cli("site").exit_code == 0
     site_page = (workspace / "outputs" / "site" / "compare" / "le-chat-vs-rival.html").read_text()
-    compare_page = (workspace / "outputs" / "compare" / "le-chat-vs-rival.html").read_text()
-    assert site_page.count("Recused") == compare_page.count("Recused") > 0
+    assert "vendor conflict" in site_page and "every persona seated on both was recused" in site_page
 
     scripted.script("fair", judge(lambda messages: "second" if shown(messages)[0] == "Le Chat" else "first"))
     other = json.loads(run_cli("compare", "le-chat", "rival", "--model", "scripted/mistral-judge", "--json",

@@ -52,6 +52,8 @@ def test_samples_majority_stability_and_split(workspace, run_cli, make_brief, mo
     assert plain["calls_made"] == 0
     report = (workspace / "outputs" / "gadget.md").read_text()
     assert "3/4 samples agree" in report and "| futurist | split |" in report
+    # The published panel is the sampled one: the plain review after it is a draft.
+    assert run_cli("publish", "gadget", "--draft", "2").exit_code == 0
     assert run_cli("site").exit_code == 0
     page = (workspace / "outputs" / "site" / "tools" / "gadget.html").read_text()
     assert "3 of 4 samples agree" in page and ">Split<" in page

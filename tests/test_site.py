@@ -56,6 +56,7 @@ def build(workspace: Path, run_cli, make_brief) -> Path:
     scripted.script("panel", reviewer(CALLS))
     assert run_cli("review", "alpha-lm", "beta-lm", "gamma", "epsilon", "--model",
                    "scripted/panel").exit_code == 0
+    assert run_cli("publish", "alpha-lm", "beta-lm", "gamma", "epsilon").exit_code == 0
     assert run_cli("compare", "alpha-lm", "beta-lm").exit_code == 0
     assert run_cli("compare", "gamma", "epsilon", "alpha-lm").exit_code == 0
     for voter, choice in (("a", "ship"), ("b", "ship"), ("c", "skip")):
@@ -91,7 +92,7 @@ def test_site_has_every_page_and_no_dead_links(workspace, run_cli, make_brief):
     site = build(workspace, run_cli, make_brief)
     names = sorted(str(p.relative_to(site)) for p in site.rglob("*.html"))
     assert names == [
-        "compare/alpha-lm-vs-beta-lm.html", "compare/gamma-vs-epsilon-vs-alpha-lm.html",
+        "compare/alpha-lm-vs-beta-lm.html", "compare/alpha-lm-vs-epsilon-vs-gamma.html",
         "index-community.html", "index-name.html", "index-price.html", "index.html",
         "tools/alpha-lm.html", "tools/beta-lm.html", "tools/epsilon.html", "tools/gamma.html",
     ]
@@ -104,7 +105,9 @@ def test_pages_are_self_contained(workspace, run_cli, make_brief):
         text = page.read_text()
         parsed = parse(page)
         assert parsed.sources == [], f"{page}: loads {parsed.sources}"
-        assert "script" not in parsed.tags and "link" not in parsed.tags and "iframe" not in parsed.tags
+        assert "script" not in parsed.tags and "iframe" not in parsed.tags
+        links = [attrs for tag, attrs in parsed.attrs if tag == "link"]  # the feed's address only: loads nothing
+        assert all(a.get("rel") == "alternate" and a.get("type") == "application/atom+xml" for a in links), links
         assert "@import" not in text and "url(" not in text
         assert "script-src" not in text and "default-src 'none'" in text  # the CSP forbids scripts outright
 
@@ -135,12 +138,16 @@ def test_tool_page_has_latest_panel_and_history(workspace, run_cli, make_brief):
     scripted.script("next", reviewer({**CALLS, ("Alpha LM", "Business Analyst"): "ship"}))
     assert run_cli("review", "alpha-lm", "--model", "scripted/next").exit_code == 0
     assert run_cli("site").exit_code == 0
+    text = " ".join(" ".join(parse(site / "tools" / "alpha-lm.html").text).split())
+    assert "3 of 4 reviewers who reported say ship (75%" in text  # the new review is a draft
+    assert run_cli("publish", "alpha-lm").exit_code == 0
+    assert run_cli("site").exit_code == 0
     page = (site / "tools" / "alpha-lm.html").read_text()
     text = " ".join(" ".join(parse(site / "tools" / "alpha-lm.html").text).split())
     assert "<h1>Alpha LM</h1>" in page
     assert "4 of 4 reviewers who reported say ship (100%" in text
-    assert "business: skip → ship" in text and "model: scripted/panel → scripted/next" in text
-    assert "first panel" in text
+    assert "Calls changed: business skip → ship." in text and "Model: scripted/panel → scripted/next." in text
+    assert "first publication" in text and "Panel ship 75% → 100%." in text
     assert 'href="../compare/alpha-lm-vs-beta-lm.html"' in page
     for title in ("Builder", "Skeptic", "Futurist", "Business Analyst"):
         assert f'<a href="#persona-{title.split()[0].lower()}">{title}</a>' in page
@@ -148,9 +155,9 @@ def test_tool_page_has_latest_panel_and_history(workspace, run_cli, make_brief):
 
 def test_site_comparisons_use_current_votes(workspace, run_cli, make_brief):
     site = build(workspace, run_cli, make_brief)
-    page = (site / "compare" / "gamma-vs-epsilon-vs-alpha-lm.html").read_text()
+    page = (site / "compare" / "alpha-lm-vs-epsilon-vs-gamma.html").read_text()
     assert '<a href="../tools/gamma.html">Gamma</a>' in page
-    text = " ".join(" ".join(parse(site / "compare" / "gamma-vs-epsilon-vs-alpha-lm.html").text).split())
+    text = " ".join(" ".join(parse(site / "compare" / "alpha-lm-vs-epsilon-vs-gamma.html").text).split())
     assert "The community is cooler on Gamma than the panel: 67% ship over 3 votes" in text
 
 
@@ -200,6 +207,7 @@ def test_hostile_brief_renders_as_text_on_every_page(workspace, run_cli, make_br
     write_hostile(workspace)
     scripted.script("panel", reviewer(CALLS))
     assert run_cli("review", "evil-tool", "alpha-lm", "--model", "scripted/panel").exit_code == 0
+    assert run_cli("publish", "evil-tool", "alpha-lm").exit_code == 0
     assert run_cli("compare", "evil-tool", "alpha-lm").exit_code == 0
     assert run_cli("site").exit_code == 0
     site = workspace / "outputs" / "site"
@@ -223,25 +231,29 @@ def _panel_figures(page: Path) -> list[tuple[str, str]]:
     return re.findall(r"(\d+%|—) (?:Panel ship )?(\d+/\d+)(?: reported)?", text)
 
 
-def test_side_runs_with_other_models_leave_one_figure_per_tool_on_the_site(workspace, run_cli, make_brief):
+def test_side_runs_never_change_the_public_figure_and_stale_comparisons_say_so(workspace, run_cli, make_brief):
     """Compared once by one model and once, with another tool, by a model that skips everything, a
-    tool read 100% on one comparison page and 0% on the index, its own page and the other comparison.
-    The site shows each tool's standing panel everywhere, and says when a comparison's head-to-head
-    was judged over other panels."""
+    tool read 100% on one comparison page and 0% on the index. Now the side run only makes drafts:
+    every page shows the published panel, and the comparison judged over the side run's panel says
+    so, dated."""
     write_catalogue(make_brief)
     scripted.script("kind", reviewer(CALLS, default="ship"))
     scripted.script("harsh", reviewer({}, default="skip"))
     assert run_cli("compare", "gamma", "delta", "--model", "scripted/kind").exit_code == 0
+    assert run_cli("publish", "gamma", "delta").exit_code == 0
     assert run_cli("compare", "epsilon", "delta", "--model", "scripted/harsh").exit_code == 0
-    assert run_cli("site").exit_code == 0
+    assert run_cli("publish", "epsilon").exit_code == 0  # delta's harsh panel stays a draft
+    res = run_cli("site")
+    assert res.exit_code == 0
+    assert "delta: a newer draft" in res.stderr and "delta-vs-epsilon: stale head-to-head" in res.stderr
     site = workspace / "outputs" / "site"
     delta = {page.name: _panel_figures(page) for page in
-             (site / "compare" / "gamma-vs-delta.html", site / "compare" / "epsilon-vs-delta.html")}
-    assert delta["gamma-vs-delta.html"][1] == delta["epsilon-vs-delta.html"][1] == ("0%", "5/5")
+             (site / "compare" / "delta-vs-gamma.html", site / "compare" / "delta-vs-epsilon.html")}
+    assert delta["delta-vs-gamma.html"][0] == delta["delta-vs-epsilon.html"][0] == ("100%", "5/5")
     index_row = re.search(r"Delta.*?(\d+%) (\d+/\d+)", " ".join(re.sub(r"<[^>]+>", " ",
                                                                       (site / "index.html").read_text()).split()))
-    assert index_row.groups() == ("0%", "5/5")
-    assert _panel_figures(site / "tools" / "delta.html")[0] == ("0%", "5/5")
-    stale = (site / "compare" / "gamma-vs-delta.html").read_text()
-    assert "over the panels standing then (or with another model); the panel of Delta has changed since" in stale
-    assert "has changed since" not in (site / "compare" / "epsilon-vs-delta.html").read_text()
+    assert index_row.groups() == ("100%", "5/5")
+    assert _panel_figures(site / "tools" / "delta.html")[0] == ("100%", "5/5")
+    stale = (site / "compare" / "delta-vs-epsilon.html").read_text()
+    assert "over the panels standing then; the panel of Delta has changed since" in stale
+    assert "has changed since" not in (site / "compare" / "delta-vs-gamma.html").read_text()

@@ -29,6 +29,7 @@ def reviewed(workspace, run_cli, make_brief):
     scripted.script("good", by_title)
     res = run_cli("review", "alpha", "beta", "--model", "scripted/good")
     assert res.exit_code == 0, res.stderr
+    assert run_cli("publish", "alpha", "beta").exit_code == 0
     report = workspace / "outputs" / "alpha.md"
 
     class Reviewed:
@@ -56,22 +57,26 @@ def assert_alpha_stands(workspace, run_cli, reviewed, before):
     assert reviewed.snapshot() == before
     text = (workspace / "outputs" / "alpha.md").read_text()
     assert "**75%**" in text and "4/4 reported" in text and "scripted/bad" not in text
-    # The site shows the standing panel, with the failed attempt beside it, never instead of it.
+    # The site shows the published panel; the failed run is a draft nobody can publish (it has no
+    # verdict), kept in the audit trail, never on a public page.
     assert run_cli("site").exit_code == 0
     page = (workspace / "outputs" / "site" / "tools" / "alpha.html").read_text()
-    assert "4/4 reported" in page and "75%" in page and "Last attempt failed" in page
+    assert "4/4 reported" in page and "75%" in page and "scripted/bad" not in page
     index = (workspace / "outputs" / "site" / "index.html").read_text()
     assert "0/4" not in index
+    refused = run_cli("publish", "alpha")
+    assert refused.exit_code == 2 and "has no verdict to publish" in refused.stderr
     # Agreement still counts alpha's verdicts.
     agreement = json.loads(run_cli("audit", "agreement", "--json").stdout)
     assert agreement["briefs"] == 2 and agreement["fleiss"]["slugs"] == ["alpha", "beta"]
-    # The comparison is between standing panels; no model that wrote nothing is named.
+    # The comparison is between the published panels; no model that wrote nothing is named.
     data = json.loads(run_cli("compare", "alpha", "beta", "--json").stdout)
     alpha = data["tools"][0]["panel"]
-    assert (alpha["reported"], alpha["ship_pct"], alpha["models"]) == (4, 75.0, ["scripted/good"])
-    assert "0 of 0" not in data["verdict"] and "scripted/bad" not in json.dumps(data["fairness"])
-    assert all(v["last_failure"] and v["last_failure"]["model"] == "scripted/bad"
-               for v in alpha["verdicts"] if v["persona"] in ("builder",))
+    assert data["published"] and (alpha["reported"], alpha["ship_pct"], alpha["models"]) == (4, 75.0, ["scripted/good"])
+    assert "0 of 0" not in data["verdict"] and "scripted/bad" not in json.dumps(data)
+    # A comparison of drafts (--model) reads that model's standing verdicts: the good ones.
+    drafts = json.loads(run_cli("compare", "alpha", "beta", "--model", "scripted/good", "--json").stdout)
+    assert not drafts["published"] and drafts["tools"][0]["panel"]["ship_pct"] == 75.0
     # audit history marks the ok verdicts as current, not the failed attempts.
     history = json.loads(run_cli("audit", "history", "alpha", "--json").stdout)["verdicts"]
     assert all(r["current"] == (r["status"] == "ok") for r in history)
@@ -99,13 +104,19 @@ def test_a_successful_partial_run_updates_only_its_seat(workspace, run_cli, revi
     text = (workspace / "outputs" / "alpha.md").read_text()
     assert "4/4 reported" in text and "**50%**" in text and "Other says skip" in text
     data = json.loads(run_cli("compare", "alpha", "beta", "--json").stdout)
-    assert data["tools"][0]["panel"]["models"] == ["scripted/good", "scripted/other"]
-    assert any("Different models wrote the verdicts" in note for note in data["fairness"])
+    assert data["tools"][0]["panel"]["models"] == ["scripted/good"]  # the published panel: the run is a draft
+    # Its draft holds the one seat the run asked (what it printed: 0% · 1/1), not a mix of models.
+    refused = run_cli("publish", "alpha")
+    assert refused.exit_code == 2 and "from ship to skip" in refused.stderr  # 75% → 0%: the call moves
+    assert run_cli("publish", "alpha", "--note", "only the builder, asked again").exit_code == 0
+    data = json.loads(run_cli("compare", "alpha", "beta", "--json").stdout)
+    assert data["tools"][0]["panel"]["models"] == ["scripted/other"] and data["tools"][0]["panel"]["reported"] == 1
 
 
 def reviewed_line(workspace) -> str:
-    page = (workspace / "outputs" / "site" / "tools" / "alpha.html").read_text()
-    return re.search(r"Reviewed [^.]*\.", page).group(0)
+    """The index's "Reviewed" cell for alpha (to the minute)."""
+    index = (workspace / "outputs" / "site" / "index.html").read_text()
+    return re.search(r'<tr id="alpha">.*?<td class="wide-only small">([^<]*)</td>', index, re.S).group(1)
 
 
 def test_reviewed_is_when_the_verdicts_were_made(workspace, run_cli, reviewed):
@@ -115,6 +126,8 @@ def test_reviewed_is_when_the_verdicts_were_made(workspace, run_cli, reviewed):
     time.sleep(1.1)  # so that a wrong "reviewed at" (the reusing run's) would show a later minute... or second
     assert run_cli("review", "alpha", "--model", "scripted/good").exit_code == 0  # every verdict reused
     assert reviewed.snapshot() == before  # the report is not rewritten
+    res = run_cli("publish", "alpha")
+    assert res.exit_code == 0 and "nothing changed" in res.stdout  # the same verdicts: nothing recorded
     assert run_cli("site").exit_code == 0
     assert reviewed_line(workspace) == first
     made = json.loads(run_cli("audit", "history", "alpha", "--json").stdout)["verdicts"]

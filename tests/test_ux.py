@@ -26,6 +26,7 @@ def test_pages_and_reports_are_readable_like_any_file_the_user_writes(workspace,
         make_brief("one", panel=["builder"])
         make_brief("two", panel=["builder"])
         assert run_cli("compare", "one", "two", "--model", "scripted/p").exit_code == 0
+        assert run_cli("publish", "one", "two").exit_code == 0
         assert run_cli("site").exit_code == 0
     finally:
         os.umask(old)
@@ -44,6 +45,7 @@ def test_embedded_default_says_so_at_the_top(workspace, run_cli, make_brief, mon
     make_brief("one", panel=["builder"])
     make_brief("two", panel=["builder"])
     assert run_cli("review", "one", "two", "--model", "scripted/p").exit_code == 0
+    assert run_cli("publish", "one", "two").exit_code == 0
     assert run_cli("site").exit_code == 0
     assert "Embedded model" not in (workspace / "outputs" / "one.md").read_text()
     assert "Embedded model" not in (workspace / "outputs" / "site" / "tools" / "one.html").read_text()
@@ -78,6 +80,7 @@ def test_site_counts_in_words(workspace, run_cli, make_brief):
     make_brief("one", panel=["builder"])
     make_brief("two", panel=["builder"])
     assert run_cli("compare", "one", "two", "--model", "scripted/p").exit_code == 0
+    assert run_cli("publish", "one", "two").exit_code == 0
     res = run_cli("site")
     assert "2 tools, 1 comparison" in res.stderr and "1 comparisons" not in res.stderr
 

@@ -133,3 +133,20 @@ def known_tools(ws, db) -> set[str]:
         with Store(ws.db_path(db)) as store:
             known |= stored_brief_slugs(store.db)
     return known
+
+
+def load_workspace_settings(ws):
+    from ..inputs.settings import load_settings
+
+    return load_settings(ws.home)
+
+
+def current_prompt_versions(ws) -> dict[str, str]:
+    """persona -> the version of its file today (to tell a stale head-to-head); {} if they don't load."""
+    from ..core.errors import PanelError
+    from ..inputs.personas import load_personas
+
+    try:
+        return {name: persona.version for name, persona in load_personas(ws.personas_dir).items()}
+    except PanelError:
+        return {}

@@ -53,7 +53,7 @@ def compare(
     from ..core.errors import CompareError, EditorError
     from ..core.suggest import did_you_mean
     from ..models.backends import check_model
-    from ..publish.comparison import build_comparison, check_slugs, latest_editor_note, missing_panels
+    from ..publish.comparison import build_comparison, canonical, check_slugs, latest_editor_note, missing_panels
     from ..publish.comparison import save_comparison, write_comparison
     from ..publish.editor import write_editor_summary
     from ..store.queries import stored_tool_names
@@ -64,13 +64,16 @@ def compare(
 
     ws = workspace()
     check_slugs(slugs)
+    slugs = canonical(slugs)  # one comparison per set of tools, whatever the order they were named in
     check_conflict_flags(recuse, conflict_model)
     if editor:
         check_model(editor, api_base)  # a misconfigured editor is bad input too, found before any work
     hashes = current_brief_hashes(ws, slugs)
+    published = None
     if ws.db_path(db).exists():
         with Store(ws.db_path(db)) as store:
-            missing = missing_panels(store.db, slugs, model)
+            published = published_panels_of(store.db, slugs) if not (model or conflict_model) else None
+            missing = [] if published else missing_panels(store.db, slugs, model)
     else:
         missing = list(slugs)  # no database yet: check the briefs before creating one
     code = EXIT_OK
@@ -92,12 +95,13 @@ def compare(
         if still:  # the review ran and failed: nothing to compare, and nothing is published
             fail(f"{', '.join(still)}: no verdict yet (the review failed; see `panel audit runs`); no page written",
                  EXIT_PARTIAL)
-        h2h, seat_models, judged_ok = head_to_heads(ws, store, slugs, model, review_options, blind, recuse,
-                                                    conflict_model, as_json)
+        h2h, seat_models, judged_ok, judges = head_to_heads(ws, store, slugs, model, review_options, blind, recuse,
+                                                            conflict_model, as_json, published)
         if not judged_ok:
             code = EXIT_PARTIAL
         comparison = build_comparison(store.db, slugs, hashes, model, matches=h2h, recuse=recuse,
-                                      seat_models=seat_models)
+                                      seat_models=seat_models, panels=published)
+        comparison.judges, comparison.published = judges, published is not None
         editor_call = None
         if editor:
             try:
@@ -120,13 +124,26 @@ def compare(
     else:
         typer.echo(str(md_path))
         typer.echo(f"HTML: {html_path}", err=True)
+        typer.echo("Judged over the published panels; `panel site` shows it." if published else
+                   "Judged over draft panels (not every tool is published, or --model was given): a preview;"
+                   " the site shows a comparison of published panels only.", err=True)
     raise typer.Exit(code)
 
 
-def head_to_heads(ws, store, slugs, model, review_options, blind, recuse, conflict_model, quiet):
+def published_panels_of(db, slugs: list[str]) -> dict | None:
+    """The tools' published panels when every one of them is published, else None."""
+    from ..publish.publication import published_panels
+    from ..store.db import now
+
+    found = published_panels(db, now())
+    return {slug: found[slug] for slug in slugs} if all(slug in found for slug in slugs) else None
+
+
+def head_to_heads(ws, store, slugs, model, review_options, blind, recuse, conflict_model, quiet, panels=None):
     """Judge every pair of tools as one recorded run (panel.review.headtohead.plan_comparison: who
-    judges, with which model, and what a vendor conflict does). Returns the HeadToHeads, the
-    per-tool seat models to use, and whether every call answered."""
+    judges, with which model, and what a vendor conflict does), over `panels` when given (the
+    published ones). Returns the HeadToHeads, the per-tool seat models to use, whether every call
+    answered, and the prompt version of each judging persona."""
     from ..analysis.headtohead import head_to_head
     from ..inputs.headtohead_prompts import compare_prompt_version
     from ..inputs.personas import load_personas
@@ -138,13 +155,14 @@ def head_to_heads(ws, store, slugs, model, review_options, blind, recuse, confli
     if conflict_model:
         check_model(conflict_model, review_options.api_base)
     planned = plan_comparison(store.db, slugs, personas, review_options, compare_prompt_version(ws.personas_dir),
-                              blind=blind, recuse=recuse, conflict_model=conflict_model)
+                              blind=blind, recuse=recuse, conflict_model=conflict_model, panels=panels)
     outcome = run_batch(planned.plans, personas, store, planned.options, quiet)
+    judges = {job.persona.name: job.persona.version for plan in planned.matchups for job in plan.jobs}
     vendors = {b.slug: b.vendor for b in planned.briefs}
     names = {b.slug: b.name for b in planned.briefs}
     found = [head_to_head(p.a.slug, p.b.slug, outcome.matches[p.slug].judgments, vendors, names, p.recused)
              for p in planned.matchups]
-    return found, planned.seat_models, outcome.complete
+    return found, planned.seat_models, outcome.complete, judges
 
 
 def current_brief_hashes(ws, slugs: list[str]) -> dict[str, str]:
@@ -169,19 +187,40 @@ def current_brief_hashes(ws, slugs: list[str]) -> dict[str, str]:
 @app.command()
 @guarded
 def site(
-    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the site (default: outputs/site/)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the list of pages written as JSON."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the site (default: outputs/site/, or "
+                                                           "outputs/preview/ with --drafts)."),
+    drafts: bool = typer.Option(False, "--drafts", help="Preview the newest drafts instead of the published panels;"
+                                                        " every page is stamped as an unpublished draft."),
+    as_json: bool = typer.Option(False, "--json", help="Print the pages written and the notes as JSON."),
     db: options.Db = None,
 ):
-    """Build a static site: an index of every reviewed tool, a page per tool, every comparison."""
-    from ..publish.site import build_site
-    from .app import open_store
+    """Build the static site from the published panels: an index, a page per tool (with its dated
+    corrections), one page per set of tools compared, and an Atom feed (feed.xml).
+
+    Only what `panel publish` signed off appears; it then says what it left out (tools never
+    published, newer drafts, briefs edited since, embargoes not yet due) and which comparisons are
+    stale. Title, base URL, time zone and quorum come from panel.yaml in the workspace.
+    """
+    from ..publish.site import SiteRequest, build_site
+    from .app import current_prompt_versions, load_workspace_settings, open_store
 
     ws = workspace()
+    settings = load_workspace_settings(ws)
+    request = SiteRequest(out_dir=out or ws.outputs_dir / ("preview" if drafts else "site"), settings=settings,
+                          drafts=drafts, judges_now=current_prompt_versions(ws),
+                          brief_hashes=current_brief_hashes(ws, workspace_slugs(ws)))
     with open_store(db, must_exist=True) as store:
-        built = build_site(store.db, out or ws.outputs_dir / "site")
+        built = build_site(store.db, request)
     if as_json:
-        return print_json({"index": str(built.index), "pages": [str(p) for p in built.pages]})
+        return print_json({"index": str(built.index), "pages": [str(p) for p in built.pages], "notes": built.notes})
     typer.echo(str(built.index))
     typer.echo(f"{len(built.pages)} pages: {plural(built.tools, 'tool')}, {plural(built.comparisons, 'comparison')}",
                err=True)
+    for note in built.notes:
+        typer.echo(f"  {note}", err=True)
+
+
+def workspace_slugs(ws) -> list[str]:
+    from ..inputs.briefs import brief_files
+
+    return [path.stem for path in brief_files(ws.briefs_dir)] if ws.briefs_dir.is_dir() else []

@@ -10,6 +10,7 @@ import typer
 from ..core.defaults import DEFAULT_CONCURRENCY
 from . import options
 from .app import EXIT_OK, EXIT_PARTIAL, app, console, guarded, print_json, workspace
+from .publication import after_run
 
 
 @app.command()
@@ -65,6 +66,7 @@ def rerun(
         review = run_batch(plans, personas, store, review_options, as_json, label=label)
     outcome = RerunOutcome(review=review, plans=plans, report=flip_report(plans, review))
     write_reports(ws.db_path(db), out or ws.outputs_dir, review)
+    after_run(ws, ws.db_path(db), review, as_json)
     if as_json:
         print_json(outcome.to_json())
     else:

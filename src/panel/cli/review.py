@@ -13,6 +13,7 @@ import typer
 from ..core.defaults import DEFAULT_CONCURRENCY
 from . import options
 from .app import EXIT_OK, EXIT_PARTIAL, app, console, guarded, print_json, workspace
+from .publication import after_run
 
 
 # --- review ------------------------------------------------------------------------------------------
@@ -75,6 +76,7 @@ def review(
     outcome = run_review_command(ws, briefs, review_options, db, as_json)
     out_dir = out or ws.outputs_dir
     standing = write_reports(ws.db_path(db), out_dir, outcome)
+    after_run(ws, ws.db_path(db), outcome, as_json)
     if as_json:
         print_json(review_json(outcome))
     else:

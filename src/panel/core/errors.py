@@ -44,6 +44,18 @@ class EvalError(PanelError):
     """A labelled set that cannot be evaluated: missing or bad labels, an unknown baseline."""
 
 
+class PublishError(PanelError):
+    """A publication that cannot be made: no draft, nothing to count, a bad embargo, a missing note."""
+
+
+class SettingsError(PanelError):
+    """The workspace settings file (panel.yaml) is invalid."""
+
+
+class SiteError(PanelError):
+    """A site that would contradict itself (one tool with two figures) is not written."""
+
+
 class EditorError(PanelError):
     """The editor model could not write a summary (the comparison is still written without one)."""
 

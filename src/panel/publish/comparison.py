@@ -52,6 +52,7 @@ class PersonaVerdict(BaseModel):
     persona_version: str | None = None
     verdict_id: int | None = None
     made_at: str | None = None
+    prompt_date: str | None = None  # when this persona version was first used: pages name prompts by date
     last_failure: dict | None = None  # an attempt newer than this verdict that failed: shown beside it
     samples: int = 1  # with --samples K: the seat's answers; `agree` of them gave its verdict
     agree: int = 1
@@ -70,6 +71,7 @@ class PanelSummary(BaseModel):
     complete: bool
     models: list[str]
     verdicts: list[PersonaVerdict]  # one per seated persona, in seating order
+    withheld: str | None = None  # why no ship % is shown (fewer counted verdicts than the quorum)
 
 
 class Community(BaseModel):
@@ -135,6 +137,8 @@ class Comparison(BaseModel):
     basis: dict[str, list]  # slug -> [its verdict ids, votes, ship votes]: what an editor summary was written for
     head_to_head: list[HeadToHeadView] = []  # every pair of tools, judged directly by the personas
     # How it was judged, kept with the stored data so that the site rebuilds the same page.
+    judges: dict[str, str] = {}  # persona -> the prompt version that judged the pairs
+    published: bool = False  # judged over the tools' published panels
     model: str | None = None  # `panel compare --model`: whose verdicts the panels show
     recuse: bool = False
     seat_models: dict[str, dict[str, str]] = {}  # --conflict-model: slug -> persona -> model
@@ -160,6 +164,12 @@ def comparison_name(slugs: list[str]) -> str:
     return "-vs-".join(slugs)
 
 
+def canonical(slugs: list[str]) -> list[str]:
+    """One comparison per set of tools, whatever order they were named in: the tools in slug order
+    (which is also the order the pages show them in)."""
+    return sorted(slugs)
+
+
 # --- gathering from the store -----------------------------------------------------------------------
 
 
@@ -182,6 +192,7 @@ def panel_summary(db, panel: PanelResult, vendor: str = "", recuse: bool = False
         if maker:
             conflicts[r.persona] = f"written by {r.model}, a {maker} model, about a {vendor} tool"
     titles = persona_titles(db, {r.persona_version for r in panel.results})
+    first_used = queries.persona_first_seen(db, {r.persona_version for r in panel.results})
     title_of = {r.persona: titles.get(r.persona_version, r.persona.replace("-", " ").title()) for r in panel.results}
     if recuse:
         counted = [r for r in panel.results if not conflicts.get(r.persona)]
@@ -197,6 +208,7 @@ def panel_summary(db, panel: PanelResult, vendor: str = "", recuse: bool = False
             strengths=v.strengths if v else [], risks=v.risks if v else [],
             competitors=v.competitors if v else [], error=r.error, model=r.model,
             persona_version=r.persona_version, verdict_id=r.verdict_id, made_at=r.made_at,
+            prompt_date=first_used.get(r.persona_version),
             last_failure=r.last_failure.to_json() if r.last_failure else None,
             samples=len(r.sampled) if r.sampled else 1,
             agree=max(r.sampled.count("ship"), r.sampled.count("skip")) if r.sampled else 1,
@@ -211,12 +223,27 @@ def panel_summary(db, panel: PanelResult, vendor: str = "", recuse: bool = False
     )
 
 
+def withhold_below_quorum(summary: PanelSummary, quorum: int | None) -> PanelSummary:
+    """No ship % is published from fewer than `quorum` counted verdicts: the summary keeps its
+    verdicts and says why it shows no figure."""
+    if quorum is None or summary.reported >= quorum:
+        return summary
+    counted = f"{summary.reported} verdict{'s' if summary.reported != 1 else ''} counted"
+    return summary.model_copy(update={
+        "ship_pct": None, "interval": (0.0, 0.0),
+        "withheld": f"No ship % yet: {counted}, and a ship % is published from {quorum}.",
+    })
+
+
 def community_of(tally: Tally) -> Community:
     return Community(votes=tally.votes, ships=tally.ships, skips=tally.skips, pct=tally.pct, interval=tally.interval)
 
 
-def tool_column(db, panel: PanelResult, tally: Tally, current_hash: str | None, recuse: bool = False) -> ToolColumn:
-    """One tool's column, from its standing panel (panel.store.queries.current_panel)."""
+def tool_column(db, panel: PanelResult, tally: Tally, current_hash: str | None, recuse: bool = False,
+                quorum: int | None = None) -> ToolColumn:
+    """One tool's column, from a panel (its published one on the site; its standing one,
+    panel.store.queries.current_panel, in `panel compare`). With `quorum`, a panel with fewer
+    counted verdicts shows no ship %."""
     slug = panel.slug
     brief = queries.brief_json(db, panel.brief_hash)
     if brief is None:  # cannot happen through the CLI: a panel's brief is stored before the panel
@@ -225,7 +252,7 @@ def tool_column(db, panel: PanelResult, tally: Tally, current_hash: str | None, 
         slug=slug, name=brief["name"], tagline=brief["tagline"], category=brief["category"],
         vendor=brief["vendor"], description=brief["description"], links=brief.get("links") or {},
         pricing=pricing_read(brief["pricing"], brief["licence"]),
-        panel=panel_summary(db, panel, brief["vendor"], recuse),
+        panel=withhold_below_quorum(panel_summary(db, panel, brief["vendor"], recuse), quorum),
         community=community_of(tally),
         brief_changed=current_hash is not None and current_hash != panel.brief_hash,
     )
@@ -251,12 +278,14 @@ def missing_panels(db, slugs: list[str], model: str | None = None) -> list[str]:
 
 def build_comparison(db, slugs: list[str], current_hashes: dict[str, str] | None = None,
                      model: str | None = None, matches: list | None = None, recuse: bool = False,
-                     seat_models: dict[str, dict[str, str]] | None = None) -> Comparison:
-    """Everything the comparison page shows, from each tool's current verdicts (of `model` if given;
-    a seat in `seat_models`, slug -> persona -> model, from that model instead: --conflict-model),
-    and the head-to-head answers (`matches`: panel.analysis.headtohead.HeadToHead, one per pair)."""
+                     seat_models: dict[str, dict[str, str]] | None = None,
+                     panels: dict[str, PanelResult] | None = None, quorum: int | None = None) -> Comparison:
+    """Everything the comparison page shows, from the given `panels` (the published ones) or each
+    tool's current verdicts (of `model` if given; a seat in `seat_models`, slug -> persona -> model,
+    from that model instead: --conflict-model), and the head-to-head answers (`matches`:
+    panel.analysis.headtohead.HeadToHead, one per pair)."""
     check_slugs(slugs)
-    panels = standing_panels(db, slugs, model)
+    panels = dict(panels) if panels is not None else standing_panels(db, slugs, model)
     for slug, panel in panels.items():
         if panel is None:
             made = f" by {model}" if model else ""
@@ -265,7 +294,7 @@ def build_comparison(db, slugs: list[str], current_hashes: dict[str, str] | None
         panels[slug] = _with_seat_models(db, panels[slug], (seat_models or {}).get(slug, {}))
     counts = queries.tallies(db, slugs)
     hashes = current_hashes or {}
-    tools = [tool_column(db, panels[s], counts[s], hashes.get(s), recuse) for s in slugs]
+    tools = [tool_column(db, panels[s], counts[s], hashes.get(s), recuse, quorum) for s in slugs]
     split = split_rows(tools)
     community, community_notes = community_read(tools)
     fairness, alike = fairness_notes(tools)
@@ -360,7 +389,8 @@ def write_comparison(c: Comparison, out_dir: Path) -> tuple[Path, Path]:
     return md_path, html_path
 
 
-def render_comparison_html(comparison: Comparison, root: str | None = None) -> str:
+def render_comparison_html(comparison: Comparison, root: str | None = None, **site) -> str:
     """A comparison page. With `root` (the site's relative root, e.g. "../") tool names link to
-    their pages; without it the page stands alone and links nowhere inside a site."""
-    return render_html("site/compare.html.j2", c=comparison, root=root, page_title=comparison.title)
+    their pages; without it the page stands alone and links nowhere inside a site. `site`: the
+    site's page settings (title, time zone, draft stamp, canonical address)."""
+    return render_html("site/compare.html.j2", c=comparison, root=root, page_title=comparison.title, **site)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .render import pct as pct_text
+from .render import day, pct as pct_text
 
 if TYPE_CHECKING:  # the data types only: panel.publish.comparison calls into this module
     from .comparison import Comparison, PersonaVerdict, ToolColumn
@@ -48,7 +48,8 @@ def fairness_notes(tools: list[ToolColumn]) -> tuple[list[str], str]:
             continue
         versions = {v.persona_version for v in seen.values()}
         if len(versions) > 1:
-            detail = ", ".join(f"{seen[s].persona_version} for {names[s]}" for s in seen)
+            detail = ", ".join(f"the prompt of {day(seen[s].prompt_date)} for {names[s]}" if seen[s].prompt_date
+                               else f"an unrecorded prompt for {names[s]}" for s in seen)
             title = next(iter(seen.values())).title
             version_notes.append(f"The {title} judged these tools with different prompt versions ({detail}).")
     notes = list(version_notes)

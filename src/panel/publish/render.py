@@ -13,6 +13,7 @@ import tempfile
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import jinja2
 
@@ -68,6 +69,38 @@ def when(stamp: str | None, zone: str = " UTC", missing: str = "—") -> str:
         return stamp
 
 
+def local_time(stamp: str | None, zone: ZoneInfo | None = None, missing: str = "—") -> str:
+    """A stored UTC time in the reader's time zone (the workspace's `timezone`), to the minute, with
+    the zone's abbreviation: "2026-12-05 09:30 CET". Without a zone, as `when`."""
+    if zone is None or not stamp:
+        return when(stamp, missing=missing)
+    try:
+        local = datetime.fromisoformat(stamp).astimezone(zone)
+    except ValueError:
+        return stamp
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or zone.key)
+
+
+def day(stamp: str | None, zone: ZoneInfo | None = None) -> str:
+    """The date alone, as a reader says it: "5 Dec 2026"."""
+    if not stamp:
+        return "—"
+    moment = datetime.fromisoformat(stamp)
+    local = moment.astimezone(zone) if zone else moment
+    return f"{local.day} {local.strftime('%b %Y')}"
+
+
+@jinja2.pass_context
+def _page_when(context, stamp: str | None, missing: str = "—") -> str:
+    """`| when` in a template: in the page's `display_zone` when the page has one (the site's)."""
+    return local_time(stamp, context.get("display_zone"), missing)
+
+
+@jinja2.pass_context
+def _page_day(context, stamp: str | None) -> str:
+    return day(stamp, context.get("display_zone"))
+
+
 def bar_widths(parts: list[int]) -> list[tuple[float, float]]:
     """(x, width) in a 0-100 box for each count; an all-zero bar stays empty."""
     total = sum(parts)
@@ -102,7 +135,8 @@ def _environment(autoescape: bool) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=not autoescape,
     )
-    env.filters.update(pct=pct, span=span, when=when, md=md_text, mdline=md_line, score=score, share=share)
+    env.filters.update(pct=pct, span=span, when=_page_when, day=_page_day, md=md_text, mdline=md_line,
+                       score=score, share=share)
     env.globals.update(outcome_label=OUTCOME_LABELS, bar_widths=bar_widths, embedded_note=embedded_note)
     return env
 

@@ -1,12 +1,17 @@
-"""`panel site`: a static site of every verdict and comparison, built from the store.
+"""`panel site`: the public site of every published verdict and comparison, built from the store
+(or, with --drafts, a preview of the newest drafts, every page stamped as unpublished).
 
 Layout (all links relative, so the folder can be opened from disk or served anywhere):
-  index.html               every reviewed tool, sorted by panel ship % (other orders below)
+  index.html               every published tool, sorted by panel ship % (other orders below)
   index-community.html     ... by community ship %
   index-price.html         ... by entry price
   index-name.html          ... by name
-  tools/<slug>.html        the latest panel, its rationales, the community split and history
-  compare/<a>-vs-<b>.html  every stored comparison, rebuilt from the current data
+  tools/<slug>.html        the published panel, its rationales, the community split, corrections
+  compare/<a>-vs-<b>.html  one page per set of tools compared, over the published panels
+  feed.xml                 Atom feed of publications, corrections and comparisons
+
+Every page reads the same panel of a tool; `check_one_figure` refuses to write a site where two
+pages would disagree.
 
 Sorting is done ahead of time into separate pages rather than with a script: the pages carry
 no JavaScript at all, and each order has its own address to link to.
@@ -14,25 +19,31 @@ no JavaScript at all, and each order has its own address to link to.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel
 
+from ..core.errors import SiteError
+from ..core.panel import PanelResult
+from ..inputs.settings import Settings
 from ..store import queries
+from ..store.db import now
 from .comparison import (
     Comparison,
     ToolColumn,
     build_comparison,
     latest_editor_note,
     render_comparison_html,
-    standing_panels,
     tool_column,
     with_head_to_head,
 )
+from .feed import render_feed
 from .headtohead_view import HeadToHeadView
 from .prose import join_words
-from .render import render_html, write_atomic
+from .publication import pending, public_history, visible_publications
+from .render import local_time, render_html, write_atomic
 
 
 @dataclass(frozen=True)
@@ -68,12 +79,40 @@ class HistoryRow(BaseModel):
     changes: list[str]  # persona calls that differ from the previous (older) row
 
 
+class PublishedVersion(BaseModel):
+    """One publication of a tool as its page lists it (newest first)."""
+
+    published_at: str
+    ship_pct: float | None  # None: below the quorum
+    ships: int
+    reported: int
+    seated: int
+    models: list[str]
+    changes: list[str]  # what moved since the previous publication; [] for the first
+    note: str | None
+    first: bool
+
+    @property
+    def correction(self) -> bool:
+        return not self.first and bool(self.changes)
+
+
+def published_versions(rows: list[dict], quorum: int) -> list[PublishedVersion]:
+    return [PublishedVersion(
+        published_at=row["visible_from"], ship_pct=row["ship_pct"] if row["reported"] >= quorum else None,
+        ships=row["ships"], reported=row["reported"], seated=row["seated"], models=json.loads(row["models"] or "[]"),
+        changes=json.loads(row["changes"] or "[]"), note=row["note"], first=row["previous_id"] is None,
+    ) for row in rows]
+
+
 @dataclass
 class BuiltSite:
     index: Path
     pages: list[Path] = field(default_factory=list)
     tools: int = 0
     comparisons: int = 0
+    notes: list[str] = field(default_factory=list)  # left out, held, stale: said by `panel site`
+    removed: list[Path] = field(default_factory=list)  # pages of an earlier build no longer on the site
 
 
 # --- data ----------------------------------------------------------------------------------------------
@@ -134,63 +173,162 @@ def sort_tools(tools: list[ToolColumn], key: str) -> list[ToolColumn]:
     return sorted(tools, key=name)
 
 
-def site_comparisons(db) -> list[Comparison]:
-    """Every stored comparison, rebuilt from each tool's standing panel and today's votes, so a tool
-    reads the same figure on every page of the site (a comparison run with --model or
-    --conflict-model shows that model's verdicts in its own outputs/compare/ page, not here; --recuse
-    is kept: those seats are shown as recused). Its head-to-head judgments are carried over; when
-    they were made over other panels than the ones shown, the page says so, dated."""
+def site_comparisons(db, panels: dict[str, PanelResult], judges_now: dict[str, str],
+                     quorum: int | None = None) -> list[Comparison]:
+    """Every stored comparison whose tools all have a panel on this site, one per set of tools,
+    rebuilt over those panels (the published ones, or the drafts in a preview) and today's votes, so a
+    tool reads the same figure on every page. A comparison run with --model, --conflict-model or
+    --recuse shows its own figures in its outputs/compare/ page, not here: here the panels are the
+    published ones, a vendor conflict flagged. Its head-to-head judgments (recused seats included)
+    are carried over; when they were made over other panels, or by prompts
+    edited since (`judges_now`: persona -> current version), the page says so, dated."""
     built = []
     for slugs in queries.stored_comparison_sets(db):
-        if None in standing_panels(db, slugs).values():
-            continue  # cannot happen: a comparison is only stored once every tool has a verdict
+        if any(slug not in panels for slug in slugs):
+            continue
         stored = queries.latest_comparison_data(db, slugs) or {}
-        comparison = build_comparison(db, slugs, recuse=stored.get("recuse", False))
+        comparison = build_comparison(db, slugs, panels={s: panels[s] for s in slugs}, quorum=quorum)
         with_head_to_head(comparison, [HeadToHeadView.model_validate(h) for h in stored.get("head_to_head", [])])
-        comparison.judged_on_earlier_panels = earlier_panels_note(comparison, stored)
+        comparison.judged_on_earlier_panels = stale_note(comparison, stored, judges_now)
         comparison.editor = latest_editor_note(db, comparison)
         built.append(comparison)
     return built
 
 
-def earlier_panels_note(comparison: Comparison, stored: dict) -> str | None:
-    """Why the stored head-to-head was judged over other panels than the standing ones, or None."""
+def stale_note(comparison: Comparison, stored: dict, judges_now: dict[str, str]) -> str | None:
+    """Why the stored head-to-head is stale (judged over other panels than the ones shown, or by a
+    persona prompt edited since), dated; None when it is current."""
+    if not comparison.head_to_head:
+        return None
     judged = stored.get("basis") or {}
     moved = [t.name for t in comparison.tools if (judged.get(t.slug) or [None])[0] != comparison.basis[t.slug][0]]
-    if not comparison.head_to_head or not moved:
+    edited = sorted(p for p, version in (stored.get("judges") or {}).items()
+                    if judges_now.get(p) not in (None, version))
+    if not moved and not edited:
         return None
+    reasons = []
+    if moved:
+        reasons.append(f"the panel of {join_words(moved)} has changed since")
+    if edited:
+        reasons.append(f"the {join_words(edited)} prompt{'s have' if len(edited) > 1 else ' has'} been edited since")
     when = stored.get("generated_at", "")[:10]
-    return (f"The head-to-head judgments below were made on {when} over the panels standing then (or with"
-            f" another model); the panel of {join_words(moved)} has changed since. Run"
-            f" \"panel compare {' '.join(comparison.slugs)}\" to judge the pair again.")
+    return (f"The head-to-head judgments below were made on {when} over the panels standing then; "
+            f"{' and '.join(reasons)}. They will be judged again with \"panel compare {' '.join(comparison.slugs)}\".")
+
+
+def check_one_figure(tools: list[ToolColumn], comparisons: list[Comparison]) -> None:
+    """Refuse a site where one tool shows two figures: every page must show each tool's one panel."""
+    shown: dict[str, set] = {}
+    for tool in [*tools, *(t for c in comparisons for t in c.tools)]:
+        shown.setdefault(tool.slug, set()).add((tool.panel.ship_pct, tool.panel.reported,
+                                                tuple(tool.panel.verdict_ids)))
+    twice = sorted(slug for slug, figures in shown.items() if len(figures) > 1)
+    if twice:
+        raise SiteError(f"{', '.join(twice)}: shown with different panels on different pages; no site written")
 
 
 # --- pages ---------------------------------------------------------------------------------------------
 
 
-def build_site(db, out_dir: Path) -> BuiltSite:
-    out_dir = Path(out_dir)
-    slugs = queries.judged_slugs(db)
+@dataclass
+class SiteRequest:
+    """What `panel site` builds: the public site (published panels) or a preview of the drafts."""
+
+    out_dir: Path
+    settings: Settings = field(default_factory=Settings)
+    drafts: bool = False
+    judges_now: dict[str, str] = field(default_factory=dict)  # persona -> current prompt version
+    brief_hashes: dict[str, str] = field(default_factory=dict)  # slug -> hash of today's brief file
+    at: str | None = None  # build as of this time (default: now)
+
+
+def build_site(db, request: SiteRequest) -> BuiltSite:
+    at = request.at or now()
+    out_dir = Path(request.out_dir)
+    quorum = request.settings.quorum
+    if request.drafts:
+        panels = {slug: queries.panel_by_id(db, drafts[0]["id"]) for slug in queries.judged_slugs(db)
+                  if (drafts := queries.draft_rows(db, slug))}
+        shown = {}
+    else:
+        shown = visible_publications(db, at)
+        panels = {slug: queries.panel_by_id(db, row["panel_id"]) for slug, row in shown.items()}
+    slugs = sorted(panels)
     counts = queries.tallies(db, slugs)
-    tools = [tool_column(db, queries.current_panel(db, s), counts[s], None) for s in slugs]
-    comparisons = site_comparisons(db)
-    built = BuiltSite(index=out_dir / "index.html", tools=len(tools), comparisons=len(comparisons))
+    tools = [tool_column(db, panels[s], counts[s], request.brief_hashes.get(s), quorum=quorum) for s in slugs]
+    comparisons = site_comparisons(db, panels, request.judges_now, quorum)
+    check_one_figure(tools, comparisons)
+    built = BuiltSite(index=out_dir / "index.html", tools=len(tools), comparisons=len(comparisons),
+                      notes=site_notes(db, request, at, shown, comparisons))
+    common = {"site_title": request.settings.title, "display_zone": request.settings.zone,
+              "draft": request.drafts, "built_at": at, "feed": not request.drafts}
 
     def write(relative: str, text: str) -> None:
         built.pages.append(write_atomic(out_dir / relative, text))
 
+    def page(relative: str, template: str, **context) -> None:
+        write(relative, render_html(template, canonical=request.settings.url(relative), **common, **context))
+
     for ordering in ORDERINGS:
-        write(ordering.file, render_html(
-            "site/index.html.j2", page_title=f"Tools by {ordering.label.lower()}", root="",
-            tools=sort_tools(tools, ordering.key),
-            orderings=ORDERINGS, current=ordering, comparisons=comparisons,
-        ))
+        page(ordering.file, "site/index.html.j2", page_title=f"Tools by {ordering.label.lower()}", root="",
+             tools=sort_tools(tools, ordering.key), orderings=ORDERINGS, current=ordering, comparisons=comparisons)
     for tool in tools:
         involved = [c for c in comparisons if tool.slug in c.slugs]
-        write(f"tools/{tool.slug}.html", render_html(
-            "site/tool.html.j2", page_title=tool.name, root="../", t=tool,
-            history=panel_history(db, tool.slug), comparisons=involved,
-        ))
+        history = [] if request.drafts else published_versions(public_history(db, tool.slug, at), quorum)
+        page(f"tools/{tool.slug}.html", "site/tool.html.j2", page_title=tool.name, root="../", t=tool,
+             history=history, drafts_history=panel_history(db, tool.slug) if request.drafts else [],
+             publication=shown.get(tool.slug), comparisons=involved)
     for comparison in comparisons:
-        write(f"compare/{comparison.name}.html", render_comparison_html(comparison, root="../"))
+        relative = f"compare/{comparison.name}.html"
+        write(relative, render_comparison_html(comparison, root="../", canonical=request.settings.url(relative),
+                                               **common))
+    if not request.drafts:
+        write("feed.xml", render_feed(db, request.settings, shown, comparisons, at))
+    built.removed = remove_stale_pages(out_dir, built.pages)
     return built
+
+
+def remove_stale_pages(out_dir: Path, written: list[Path]) -> list[Path]:
+    """Delete the pages of an earlier build that this one no longer has (a withdrawn tool, its
+    comparisons), so a withdrawal really leaves the site. Only panel's own page folders are touched."""
+    keep = {path.resolve() for path in written}
+    stale = [page for folder in ("tools", "compare") for page in (out_dir / folder).glob("*.html")
+             if page.resolve() not in keep]
+    for page in stale:
+        page.unlink()
+    return stale
+
+
+def site_notes(db, request: SiteRequest, at: str, shown: dict[str, dict], comparisons: list[Comparison]) -> list[str]:
+    """What the site leaves out or shows stale, and what to do about each, for `panel site` to say."""
+    if request.drafts:
+        return ["A preview of the newest drafts: every page is stamped as an unpublished draft."]
+    notes = []
+    for slug in queries.judged_slugs(db):
+        drafts = queries.draft_rows(db, slug)
+        if slug not in shown:
+            if queries.latest_publication(db, slug) is None:
+                notes.append(f"{slug}: never published; `panel publish {slug}` to put it on the site")
+            continue
+        if drafts and drafts[0]["id"] > shown[slug]["panel_id"] and _verdicts_of(db, drafts[0]["id"]) != \
+                json.loads(shown[slug]["verdict_ids"]):
+            notes.append(f"{slug}: a newer draft (draft {drafts[0]['id']}) is not published; `panel publish {slug}`"
+                         " to publish it")
+        current = request.brief_hashes.get(slug)
+        if current and current != shown[slug]["brief_hash"]:
+            notes.append(f"{slug}: the brief file has changed since the published panel; `panel review {slug}`,"
+                         f" then `panel publish {slug}`")
+    for row in pending(db, at):
+        what = "publication" if row["action"] == "publish" else "withdrawal"
+        notes.append(f"{row['slug']}: {what} held until {local_time(row['visible_from'], request.settings.zone)}")
+    for c in comparisons:
+        if c.judged_on_earlier_panels:
+            notes.append(f"{c.name}: stale head-to-head, shown with a dated notice; `panel compare"
+                         f" {' '.join(c.slugs)}` to judge it again")
+    if not request.settings.base_url:
+        notes.append("no base_url in panel.yaml: the feed's and pages' links are relative")
+    return notes
+
+
+def _verdicts_of(db, panel_id: int) -> list[int]:
+    return queries.panel_by_id(db, panel_id).verdict_ids()

@@ -76,7 +76,7 @@ class Batch:
             for table in sorted({job.table for job in jobs}):
                 self.cached |= queries.find_cached(self.store.db, [j.key for j in jobs if j.table == table], table)
         self.run_id = self.store.start_run(self.options.command, self.label, [p.slug for p in plans],
-                                           self.options.concurrency)
+                                           self.options.concurrency, self.options.operator)
         status = "interrupted"
         try:
             await self._start_workers(jobs)

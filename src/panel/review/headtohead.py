@@ -173,13 +173,14 @@ def check_conflict_flags(recuse: bool, conflict_model: str | None) -> None:
 
 def plan_comparison(db, slugs: list[str], personas: dict[str, Persona], options: ReviewOptions,
                     prompt_version: str, *, blind: bool = False, recuse: bool = False,
-                    conflict_model: str | None = None) -> ComparisonPlan:
+                    conflict_model: str | None = None, panels: dict | None = None) -> ComparisonPlan:
     """Every pair of the tools judged on the briefs their current panels judged, by the model that
     wrote those panels (unless --model). A seat whose model is made by either tool's vendor is
     flagged (default), left out (`recuse`), or given `conflict_model` for both its judgments and a
-    fresh review of that tool."""
+    fresh review of that tool. `panels` (slug -> PanelResult: the published ones) replaces the
+    current panels."""
     check_conflict_flags(recuse, conflict_model)
-    panels = {slug: queries.current_panel(db, slug, options.model) for slug in slugs}
+    panels = panels or {slug: queries.current_panel(db, slug, options.model) for slug in slugs}
     briefs = [ToolBrief.model_validate(queries.brief_json(db, panels[s].brief_hash)) for s in slugs]
     judged = judged_by_the_panels_model(options, panels.values())
     if judged.model != options.model and not judged.api_base:

@@ -22,6 +22,7 @@ from ..core.errors import PanelError, PersonaError
 from ..core.panel import PanelResult, aggregate
 from ..core.suggest import did_you_mean
 from ..core.verdict import PersonaResult, Verdict
+from ..inputs.operator import operator
 from ..inputs.personas import Persona, check_panel, render_messages
 from ..models.seam import ModelSettings
 
@@ -54,6 +55,7 @@ class ReviewOptions:
     samples: int = 1  # --samples K: independent answers per seat, decided by majority
     router: str | None = None  # --router FILE: a LiteLLM Router model_list serving some model names
     workers: int | None = None  # --workers N: processes making remote calls (None: one per core; 0: none)
+    operator: str = field(default_factory=operator)  # who ran it: PANEL_EDITOR, else the OS user
 
     def model_for(self, persona_model: str | None) -> str:
         return self.model or persona_model or self.default_model

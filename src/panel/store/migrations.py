@@ -367,6 +367,26 @@ def m012_vote_history(db: Database) -> None:
                " SELECT slug, voter, vote, cast_at, 'stored before vote history', cast_at FROM votes")
 
 
+def m013_publications(db: Database) -> None:
+    """Publishing is a recorded act (issue 21). A row pins one panel of a tool (`panel_id`, with the
+    figures it showed, so a page never recomputes them) or withdraws the tool (`action` unpublish);
+    the public site shows each tool's newest row whose `visible_from` has passed (an embargo holds a
+    row until then). `changes` says what moved since the tool's previous publication. Runs and
+    publications record who did them."""
+    db["publications"].create(
+        {"id": int, "slug": str, "action": str,  # publish | unpublish
+         "panel_id": int, "brief_hash": str, "verdict_ids": str,  # JSON list
+         "ship_pct": float, "ships": int, "reported": int, "seated": int, "call": str,  # ship | skip | split | NULL
+         "models": str, "persona_versions": str,  # JSON list, JSON {persona: version}
+         "previous_id": int, "changes": str,  # JSON list of sentences; [] for a first publication
+         "note": str, "operator": str, "recorded_at": str, "visible_from": str},
+        pk="id", not_null={"slug", "action", "operator", "recorded_at", "visible_from"},
+        foreign_keys=[("panel_id", "panels", "id")],
+    )
+    db["publications"].create_index(["slug"])
+    db["runs"].add_column("operator", str)
+
+
 MIGRATIONS = [m001_initial, m002_votes_and_comparisons, m003_audit_views, m004_editor_usage,
               m005_current_verdicts_and_response_modes, m006_samples, m007_evaluations, m008_deployments,
-              m009_judgments, m010_calibrations, m011_call_endpoints, m012_vote_history]
+              m009_judgments, m010_calibrations, m011_call_endpoints, m012_vote_history, m013_publications]

@@ -85,13 +85,27 @@ def panel_by_id(db, panel_id: int) -> PanelResult:
     panel = rows(db, "SELECT * FROM panels WHERE id = ?", [panel_id])[0]
     members = rows(
         db,
-        "SELECT m.persona AS member, m.cached, v.* FROM panel_members m JOIN verdicts v ON v.id = m.verdict_id"
-        " WHERE m.panel_id = ? ORDER BY m.rowid",
+        "SELECT m.persona AS member, m.cached, m.samples, m.stability, v.* FROM panel_members m"
+        " JOIN verdicts v ON v.id = m.verdict_id WHERE m.panel_id = ? ORDER BY m.rowid",
         [panel_id],
     )
-    results = [PersonaResult.from_row(m, cached=bool(m["cached"])) for m in members]
+    results = [_with_samples(PersonaResult.from_row(m, cached=bool(m["cached"])), m) for m in members]
     return PanelResult(slug=panel["slug"], brief_hash=panel["brief_hash"], seated=[r.persona for r in results],
                        results=results)
+
+
+def _with_samples(result: PersonaResult, member: dict) -> PersonaResult:
+    """A seat of K samples as it was recorded: the member row keeps K and the share that agreed, and
+    the verdict shown is one of the majority (any one, on an even split), which is enough to give
+    the seat back its decision (or split) and its stability."""
+    k, stability = member.get("samples") or 1, member.get("stability")
+    if k < 2 or stability is None or result.verdict is None:
+        return result
+    agree = round(stability * k)
+    shown = result.verdict.verdict
+    other = "skip" if shown == "ship" else "ship"
+    result.sampled = [shown] * agree + [other] * (k - agree)
+    return result
 
 
 def latest_panel(db, slug: str) -> PanelResult | None:
@@ -299,24 +313,76 @@ def stored_brief_slugs(db) -> set[str]:
 
 
 def stored_comparison_sets(db) -> list[list[str]]:
-    """Every set of tools ever compared, newest first."""
-    found = db.execute("SELECT slugs, max(id) AS newest FROM comparisons GROUP BY slugs ORDER BY newest DESC")
-    return [json.loads(row[0]) for row in found.fetchall()]
+    """Every set of tools ever compared, newest first, each once whatever order it was named in
+    (in slug order: `compare b a` and `compare a b` are one comparison)."""
+    found: list[list[str]] = []
+    for (slugs,) in db.execute("SELECT slugs FROM comparisons ORDER BY id DESC").fetchall():
+        key = sorted(json.loads(slugs))
+        if key not in found:
+            found.append(key)
+    return found
+
+
+def _comparison_rows(db, slugs: list[str], columns: str, where: str = "") -> list[dict]:
+    """The stored comparisons of this set of tools in any order, newest first."""
+    key = sorted(slugs)
+    return [row for row in rows(db, f"SELECT slugs, {columns} FROM comparisons WHERE 1 = 1{where} ORDER BY id DESC")
+            if sorted(json.loads(row["slugs"])) == key]
 
 
 def latest_comparison_data(db, slugs: list[str]) -> dict | None:
     """The data of the newest stored comparison of these tools (as it was written)."""
-    row = db.execute("SELECT data FROM comparisons WHERE slugs = ? ORDER BY id DESC LIMIT 1",
-                     [json.dumps(slugs)]).fetchone()
-    return json.loads(row[0]) if row else None
+    found = _comparison_rows(db, slugs, "data")
+    return json.loads(found[0]["data"]) if found else None
 
 
 def latest_editor_row(db, slugs: list[str]) -> dict | None:
     """The newest stored editor summary for this set of tools (with the data it was written for)."""
-    found = rows(
-        db,
-        "SELECT created_at, data, editor_model, editor_summary FROM comparisons"
-        " WHERE slugs = ? AND editor_summary IS NOT NULL ORDER BY id DESC LIMIT 1",
-        [json.dumps(slugs)],
-    )
+    found = _comparison_rows(db, slugs, "created_at, data, editor_model, editor_summary",
+                             " AND editor_summary IS NOT NULL")
     return found[0] if found else None
+
+
+# --- drafts and publications ------------------------------------------------------------------------
+
+
+def draft_rows(db, slug: str) -> list[dict]:
+    """A tool's drafts (its recorded panels), newest first, with the command and operator of each
+    run. A labelled set's evaluation makes no draft: its tools are test cases."""
+    return rows(db, "SELECT p.*, r.command, r.operator FROM panels p JOIN runs r ON r.id = p.run_id"
+                    " WHERE p.slug = ? AND r.command NOT LIKE 'eval %' ORDER BY p.id DESC", [slug])
+
+
+def publication_rows(db, slug: str | None = None, visible_by: str | None = None) -> list[dict]:
+    """Publication records, oldest first; of one tool, and/or those visible by a time."""
+    where, params = filters({"slug": slug})
+    if visible_by is not None:
+        where += " AND visible_from <= ?"
+        params.append(visible_by)
+    return rows(db, f"SELECT * FROM publications WHERE 1 = 1{where} ORDER BY id", params)
+
+
+def latest_publication(db, slug: str, action: str | None = None) -> dict | None:
+    """A tool's newest publication record (of `action`, if given), visible yet or not."""
+    where, params = filters({"slug": slug, "action": action})
+    found = rows(db, f"SELECT * FROM publications WHERE 1 = 1{where} ORDER BY id DESC LIMIT 1", params)
+    return found[0] if found else None
+
+
+def verdict_decisions(db, verdict_ids: list[int]) -> dict[str, str]:
+    """persona -> ship/skip of these verdicts."""
+    if not verdict_ids:
+        return {}
+    marks = ",".join("?" * len(verdict_ids))
+    found = db.execute(f"SELECT persona, verdict FROM verdicts WHERE id IN ({marks})", list(verdict_ids))
+    return {persona: verdict for persona, verdict in found.fetchall()}
+
+
+def persona_first_seen(db, versions: set[str]) -> dict[str, str]:
+    """version -> when it was first stored (pages name a prompt by persona and date, not by hash)."""
+    versions = sorted(v for v in versions if v)
+    if not versions:
+        return {}
+    marks = ",".join("?" * len(versions))
+    found = db.execute(f"SELECT version, first_seen FROM persona_versions WHERE version IN ({marks})", versions)
+    return dict(found.fetchall())

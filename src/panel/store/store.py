@@ -83,10 +83,12 @@ class Store:
 
     # --- runs -----------------------------------------------------------------------------------
 
-    def start_run(self, command: str, model: str, slugs: list[str], concurrency: int) -> int:
+    def start_run(self, command: str, model: str, slugs: list[str], concurrency: int,
+                  operator: str | None = None) -> int:
         with write_lock(self.db):
             return insert(self.db, "runs", {
                 "started_at": now(), "command": command, "model": model, "concurrency": concurrency,
+                "operator": operator,
                 "briefs": json.dumps(slugs), "status": "running", "calls_made": 0, "calls_reused": 0,
                 "prompt_tokens": 0, "completion_tokens": 0, "cost": 0,
             })
@@ -144,6 +146,16 @@ class Store:
                     "samples": len(r.sampled) if r.sampled else 1, "stability": r.stability,
                 })
         return panel_id
+
+    def record_publication(self, plan) -> dict | None:
+        """Record a publication or withdrawal. `plan(db)` (panel.publish.publication) returns its row,
+        None for nothing to record, or raises; it runs under the write lock, so of two editors
+        publishing the same tool at once the second sees the first's record (and its changes)."""
+        with write_lock(self.db):
+            row = plan(self.db)
+            if row is not None:
+                row["id"] = insert(self.db, "publications", row)
+            return row
 
     def save_calibration(self, key: str, persona: str, version: str, model: str, offset: float,
                          content_free: list[float]) -> None:

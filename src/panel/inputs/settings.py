@@ -1,0 +1,63 @@
+"""Workspace settings: `panel.yaml` in the workspace folder (every field optional).
+
+    title: Panel verdicts          # the site's name, on every page and in the feed
+    base_url: https://example.org/verdicts/   # absolute links: canonical, social previews, the feed
+    timezone: Europe/Berlin        # how pages and the digest show dates (stored times stay UTC)
+    auto_publish: false            # true: every finished review is published at once (no sign-off)
+    quorum: 3                      # no ship % is published from fewer counted verdicts
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..core.errors import SettingsError
+from .yamlfile import load_model
+
+SETTINGS_FILE = "panel.yaml"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field("Panel verdicts", min_length=1, max_length=80)
+    base_url: str | None = None
+    timezone: str = "UTC"
+    auto_publish: bool = False
+    quorum: int = Field(3, ge=1, le=50)
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("https://", "http://")) or any(c.isspace() for c in value):
+            raise ValueError("must be an absolute http(s) address, e.g. https://example.org/verdicts/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}' (use an IANA name such as Europe/Berlin or UTC)")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def url(self, relative: str) -> str | None:
+        """An absolute address for a page of the site, or None without a base_url."""
+        return self.base_url + relative if self.base_url else None
+
+
+def load_settings(home: Path) -> Settings:
+    path = Path(home) / SETTINGS_FILE
+    if not path.exists():
+        return Settings()
+    return load_model(path, Settings, SettingsError)

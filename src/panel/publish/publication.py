@@ -1,0 +1,188 @@
+"""Publication: which panel of a tool the public pages show.
+
+A *draft* is any panel the store holds (each review, re-run or side run records one). Publishing
+pins one draft per tool, with who, when, a note and what changed since the tool's previous
+publication; withdrawing removes the tool from the public pages and keeps the record. The site,
+the feed and the digest read publications only (`visible_publications`), so nothing a command
+does to the drafts changes a public page until someone publishes it.
+
+An embargoed publication (`--at`) is recorded now and shown from its time on; until then the
+tool's earlier publication (if any) stays. The newest decision that has become visible wins.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from ..core.errors import PublishError
+from ..core.panel import PanelResult, pct
+from ..store import queries
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    slug: str
+    operator: str
+    note: str | None = None
+    at: str | None = None  # --at, as typed
+    draft: int | None = None  # --draft PANEL_ID (default: the tool's newest draft)
+
+
+def panel_call(panel: PanelResult) -> str | None:
+    """What the panel says overall: ship or skip by majority, split on a tie, None with no verdict."""
+    if not panel.reported:
+        return None
+    margin = 2 * panel.ships - panel.reported
+    return "ship" if margin > 0 else "skip" if margin < 0 else "split"
+
+
+def parse_embargo(text: str, zone: ZoneInfo, now: str) -> str:
+    """--at as a stored UTC time. A time without a zone is read in the workspace's time zone; a time
+    that has passed is refused (publish without --at to publish now)."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise PublishError(f"--at '{text}': not a date and time; write e.g. 2026-12-08T09:00 or "
+                           "2026-12-08T09:00+01:00") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    stamp = moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    if stamp <= now:
+        raise PublishError(f"--at {text}: that time has passed; leave --at out to publish now")
+    return stamp
+
+
+def choose_draft(db, slug: str, draft: int | None) -> tuple[dict, PanelResult]:
+    """The draft to publish: --draft, else the tool's newest (evaluation runs make none)."""
+    found = queries.draft_rows(db, slug)
+    if not found:
+        raise PublishError(f"'{slug}' has no panel to publish; run `panel review {slug}` first")
+    if draft is not None:
+        row = next((r for r in found if r["id"] == draft), None)
+        if row is None:
+            ids = ", ".join(str(r["id"]) for r in found[:8])
+            raise PublishError(f"--draft {draft}: not a panel of '{slug}' (its drafts, newest first: {ids})")
+    else:
+        row = found[0]
+    panel = queries.panel_by_id(db, row["id"])
+    if not panel.reported:
+        which = f"draft {row['id']}" if draft is not None else "the newest draft"
+        raise PublishError(f"{which} of '{slug}' has no verdict to publish (every seat failed); run"
+                           f" `panel review {slug}` again, or choose an earlier one with --draft")
+    return row, panel
+
+
+def plan_publication(db, request: PublishRequest, zone: ZoneInfo, now: str) -> dict | None:
+    """The publications row for `request`, or None when the draft is the one already published (a
+    re-run that changed nothing is not news). Raises PublishError on bad input; writes nothing."""
+    visible_from = parse_embargo(request.at, zone, now) if request.at else now
+    row, panel = choose_draft(db, request.slug, request.draft)
+    previous = queries.latest_publication(db, request.slug, action="publish")
+    withdrawn = _is_withdrawn(db, request.slug)
+    if previous and not withdrawn and json.loads(previous["verdict_ids"]) == panel.verdict_ids() \
+            and not request.at and previous["visible_from"] <= now:
+        return None
+    call = panel_call(panel)
+    changes = describe_changes(db, previous, panel) if previous else []
+    if previous and previous["call"] != call and not request.note:
+        raise PublishError(f"'{request.slug}': the panel's call moves from {previous['call'] or 'none'} to"
+                           f" {call} ({pct(previous['ship_pct'])} → {pct(panel.ship_pct)}); a correction needs"
+                           " a note: add --note \"why\"")
+    return {
+        "slug": request.slug, "action": "publish", "panel_id": row["id"], "brief_hash": panel.brief_hash,
+        "verdict_ids": json.dumps(panel.verdict_ids()), "ship_pct": panel.ship_pct, "ships": panel.ships,
+        "reported": panel.reported, "seated": len(panel.seated), "call": call, "models": json.dumps(panel.models),
+        "persona_versions": json.dumps(persona_versions(panel)),
+        "previous_id": previous["id"] if previous else None, "changes": json.dumps(changes),
+        "note": request.note, "operator": request.operator, "recorded_at": now, "visible_from": visible_from,
+    }
+
+
+def plan_withdrawal(db, slug: str, note: str, operator: str, now: str) -> dict:
+    if not note.strip():
+        raise PublishError("unpublish needs a --note saying why")
+    latest = queries.latest_publication(db, slug)
+    if latest is None or latest["action"] != "publish":
+        raise PublishError(f"'{slug}' is not published, so there is nothing to unpublish")
+    return {"slug": slug, "action": "unpublish", "previous_id": latest["id"], "changes": "[]", "note": note,
+            "operator": operator, "recorded_at": now, "visible_from": now}
+
+
+def _is_withdrawn(db, slug: str) -> bool:
+    latest = queries.latest_publication(db, slug)
+    return latest is not None and latest["action"] == "unpublish"
+
+
+def persona_versions(panel: PanelResult) -> dict[str, str]:
+    return {r.persona: r.persona_version for r in panel.ordered() if r.status == "ok"}
+
+
+def describe_changes(db, previous: dict, panel: PanelResult) -> list[str]:
+    """What a republication changes, one sentence each: the brief (which fields), the persona
+    prompts, the model, the seats, each persona's call and the ship %. Empty: the same calls
+    again (a re-run that moved nothing)."""
+    changes = []
+    if previous["brief_hash"] != panel.brief_hash:
+        fields = _changed_fields(queries.brief_json(db, previous["brief_hash"]) or {},
+                                 queries.brief_json(db, panel.brief_hash) or {})
+        changes.append(f"The brief was edited ({', '.join(fields)})." if fields else "The brief was edited.")
+    before = json.loads(previous["persona_versions"] or "{}")
+    after = persona_versions(panel)
+    edited = [p for p in after if p in before and before[p] != after[p]]
+    if edited:
+        changes.append(f"New prompt for {_names(edited)}.")
+    added, dropped = [p for p in after if p not in before], [p for p in before if p not in after]
+    if added:
+        changes.append(f"Now seated: {_names(added)}.")
+    if dropped:
+        changes.append(f"No longer counted: {_names(dropped)}.")
+    old_models = json.loads(previous["models"] or "[]")
+    if old_models != panel.models:
+        changes.append(f"Model: {', '.join(old_models)} → {', '.join(panel.models)}.")
+    old_calls = queries.verdict_decisions(db, json.loads(previous["verdict_ids"] or "[]"))
+    moved = [f"{r.persona} {old_calls[r.persona]} → {r.decision}" for r in panel.ordered()
+             if r.decision and old_calls.get(r.persona) not in (None, r.decision)]
+    if moved:
+        changes.append(f"Calls changed: {'; '.join(moved)}.")
+    if changes or previous["ship_pct"] != panel.ship_pct:
+        changes.append(f"Panel ship {pct(previous['ship_pct'])} → {pct(panel.ship_pct)}.")
+    return changes
+
+
+def _changed_fields(old: dict, new: dict) -> list[str]:
+    return [key.replace("_", " ") for key in new if old.get(key) != new.get(key)]
+
+
+def _names(personas: list[str]) -> str:
+    return ", ".join(personas)
+
+
+# --- what the public sees ------------------------------------------------------------------------------
+
+
+def visible_publications(db, at: str) -> dict[str, dict]:
+    """slug -> its publications row shown at `at`: the newest decision visible by then, when that
+    decision is to publish (a withdrawn tool is absent)."""
+    newest: dict[str, dict] = {}
+    for row in queries.publication_rows(db, visible_by=at):
+        newest[row["slug"]] = row  # rows come oldest first
+    return {slug: row for slug, row in newest.items() if row["action"] == "publish"}
+
+
+def public_history(db, slug: str, at: str) -> list[dict]:
+    """A published tool's publications visible at `at`, newest first (failed runs and drafts never
+    appear: they stay in `panel audit`)."""
+    return [row for row in reversed(queries.publication_rows(db, slug=slug, visible_by=at))
+            if row["action"] == "publish"]
+
+
+def published_panels(db, at: str) -> dict[str, PanelResult]:
+    return {slug: queries.panel_by_id(db, row["panel_id"]) for slug, row in visible_publications(db, at).items()}
+
+
+def pending(db, at: str) -> list[dict]:
+    """Publications and withdrawals recorded but held until a later time (embargoes)."""
+    return [row for row in queries.publication_rows(db) if row["visible_from"] > at]
