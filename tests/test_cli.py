@@ -198,12 +198,19 @@ def test_unknown_names_suggest_the_near_miss(workspace, run_cli, make_brief):
     assert review.exit_code == 2 and "unknown persona 'buildr', did you mean 'builder'?" in review.stderr
 
 
-def test_briefs_list_says_which_tools_were_reviewed_and_new_takes_pricing_notes(workspace, run_cli, make_brief):
-    make_brief("lantern")
-    make_brief("quill")
-    assert run_cli("review", "lantern", "--model", "scripted/demo").exit_code == 0
+def test_briefs_list_says_never_reviewed_draft_or_published_and_new_takes_pricing_notes(workspace, run_cli,
+                                                                                       make_brief):
+    for slug in ("lantern", "quill", "ember", "flint"):
+        make_brief(slug)
+    assert run_cli("review", "lantern", "ember", "flint", "--model", "scripted/demo").exit_code == 0
+    assert run_cli("publish", "lantern", "flint").exit_code == 0
+    assert run_cli("unpublish", "flint", "--note", "withdrawn by the vendor").exit_code == 0
     rows = json.loads(run_cli("briefs", "list", "--json").stdout)
-    assert {r["slug"]: r["status"] for r in rows} == {"lantern": "reviewed", "quill": "never reviewed"}
+    assert {r["slug"]: r["status"] for r in rows} == {"lantern": "published", "quill": "never reviewed",
+                                                      "ember": "draft", "flint": "withdrawn"}
+    assert run_cli("review", "lantern", "--model", "scripted/other").exit_code == 0
+    rows = json.loads(run_cli("briefs", "list", "--json").stdout)
+    assert {r["slug"]: r["status"] for r in rows}["lantern"] == "published; newer draft"
     res = run_cli("briefs", "new", "--slug", "acme", "--name", "Acme", "--tagline", "t", "--category", "c",
                   "--vendor", "v", "--description", "d", "--pricing-model", "subscription",
                   "--entry-price", "$10 per month", "--licence", "MIT", "--pricing-notes", "Five seats at most.")

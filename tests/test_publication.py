@@ -67,9 +67,10 @@ def site_build(run_cli):
     return res
 
 
-def test_the_editors_week_ends_in_a_site_that_never_contradicts_itself(workspace, run_cli, make_brief):
+def test_the_editors_week_ends_in_a_site_that_never_contradicts_itself(workspace, run_cli, make_brief, monkeypatch):
     """The sequence of issue 21, replayed: mixed models, both argument orders, a prompt edit and
     re-run, a brief edit, a failed run, a withdrawal and an embargo; then every page is checked."""
+    monkeypatch.setenv("PANEL_EDITOR", "editor-on-duty")
     site = workspace / "outputs" / "site"
     write_tools(make_brief)
     scripted.script("kind", reviewer(CALLS))
@@ -163,7 +164,9 @@ def test_the_editors_week_ends_in_a_site_that_never_contradicts_itself(workspace
     history = json.loads(run_cli("publications", "kestrel-coder", "--json").stdout)["publications"]
     assert [(r["action"], r["operator"]) for r in history][0] == ("publish", "alice")
     assert history[-1]["action"] == "unpublish" and history[-1]["note"] == "The vendor pulled the product"
-    assert {r[0] for r in db_rows(workspace, "SELECT operator FROM runs")} - {None}
+    assert {r[0] for r in db_rows(workspace, "SELECT operator FROM runs")} == {"editor-on-duty"}
+    runs = run_cli("audit", "runs").stdout
+    assert "by editor-on-duty" in runs
 
 
 def test_drafts_preview_is_stamped_and_apart(workspace, run_cli, make_brief):

@@ -100,7 +100,8 @@ def audit_runs(
             f"  {opt(r['duration_s'], '{:.1f}s')}  {escape(r['command'] or '')}"
         )
         out.print(
-            f"    {escape(r['model'] or '')} · {len(r['briefs'])} brief(s): {escape(', '.join(r['briefs']))}"
+            f"    {escape(r['model'] or '')} · by {escape(r.get('operator') or 'unknown')}"
+            f" · {len(r['briefs'])} brief(s): {escape(', '.join(r['briefs']))}"
             f" · {r['calls_made']} call(s) made, {r['calls_reused']} reused · {tokens} tokens · {money(r['cost'])}",
             style="dim",
         )

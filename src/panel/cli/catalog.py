@@ -92,13 +92,14 @@ def personas_validate(paths: Optional[list[Path]] = typer.Argument(None, help="P
 @briefs_app.command("list")
 @guarded
 def briefs_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
-    """List the briefs in tool_briefs/ with their review status (never reviewed, or reviewed: a panel
-    is stored). A brief that does not load is listed as invalid, with its error on stderr, and the
-    command exits 1 (the others are still listed)."""
+    """List the briefs in tool_briefs/ with their status: never reviewed; draft (reviewed, not
+    published); published (with "newer draft" when a later review is not published yet); held
+    (an embargoed publication); withdrawn. A brief that does not load is listed as invalid, with
+    its error on stderr, and the command exits 1 (the others are still listed)."""
     from ..core.errors import BriefError
     from ..inputs.briefs import brief_files, load_brief
 
-    reviewed = reviewed_slugs()
+    status = review_statuses()
     rows, broken = [], []
     for path in brief_files(workspace().briefs_dir):
         try:
@@ -109,7 +110,7 @@ def briefs_list(as_json: bool = typer.Option(False, "--json", help="Print JSON."
             continue
         rows.append({"slug": b.slug, "name": b.name, "category": b.category, "entry": b.pricing.entry,
                      "licence": b.licence, "panel": b.panel,
-                     "status": "reviewed" if b.slug in reviewed else "never reviewed"})
+                     "status": status.get(b.slug, "never reviewed")})
     if as_json:
         print_json(rows)
     else:
@@ -120,16 +121,18 @@ def briefs_list(as_json: bool = typer.Option(False, "--json", help="Print JSON."
         raise typer.Exit(EXIT_PARTIAL)
 
 
-def reviewed_slugs() -> set[str]:
-    """Tools with a stored panel (the store is only read, and only if it exists)."""
-    from ..store.queries import judged_slugs
+def review_statuses() -> dict[str, str]:
+    """slug -> draft / published / ... for the tools with a stored panel (panel.publish.publication;
+    the store is only read, and only if it exists)."""
+    from ..publish.publication import statuses
+    from ..store.db import now
     from .app import open_store
 
     path = workspace().db_path(None)
     if not path.exists():
-        return set()
+        return {}
     with open_store(None, must_exist=True) as store:
-        return set(judged_slugs(store.db))
+        return statuses(store.db, now())
 
 
 def show_briefs(rows: list[dict]) -> None:

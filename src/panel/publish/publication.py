@@ -186,3 +186,25 @@ def published_panels(db, at: str) -> dict[str, PanelResult]:
 def pending(db, at: str) -> list[dict]:
     """Publications and withdrawals recorded but held until a later time (embargoes)."""
     return [row for row in queries.publication_rows(db) if row["visible_from"] > at]
+
+
+def statuses(db, at: str) -> dict[str, str]:
+    """slug -> where each reviewed tool stands: draft (reviewed, never published), published,
+    "published; newer draft", "held until ..." (embargoed), withdrawn. A tool never reviewed is absent."""
+    shown = visible_publications(db, at)
+    held = {row["slug"]: row["visible_from"] for row in pending(db, at) if row["action"] == "publish"}
+    found = {}
+    for slug in queries.judged_slugs(db):
+        latest = queries.latest_publication(db, slug)
+        if slug in shown:
+            newest = queries.draft_rows(db, slug)[0]
+            newer = newest["id"] > shown[slug]["panel_id"] and \
+                queries.panel_by_id(db, newest["id"]).verdict_ids() != json.loads(shown[slug]["verdict_ids"])
+            found[slug] = "published; newer draft" if newer else "published"
+        elif latest is not None and latest["action"] == "unpublish":
+            found[slug] = "withdrawn"
+        else:
+            found[slug] = "draft"
+        if slug in held:
+            found[slug] += f" (held until {held[slug][:16].replace('T', ' ')} UTC)"
+    return found

@@ -385,6 +385,18 @@ def m013_publications(db: Database) -> None:
     )
     db["publications"].create_index(["slug"])
     db["runs"].add_column("operator", str)
+    db.execute("DROP VIEW run_summary")  # the same view, with who ran it
+    db.execute(
+        """CREATE VIEW run_summary AS
+        SELECT r.id, r.started_at, r.finished_at,
+               round((julianday(r.finished_at) - julianday(r.started_at)) * 86400.0, 3) AS duration_s,
+               r.command, r.model, r.operator, r.status, json_array_length(r.briefs) AS brief_count, r.briefs,
+               r.calls_made, r.calls_reused, r.prompt_tokens, r.completion_tokens, r.cost,
+               (SELECT count(*) FROM calls c WHERE c.run_id = r.id AND c.outcome = 'ok') AS calls_ok,
+               (SELECT count(*) FROM calls c WHERE c.run_id = r.id AND c.outcome = 'unscored') AS calls_unscored,
+               (SELECT count(*) FROM calls c WHERE c.run_id = r.id AND c.outcome = 'error') AS calls_error
+        FROM runs r"""
+    )
 
 
 MIGRATIONS = [m001_initial, m002_votes_and_comparisons, m003_audit_views, m004_editor_usage,
