@@ -159,7 +159,14 @@ def test_init_scaffolds_a_workspace(tmp_path, run_cli, monkeypatch):
     assert (target / "tool_briefs" / "smollm3.yaml").exists()
     assert run_cli("init", str(target)).exit_code == 2
     monkeypatch.chdir(target)
+    monkeypatch.setenv("PANEL_HOME", str(target))
     assert run_cli("review", "smollm3", "--model", "scripted/demo").exit_code == 0
+    # The shipped settings file loads, and the README's flow ends in a site.
+    from panel.inputs.settings import load_settings
+
+    assert load_settings(target).quorum == 3 and "auto_publish" in (target / "panel.yaml").read_text()
+    assert run_cli("publish", "smollm3").exit_code == 0 and run_cli("site").exit_code == 0
+    assert (target / "outputs" / "site" / "tools" / "smollm3.html").exists()
 
 
 def test_a_new_workspace_can_run_the_readmes_eval(tmp_path, run_cli, monkeypatch):

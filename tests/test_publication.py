@@ -103,6 +103,8 @@ def test_the_editors_week_ends_in_a_site_that_never_contradicts_itself(workspace
     res = site_build(run_cli)
     assert "omnimind-agi-box: the brief file has changed since the published panel" in res.stderr
     assert "kestrel-coder-vs-relay-cloud: stale head-to-head" in res.stderr
+    stale = words(site / "compare" / "kestrel-coder-vs-relay-cloud.html")
+    assert "since then the panel of Kestrel Coder has changed and the Skeptic's prompt has been edited." in stale
     scripted.script("kind", reviewer({**CALLS, ("OmniMind AGI Box", "Builder"): "ship",
                                       ("OmniMind AGI Box", "Skeptic"): "ship"}))
     assert run_cli("review", "omnimind-agi-box", "--model", "scripted/kind").exit_code == 0
@@ -146,19 +148,22 @@ def test_the_editors_week_ends_in_a_site_that_never_contradicts_itself(workspace
     assert "Re-reviewed on the vendor's corrected brief" in omni and "first publication" in omni
     # The pair's head-to-head was judged over omni's earlier panel: stale, said and dated.
     pair = words(site / "compare" / "omnimind-agi-box-vs-relay-cloud.html")
-    assert "the panel of OmniMind AGI Box has changed since" in pair
+    assert "since then the panel of OmniMind AGI Box has changed and the Skeptic's prompt has been edited." in pair
     # The feed: valid Atom, exactly the publications (first verdicts and the correction) and the comparison.
     feed = feedparser.parse((site / "feed.xml").read_bytes())
     assert feed.bozo == 0 and feed.version == "atom10"
     titles = sorted(entry.title for entry in feed.entries)
     assert titles == ["Comparison: OmniMind AGI Box vs Relay Cloud", "Correction: OmniMind AGI Box — 60% ship",
-                      "Verdict: OmniMind AGI Box — 20% ship", "Verdict: Relay Cloud — 60% ship",
+                      "Verdict: OmniMind AGI Box — 20% ship (since replaced; see the tool's page)",
+                      "Verdict: Relay Cloud — 60% ship",
                       "Verdict: Wren Notes — 100% ship"]
     assert all(entry.link.endswith((".html",)) for entry in feed.entries)
     # The digest lists the week, withdrawal included, with the same figures.
     digest = json.loads(run_cli("digest", "--since", "7d", "--json").stdout)
     kinds = sorted(item["kind"] for item in digest["items"])
-    assert kinds == ["Comparison", "Correction", "Verdict", "Verdict", "Withdrawn"]  # wren's row is dated January
+    assert kinds == ["Comparison", "Verdict", "Verdict", "Withdrawn"]  # wren's row is dated January
+    # One item per tool, with the figure the site shows (first published this week, corrected since).
+    assert "Verdict: OmniMind AGI Box — 60% ship" in [item["title"] for item in digest["items"]]
     assert Path(digest["files"]["html"]).read_text().count("<script") == 0
     # Who did what is on record.
     history = json.loads(run_cli("publications", "kestrel-coder", "--json").stdout)["publications"]

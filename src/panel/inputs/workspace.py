@@ -90,8 +90,8 @@ SCAFFOLD = {"personas": (".yaml", ".j2"), "tool_briefs": (".yaml",), "evals/stan
 
 
 def init_workspace(target: Path) -> list[Path]:
-    """Copy the default personas, briefs, labelled set and Datasette metadata into `target`; refuse
-    to overwrite anything."""
+    """Copy the default personas, briefs, labelled set, Datasette metadata and site settings
+    (panel.yaml) into `target`; refuse to overwrite anything."""
     source = defaults_dir()
     written: list[Path] = []
     for folder in SCAFFOLD:
@@ -105,5 +105,9 @@ def init_workspace(target: Path) -> list[Path]:
             if item.is_file() and item.suffix in kinds:
                 shutil.copyfile(item, dest / item.name)
                 written.append(dest / item.name)
+    settings = source / "panel.yaml"
+    if settings.is_file() and not (target / "panel.yaml").exists():
+        shutil.copyfile(settings, target / "panel.yaml")
+        written.append(target / "panel.yaml")
     (target / "outputs").mkdir(exist_ok=True)
     return written

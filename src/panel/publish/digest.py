@@ -30,20 +30,25 @@ class Digest:
 
 def gather_digest(db, settings: Settings, shown: dict[str, dict], comparisons, since: str | None,
                   until: str) -> Digest:
-    """Items made public in [since, until): publications of tools shown now, withdrawals, and the
-    comparisons on the site judged in the window."""
+    """Items made public in [since, until): one per tool published or corrected in the window, with
+    the figure the site shows now (a tool first published in the window is a Verdict, however often
+    it was corrected since), the withdrawals, and the comparisons on the site judged in the window."""
     names = queries.stored_tool_names(db)
-    items = []
-    for row in queries.publication_rows(db, visible_by=until):
-        if since and row["visible_from"] < since:
+
+    def in_window(stamp: str) -> bool:
+        return (not since or stamp >= since) and stamp < until
+
+    rows = queries.publication_rows(db, visible_by=until)
+    items = [{"kind": "Withdrawn", "title": f"Withdrawn: {names.get(r['slug'], r['slug'])}", "when": r["visible_from"],
+              "text": r["note"] or "", "path": None} for r in rows if r["action"] == "unpublish"
+             and in_window(r["visible_from"]) and r["slug"] not in shown]
+    for slug, row in shown.items():
+        if not in_window(row["visible_from"]):
             continue
-        if row["action"] == "unpublish":
-            items.append({"kind": "Withdrawn", "title": f"Withdrawn: {names.get(row['slug'], row['slug'])}",
-                          "when": row["visible_from"], "text": row["note"] or "", "path": None})
-        elif row["slug"] in shown:
-            item = publication_item(row, names.get(row["slug"], row["slug"]), settings.quorum)
-            if item is not None:
-                items.append(item)
+        new = any(r["slug"] == slug and r["previous_id"] is None and in_window(r["visible_from"]) for r in rows)
+        item = publication_item(row, names.get(slug, slug), settings.quorum, kind="Verdict" if new else None)
+        if item is not None:
+            items.append(item)
     items += [c for c in comparison_items(comparisons) if (not since or c["when"] >= since) and c["when"] < until]
     items.sort(key=lambda item: item["when"], reverse=True)
     label = f"since {day(since, settings.zone)}" if since else "so far"

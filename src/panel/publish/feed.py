@@ -1,6 +1,8 @@
 """The site's Atom feed (feed.xml), written with feedgen: one entry per publication that told readers
 something (a first verdict, an update or correction that changed something) and one per comparison
-on the site. A republication that moved nothing, a draft and a withdrawn tool have none."""
+on the site. A republication that moved nothing, a draft and a withdrawn tool have none. An entry
+whose figure a later publication replaced says so in its title, so no entry passes off an old
+figure as the tool's current one."""
 
 from __future__ import annotations
 
@@ -18,25 +20,30 @@ def publication_entries(db, shown: dict[str, dict], quorum: int, at: str) -> lis
     names = queries.stored_tool_names(db)
     items = []
     for slug in shown:
-        for row in public_history(db, slug, at):
-            item = publication_item(row, names.get(slug, slug), quorum)
+        history = public_history(db, slug, at)  # newest first: the first row is the one shown
+        for row in history:
+            item = publication_item(row, names.get(slug, slug), quorum, superseded=row is not history[0])
             if item is not None:
                 items.append(item)
     return sorted(items, key=lambda item: item["when"], reverse=True)
 
 
-def publication_item(row: dict, name: str, quorum: int) -> dict | None:
+def publication_item(row: dict, name: str, quorum: int, superseded: bool = False,
+                     kind: str | None = None) -> dict | None:
+    """A publication as a feed entry or digest item; None for one that changed nothing (not news).
+    `kind` overrides what it is called (the digest calls a tool new in its window a Verdict)."""
     changes = json.loads(row["changes"] or "[]")
     first = row["previous_id"] is None
-    if not first and not changes:
-        return None  # published again with the same calls: not news
+    if not first and not changes and kind is None:
+        return None
     figure = pct(row["ship_pct"]) + " ship" if row["reported"] >= quorum else "no ship % yet"
-    kind = "Verdict" if first else "Correction" if _call_moved(changes) else "Update"
+    kind = kind or ("Verdict" if first else "Correction" if _call_moved(changes) else "Update")
     lines = [f"The panel: {figure} ({row['ships']} of {row['reported']} reviewers who reported say ship)."]
     lines += changes
     if row["note"]:
         lines.append(f"Note: {row['note']}")
-    return {"kind": kind, "slug": row["slug"], "title": f"{kind}: {name} — {figure}", "when": row["visible_from"],
+    title = f"{kind}: {name} — {figure}" + (" (since replaced; see the tool's page)" if superseded else "")
+    return {"kind": kind, "slug": row["slug"], "title": title, "when": row["visible_from"],
             "text": " ".join(lines), "changes": changes, "note": row["note"], "path": f"tools/{row['slug']}.html",
             "id": f"publication-{row['id']}"}
 

@@ -43,7 +43,7 @@ from .feed import render_feed
 from .headtohead_view import HeadToHeadView
 from .prose import join_words
 from .publication import pending, public_history, visible_publications
-from .render import local_time, render_html, write_atomic
+from .render import day, local_time, render_html, write_atomic
 
 
 @dataclass(frozen=True)
@@ -206,14 +206,16 @@ def stale_note(comparison: Comparison, stored: dict, judges_now: dict[str, str])
                     if judges_now.get(p) not in (None, version))
     if not moved and not edited:
         return None
+    titles = {v.persona: v.title for t in comparison.tools for v in t.panel.verdicts}
     reasons = []
     if moved:
-        reasons.append(f"the panel of {join_words(moved)} has changed since")
+        reasons.append(f"the panel of {join_words(moved)} has changed")
     if edited:
-        reasons.append(f"the {join_words(edited)} prompt{'s have' if len(edited) > 1 else ' has'} been edited since")
-    when = stored.get("generated_at", "")[:10]
-    return (f"The head-to-head judgments below were made on {when} over the panels standing then; "
-            f"{' and '.join(reasons)}. They will be judged again with \"panel compare {' '.join(comparison.slugs)}\".")
+        names = join_words([titles.get(p, p) for p in edited])
+        reasons.append(f"the {names}'s prompt{'s have' if len(edited) > 1 else ' has'} been edited")
+    # Written for a reader of the page: the command that refreshes it is in `panel site`'s notes.
+    return (f"The head-to-head judgments below were made on {day(stored.get('generated_at'))} over the panels"
+            f" published then; since then {' and '.join(reasons)}. The pick may not hold for the panels shown.")
 
 
 def check_one_figure(tools: list[ToolColumn], comparisons: list[Comparison]) -> None:
