@@ -139,7 +139,7 @@ def test_comparison_page_renders_both_tools_and_every_persona(pages, shots):
 def test_hostile_brief_runs_no_script(pages, shots):
     page = pages / "compare" / "alpha-lm-vs-evil-tool.html"
     dom = read_dom(page)
-    assert dom.title == "Evil <b>Tool</b> vs Alpha LM"
+    assert dom.title == "Alpha LM vs Evil <b>Tool</b>"
     assert "pwned" not in dom.ids
     assert "script" not in dom.tags and "img" not in dom.tags and "b" not in dom.tags
     assert "<script>document.title='PWNED'" in dom.words  # shown to the reader as text

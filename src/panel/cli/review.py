@@ -263,8 +263,8 @@ def show_panels(outcome, standing: dict) -> None:
         held = standing.get(panel.slug)
         fresh = {r.verdict_id for r in panel.results if r.status == "ok"}
         if not panel.complete and held is not None and held.reported and set(held.verdict_ids()) != fresh:
-            out.print(f"[dim]Standing panel for {panel.slug} (the newest usable verdicts, as its report and pages"
-                      f" show): {percent(held.ship_pct)} ship · {held.reported}/{len(held.seated)} reported.[/dim]")
+            out.print(f"[dim]Standing panel for {panel.slug} (the newest usable verdicts, as its report shows):"
+                      f" {percent(held.ship_pct)} ship · {held.reported}/{len(held.seated)} reported.[/dim]")
     out.print(f"{outcome.calls_made} model call(s), {outcome.calls_reused} verdict(s) reused from the store.")
     from ..publish.render import embedded_note
 
