@@ -66,11 +66,11 @@ def rerun(
         review = run_batch(plans, personas, store, review_options, as_json, label=label)
     outcome = RerunOutcome(review=review, plans=plans, report=flip_report(plans, review))
     write_reports(ws.db_path(db), out or ws.outputs_dir, review)
-    after_run(ws, ws.db_path(db), review, as_json)
     if as_json:
         print_json(outcome.to_json())
     else:
         show_flips(outcome)
+    after_run(ws, ws.db_path(db), review, as_json)
     report_budget_stop(outcome.review, max_cost)
     raise typer.Exit(EXIT_OK if outcome.complete else EXIT_PARTIAL)
 

@@ -76,12 +76,12 @@ def review(
     outcome = run_review_command(ws, briefs, review_options, db, as_json)
     out_dir = out or ws.outputs_dir
     standing = write_reports(ws.db_path(db), out_dir, outcome)
-    after_run(ws, ws.db_path(db), outcome, as_json)
     if as_json:
         print_json(review_json(outcome))
     else:
         show_panels(outcome, standing)
         console().print(f"[dim]Stored in {ws.db_path(db)} (run {outcome.run_id}); reports in {out_dir}/[/dim]")
+    after_run(ws, ws.db_path(db), outcome, as_json)
     report_budget_stop(outcome, max_cost)
     raise typer.Exit(EXIT_OK if outcome.complete else EXIT_PARTIAL)
 
