@@ -103,6 +103,7 @@ def test_a_brand_loving_judge_keeps_its_pick_and_the_brand_effect_is_reported(wo
     assert "With names, vendors and links masked, the pick would be tie" in data["answer"]
     assert "changed their calls when the names were visible" in data["answer"]
     assert run_cli("publish", "alpha", "beta").exit_code == 0
+    assert run_cli("compare", "alpha", "beta", "--blind").exit_code == 0  # over the published panels: on the site
     site = run_cli("site")
     assert site.exit_code == 0
     index = (workspace / "outputs" / "site" / "index.html").read_text()
@@ -147,6 +148,7 @@ def test_a_judge_from_a_tools_vendor_is_flagged_or_recused(workspace, run_cli, m
     # The site shows the published panels (one figure per tool on every page), the conflicted seats
     # flagged, and the head-to-head as judged: recused.
     assert run_cli("publish", "le-chat", "rival").exit_code == 0
+    assert run_cli("compare", "le-chat", "rival", "--recuse").exit_code == 0  # over the published panels
     assert run_cli("site").exit_code == 0
     site_page = (workspace / "outputs" / "site" / "compare" / "le-chat-vs-rival.html").read_text()
     assert "vendor conflict" in site_page and "every persona seated on both was recused" in site_page

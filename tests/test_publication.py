@@ -202,6 +202,8 @@ def test_bad_publications_are_refused_and_write_nothing(workspace, run_cli, make
         ("publish", "wren-notes"): "has no verdict to publish",
         ("publish", "relay-cloud", "--at", "2020-01-01T00:00"): "that time has passed",
         ("publish", "relay-cloud", "--at", "next tuesday"): "not a date and time",
+        ("publish", "relay-cloud", "--at", "9999-12-31T23:59-01:00"): "not a date and time",
+        ("publish", "relay-cloud", "--at", "2999-01-01T00:00"): "more than ten years ahead",
         ("publish", "relay-cloud", "kestrel-coder"): "kestrel-coder' has no panel",  # one bad: none published
         ("publish", "relay-cloud", "wren-notes", "--draft", "1"): "exactly one SLUG",
         ("publish", "relay-cloud", "--draft", "99"): "not a panel of 'relay-cloud'",
@@ -300,7 +302,9 @@ def test_auto_publish_setting_publishes_each_finished_review(workspace, run_cli,
     assert rows == [("relay-cloud", "Published automatically (auto_publish in panel.yaml).")]
 
 
-@pytest.mark.parametrize("text", ["quorum: 0\n", "base_url: verdicts.example\n", "colour: blue\n", "- a list\n"])
+@pytest.mark.parametrize("text", ["quorum: 0\n", "quorum: true\n", "base_url: verdicts.example\n", "colour: blue\n",
+                                  "- a list\n", "base_url: 'https://x.org/\"><script>'\n", "base_url: 'https://'\n",
+                                  "title: '   '\n", "title: \"two\\nlines\"\n", "auto_publish: 'yes please'\n"])
 def test_a_bad_settings_file_is_one_line_and_exit_2(workspace, run_cli, make_brief, text):
     make_brief("pair", panel=["builder"])
     scripted.script("kind", reviewer({}))
@@ -309,3 +313,88 @@ def test_a_bad_settings_file_is_one_line_and_exit_2(workspace, run_cli, make_bri
     res = run_cli("site")
     assert res.exit_code == 2 and "panel.yaml" in res.stderr and len(res.stderr.strip().splitlines()) == 1
     assert not (workspace / "outputs" / "site").exists()
+
+
+def test_a_withdrawn_tool_published_again_is_news_and_says_so(workspace, run_cli, make_brief):
+    write_tools(make_brief)
+    scripted.script("kind", reviewer(CALLS))
+    assert run_cli("review", "relay-cloud", "--model", "scripted/kind", "--by", "sam").exit_code == 0
+    assert run_cli("publish", "relay-cloud").exit_code == 0
+    assert run_cli("unpublish", "relay-cloud", "--note", "checking a claim").exit_code == 0
+    assert run_cli("publish", "relay-cloud", "--note", "the claim holds").exit_code == 0
+    site_build(run_cli)
+    page = words(workspace / "outputs" / "site" / "tools" / "relay-cloud.html")
+    assert "Published again after its withdrawal on" in page and "the claim holds" in page
+    feed = feedparser.parse((workspace / "outputs" / "site" / "feed.xml").read_bytes())
+    assert "Update: Relay Cloud — 60% ship" in [e.title for e in feed.entries]
+    digest = json.loads(run_cli("digest", "--json").stdout)
+    assert [item["kind"] for item in digest["items"]] == ["Verdict"]  # first published this week
+    assert db_rows(workspace, "SELECT operator FROM runs") == [("sam",)]
+
+
+def test_feed_entries_and_comparison_dates_do_not_move_between_builds(workspace, run_cli, make_brief):
+    write_tools(make_brief)
+    scripted.script("kind", reviewer(CALLS))
+    assert run_cli("review", "relay-cloud", "kestrel-coder", "--model", "scripted/kind").exit_code == 0
+    assert run_cli("publish", "relay-cloud", "kestrel-coder").exit_code == 0
+    assert run_cli("compare", "relay-cloud", "kestrel-coder").exit_code == 0
+    feeds = []
+    for _ in range(2):
+        site_build(run_cli)
+        feed = feedparser.parse((workspace / "outputs" / "site" / "feed.xml").read_bytes())
+        feeds.append(sorted((e.id, e.updated) for e in feed.entries))
+    assert feeds[0] == feeds[1] and len(feeds[0]) == 3
+
+
+def test_thin_panels_show_no_figure_in_their_corrections_either(workspace, run_cli, make_brief):
+    make_brief("pair", name="Pair Tool", panel=["builder", "skeptic"])
+    scripted.script("kind", reviewer({}))
+    scripted.script("harsh", reviewer({}, default="skip"))
+    assert run_cli("review", "pair", "--model", "scripted/kind").exit_code == 0
+    assert run_cli("publish", "pair").exit_code == 0
+    assert run_cli("review", "pair", "--model", "scripted/harsh").exit_code == 0
+    assert run_cli("publish", "pair", "--note", "second look").exit_code == 0
+    site_build(run_cli)
+    page = words(workspace / "outputs" / "site" / "tools" / "pair.html")
+    assert "The panel's call: ship → skip." in page and "%" not in page.split("Updates and corrections")[1].split(
+        "Published versions")[0]
+    feed = (workspace / "outputs" / "site" / "feed.xml").read_text()
+    assert "100%" not in feed and "0%" not in feed and "Correction: Pair Tool — no ship % yet" in feed
+
+
+def test_withdrawn_pages_leave_the_folder_and_nothing_else_does(workspace, run_cli, make_brief):
+    write_tools(make_brief)
+    scripted.script("kind", reviewer(CALLS))
+    assert run_cli("review", "relay-cloud", "kestrel-coder", "--model", "scripted/kind").exit_code == 0
+    assert run_cli("publish", "relay-cloud", "kestrel-coder").exit_code == 0
+    site = workspace / "outputs" / "site"
+    (site / "tools").mkdir(parents=True)
+    mine = site / "tools" / "handwritten.html"
+    mine.write_text("<p>my own page</p>")
+    site_build(run_cli)
+    assert run_cli("unpublish", "kestrel-coder", "--note", "gone").exit_code == 0
+    site_build(run_cli)
+    assert not (site / "tools" / "kestrel-coder.html").exists() and (site / "tools" / "relay-cloud.html").exists()
+    assert mine.read_text() == "<p>my own page</p>"
+
+
+def test_an_overtaken_embargo_is_not_held(workspace, run_cli, make_brief):
+    write_tools(make_brief)
+    scripted.script("kind", reviewer(CALLS))
+    assert run_cli("review", "relay-cloud", "--model", "scripted/kind").exit_code == 0
+    later = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat(timespec="minutes")
+    assert run_cli("publish", "relay-cloud", "--at", later).exit_code == 0
+    status = {r["slug"]: r["status"] for r in json.loads(run_cli("briefs", "list", "--json").stdout)}
+    assert status["relay-cloud"].startswith("draft (held until ")
+    assert run_cli("publish", "relay-cloud").exit_code == 0  # now, after all: the embargo is overtaken
+    assert "held until" not in site_build(run_cli).stderr
+    status = {r["slug"]: r["status"] for r in json.loads(run_cli("briefs", "list", "--json").stdout)}
+    assert status["relay-cloud"] == "published"
+
+
+def test_no_publications_is_said_plainly(workspace, run_cli, make_brief):
+    write_tools(make_brief)
+    scripted.script("kind", reviewer(CALLS))
+    assert run_cli("review", "relay-cloud", "--model", "scripted/kind").exit_code == 0
+    res = run_cli("publications")
+    assert res.exit_code == 0 and "No publications yet" in res.stderr and "Error" not in res.stderr

@@ -233,27 +233,31 @@ def _panel_figures(page: Path) -> list[tuple[str, str]]:
 
 def test_side_runs_never_change_the_public_figure_and_stale_comparisons_say_so(workspace, run_cli, make_brief):
     """Compared once by one model and once, with another tool, by a model that skips everything, a
-    tool read 100% on one comparison page and 0% on the index. Now the side run only makes drafts:
-    every page shows the published panel, and the comparison judged over the side run's panel says
-    so, dated."""
+    tool read 100% on one comparison page and 0% on the index. Now side runs (--model) make drafts:
+    every page shows the published panel, a side-run comparison is not on the site, and a
+    comparison judged before a tool was republished says so, dated."""
     write_catalogue(make_brief)
     scripted.script("kind", reviewer(CALLS, default="ship"))
     scripted.script("harsh", reviewer({}, default="skip"))
-    assert run_cli("compare", "gamma", "delta", "--model", "scripted/kind").exit_code == 0
-    assert run_cli("publish", "gamma", "delta").exit_code == 0
-    assert run_cli("compare", "epsilon", "delta", "--model", "scripted/harsh").exit_code == 0
-    assert run_cli("publish", "epsilon").exit_code == 0  # delta's harsh panel stays a draft
+    assert run_cli("review", "gamma", "delta", "epsilon", "--model", "scripted/kind").exit_code == 0
+    assert run_cli("publish", "gamma", "delta", "epsilon").exit_code == 0
+    assert run_cli("compare", "gamma", "delta").exit_code == 0  # over the published panels
+    assert run_cli("compare", "epsilon", "delta", "--model", "scripted/harsh").exit_code == 0  # a side run
     res = run_cli("site")
     assert res.exit_code == 0
-    assert "delta: a newer draft" in res.stderr and "delta-vs-epsilon: stale head-to-head" in res.stderr
+    assert "delta: a newer draft" in res.stderr and "delta-vs-epsilon: compared only over drafts" in res.stderr
     site = workspace / "outputs" / "site"
-    delta = {page.name: _panel_figures(page) for page in
-             (site / "compare" / "delta-vs-gamma.html", site / "compare" / "delta-vs-epsilon.html")}
-    assert delta["delta-vs-gamma.html"][0] == delta["delta-vs-epsilon.html"][0] == ("100%", "5/5")
+    assert not (site / "compare" / "delta-vs-epsilon.html").exists()
     index_row = re.search(r"Delta.*?(\d+%) (\d+/\d+)", " ".join(re.sub(r"<[^>]+>", " ",
                                                                       (site / "index.html").read_text()).split()))
     assert index_row.groups() == ("100%", "5/5")
     assert _panel_figures(site / "tools" / "delta.html")[0] == ("100%", "5/5")
-    stale = (site / "compare" / "delta-vs-epsilon.html").read_text()
-    assert "over the panels published then; since then the panel of Delta has changed." in stale
+    assert _panel_figures(site / "compare" / "delta-vs-gamma.html")[0] == ("100%", "5/5")
     assert "since then" not in (site / "compare" / "delta-vs-gamma.html").read_text()
+    # Delta's harsh draft published (its call moves: a note): the comparison is now stale, and says so.
+    assert run_cli("publish", "delta", "--note", "a stricter second look").exit_code == 0
+    res = run_cli("site")
+    assert "delta-vs-gamma: stale head-to-head" in res.stderr
+    stale = (site / "compare" / "delta-vs-gamma.html").read_text()
+    assert "over the panels published then; since then the panel of Delta has changed." in stale
+    assert _panel_figures(site / "compare" / "delta-vs-gamma.html")[0] == ("0%", "5/5")

@@ -81,6 +81,7 @@ def test_site_counts_in_words(workspace, run_cli, make_brief):
     make_brief("two", panel=["builder"])
     assert run_cli("compare", "one", "two", "--model", "scripted/p").exit_code == 0
     assert run_cli("publish", "one", "two").exit_code == 0
+    assert run_cli("compare", "one", "two").exit_code == 0  # over the published panels: on the site
     res = run_cli("site")
     assert "2 tools, 1 comparison" in res.stderr and "1 comparisons" not in res.stderr
 

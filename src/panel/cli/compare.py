@@ -9,7 +9,8 @@ import typer
 
 from ..core.defaults import DEFAULT_CONCURRENCY
 from . import options
-from .app import EXIT_OK, EXIT_PARTIAL, app, fail, guarded, known_tools, plural, print_json, workspace
+from .app import EXIT_OK, EXIT_PARTIAL, app, fail, guarded, known_tools, load_workspace_settings, plural, print_json
+from .app import workspace
 
 
 
@@ -99,8 +100,9 @@ def compare(
                                                             conflict_model, as_json, published)
         if not judged_ok:
             code = EXIT_PARTIAL
+        quorum = load_workspace_settings(ws).quorum if published else None  # as the site will show them
         comparison = build_comparison(store.db, slugs, hashes, model, matches=h2h, recuse=recuse,
-                                      seat_models=seat_models, panels=published)
+                                      seat_models=seat_models, panels=published, quorum=quorum)
         comparison.judges, comparison.published = judges, published is not None
         editor_call = None
         if editor:
@@ -202,7 +204,7 @@ def site(
     stale. Title, base URL, time zone and quorum come from panel.yaml in the workspace.
     """
     from ..publish.site import SiteRequest, build_site
-    from .app import current_prompt_versions, load_workspace_settings, open_store
+    from .app import current_prompt_versions, open_store
 
     ws = workspace()
     settings = load_workspace_settings(ws)

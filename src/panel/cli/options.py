@@ -37,6 +37,8 @@ Router = Annotated[Optional[str], typer.Option(
 Samples = Annotated[int, typer.Option(
     "--samples", min=1, max=MAX_SAMPLES, help="Independent answers per seat (each stored and cached apart); the seat's"
     " verdict is their majority, and an even split is shown as split, not counted.")]
+By = Annotated[Optional[str], typer.Option(
+    "--by", help="Who does this, for the record (default: $PANEL_EDITOR, else your OS user name).")]
 Out = Annotated[Optional[Path], typer.Option("--out", help="Folder for the Markdown reports (default: outputs/).")]
 Since = Annotated[Optional[str], typer.Option(
     "--since", metavar="WHEN",

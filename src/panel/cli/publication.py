@@ -11,15 +11,12 @@ import typer
 from . import options
 from .app import app, echo_error, guarded, load_workspace_settings, print_json, workspace
 
-By = typer.Option(None, "--by", help="Who signs it off (default: $PANEL_EDITOR, else your OS user name).")
-
-
 @app.command()
 @guarded
 def publish(
     slugs: list[str] = typer.Argument(..., help="Tools to publish, e.g. smollm3 mistral-small-3-1."),
     note: Optional[str] = typer.Option(None, "--note", help="Why (required when the panel's call moves)."),
-    by: Optional[str] = By,
+    by: options.By = None,
     at: Optional[str] = typer.Option(None, "--at", metavar="DATETIME",
                                      help="Hold it until then (embargo), e.g. 2026-12-08T09:00; a time without a "
                                           "zone is in the workspace's time zone (panel.yaml)."),
@@ -65,7 +62,7 @@ def publish(
 def unpublish(
     slug: str = typer.Argument(..., help="The tool to take off the public pages."),
     note: str = typer.Option(..., "--note", help="Why it is withdrawn (kept with the record; required)."),
-    by: Optional[str] = By,
+    by: options.By = None,
     as_json: options.AsJson = False,
     db: options.Db = None,
 ):
@@ -108,7 +105,7 @@ def publications(
     if as_json:
         return print_json({"publications": rows, "drafts": draft_rows})
     if not rows and not draft_rows:
-        echo_error(f"no publications{' of ' + slug if slug else ''} yet; publish with `panel publish SLUG`")
+        typer.echo(f"No publications{' of ' + slug if slug else ''} yet; publish with `panel publish SLUG`.", err=True)
     for row in (rows if slug else latest_per_tool(rows)):
         typer.echo(publication_line(row, settings))
         for change in json.loads(row["changes"] or "[]"):
@@ -189,11 +186,10 @@ def digest(
 AUTOMATIC_NOTE = "Published automatically (auto_publish in panel.yaml)."
 
 
-def after_run(ws, db_path: Path, outcome, quiet: bool) -> None:
+def after_run(ws, db_path: Path, outcome, quiet: bool, by: str) -> None:
     """After a review or re-run: publish its panels when the workspace publishes automatically;
     else say they are drafts and how to publish them."""
     from ..core.errors import PublishError
-    from ..inputs.operator import operator
     from ..publish.publication import PublishRequest, plan_publication
     from ..store.db import now
     from ..store.store import Store
@@ -209,7 +205,7 @@ def after_run(ws, db_path: Path, outcome, quiet: bool) -> None:
         return
     with Store(db_path) as store:
         for slug in slugs:
-            request = PublishRequest(slug=slug, operator=operator(), note=AUTOMATIC_NOTE)
+            request = PublishRequest(slug=slug, operator=by, note=AUTOMATIC_NOTE)
             try:
                 row = store.record_publication(lambda db, r=request: plan_publication(db, r, settings.zone, now()))
             except PublishError as exc:

@@ -9,7 +9,7 @@ import typer
 
 from ..core.defaults import DEFAULT_CONCURRENCY
 from . import options
-from .app import EXIT_OK, EXIT_PARTIAL, app, console, guarded, print_json, workspace
+from .app import EXIT_OK, EXIT_PARTIAL, app, console, guarded, load_workspace_settings, print_json, workspace
 from .publication import after_run
 
 
@@ -34,6 +34,7 @@ def rerun(
     db: options.Db = None,
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for the updated Markdown reports (default: "
                                                            "outputs/)."),
+    by: options.By = None,
 ):
     """Re-run personas after a prompt edit and show which verdicts flip.
 
@@ -42,6 +43,7 @@ def rerun(
     before and after differ only by what was re-run.
     Exit codes: 0 every panel complete (or nothing changed), 1 some persona failed, 2 bad input.
     """
+    from ..inputs.operator import operator
     from ..inputs.personas import load_personas
     from ..review.flips import RerunOutcome, flip_report
     from ..review.plan import ReviewOptions
@@ -50,10 +52,12 @@ def rerun(
     from .review import default_model, report_budget_stop, run_batch, write_reports
 
     ws = workspace()
+    load_workspace_settings(ws)  # a bad panel.yaml is bad input before any work, not after it
     personas = load_personas(ws.personas_dir)
     review_options = ReviewOptions(
         model=model, default_model=default_model(), api_base=api_base, concurrency=concurrency, workers=workers,
         fresh=fresh, max_cost=max_cost, router=router, command=rerun_command(changed, persona, brief, model, fresh),
+        operator=operator(by),
     )
     request = RerunRequest(changed=changed, persona=persona, slug=brief, options=review_options)
     request.check(personas)  # before opening the store: bad input needs no database
@@ -70,7 +74,7 @@ def rerun(
         print_json(outcome.to_json())
     else:
         show_flips(outcome)
-    after_run(ws, ws.db_path(db), review, as_json)
+    after_run(ws, ws.db_path(db), review, as_json, review_options.operator)
     report_budget_stop(outcome.review, max_cost)
     raise typer.Exit(EXIT_OK if outcome.complete else EXIT_PARTIAL)
 

@@ -12,7 +12,7 @@ import typer
 
 from ..core.defaults import DEFAULT_CONCURRENCY
 from . import options
-from .app import EXIT_OK, EXIT_PARTIAL, app, console, guarded, print_json, workspace
+from .app import EXIT_OK, EXIT_PARTIAL, app, console, guarded, load_workspace_settings, print_json, workspace
 from .publication import after_run
 
 
@@ -59,6 +59,7 @@ def review(
     as_json: options.AsJson = False,
     db: options.Db = None,
     out: options.Out = None,
+    by: options.By = None,
 ):
     """Review tool briefs with the persona panel; store every verdict; write outputs/<slug>.md.
 
@@ -66,13 +67,15 @@ def review(
     are reused, so running the same command again makes no model calls.
     Exit codes: 0 every panel complete, 1 some persona failed (partial panel), 2 bad input.
     """
+    from ..inputs.operator import operator
     from ..review.plan import ReviewOptions
 
     ws = workspace()
+    load_workspace_settings(ws)  # a bad panel.yaml is bad input before any work, not after it
     only = [p.strip() for p in personas.split(",") if p.strip()] if personas else None
     review_options = ReviewOptions(model=model, default_model=default_model(), api_base=api_base,
                                    concurrency=concurrency, workers=workers, fresh=fresh, only_personas=only,
-                                   max_cost=max_cost, samples=samples, router=router)
+                                   max_cost=max_cost, samples=samples, router=router, operator=operator(by))
     outcome = run_review_command(ws, briefs, review_options, db, as_json)
     out_dir = out or ws.outputs_dir
     standing = write_reports(ws.db_path(db), out_dir, outcome)
@@ -81,7 +84,7 @@ def review(
     else:
         show_panels(outcome, standing)
         console().print(f"[dim]Stored in {ws.db_path(db)} (run {outcome.run_id}); reports in {out_dir}/[/dim]")
-    after_run(ws, ws.db_path(db), outcome, as_json)
+    after_run(ws, ws.db_path(db), outcome, as_json, review_options.operator)
     report_budget_stop(outcome, max_cost)
     raise typer.Exit(EXIT_OK if outcome.complete else EXIT_PARTIAL)
 

@@ -19,3 +19,8 @@ def is_slug(text: str) -> bool:
 def describe_bad_slug(value: object) -> str:
     shown = repr(value)[:80]
     return f"{shown} is not a valid slug (lowercase letters, digits and hyphens; no '/' or '..')"
+
+
+def slugify(text: str) -> str:
+    """A slug made from any text ("Tool Verdicts Weekly" -> "tool-verdicts-weekly"); "site" if none is left."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64].strip("-") or "site"

@@ -12,7 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 from ..core.errors import SettingsError
 from .yamlfile import load_model
@@ -23,19 +25,31 @@ SETTINGS_FILE = "panel.yaml"
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field("Panel verdicts", min_length=1, max_length=80)
+    title: str = Field("Panel verdicts", max_length=80)
     base_url: str | None = None
     timezone: str = "UTC"
-    auto_publish: bool = False
-    quorum: int = Field(3, ge=1, le=50)
+    auto_publish: StrictBool = False
+    quorum: StrictInt = Field(3, ge=1, le=50)
+
+    @field_validator("title")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        value = value.strip()
+        if not value or any(not c.isprintable() for c in value):
+            raise ValueError("must be one line of printable text")
+        return value
 
     @field_validator("base_url")
     @classmethod
     def _absolute(cls, value: str | None) -> str | None:
+        """The site's address: http(s), a host, a path; no query, fragment or characters that would
+        need escaping in a link (the pages, the feed and the Markdown digest all print it)."""
         if value is None:
             return None
-        if not value.startswith(("https://", "http://")) or any(c.isspace() for c in value):
-            raise ValueError("must be an absolute http(s) address, e.g. https://example.org/verdicts/")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+                or any(c.isspace() or c in "\"'<>\\`()[]{}|^" for c in value):
+            raise ValueError("must be the site's absolute http(s) address, e.g. https://example.org/verdicts/")
         return value if value.endswith("/") else value + "/"
 
     @field_validator("timezone")

@@ -46,7 +46,9 @@ def gather_digest(db, settings: Settings, shown: dict[str, dict], comparisons, s
         if not in_window(row["visible_from"]):
             continue
         new = any(r["slug"] == slug and r["previous_id"] is None and in_window(r["visible_from"]) for r in rows)
-        item = publication_item(row, names.get(slug, slug), settings.quorum, kind="Verdict" if new else None)
+        previous = next((r for r in rows if r["id"] == row["previous_id"]), None)
+        item = publication_item(row, names.get(slug, slug), settings.quorum, previous,
+                                kind="Verdict" if new else None)
         if item is not None:
             items.append(item)
     items += [c for c in comparison_items(comparisons) if (not since or c["when"] >= since) and c["when"] < until]

@@ -10,9 +10,10 @@ import json
 from datetime import datetime
 
 from ..core.panel import pct
+from ..core.slugs import slugify
 from ..inputs.settings import Settings
 from ..store import queries
-from .publication import public_history
+from .publication import CALL_MOVED, public_history
 
 
 def publication_entries(db, shown: dict[str, dict], quorum: int, at: str) -> list[dict]:
@@ -21,23 +22,42 @@ def publication_entries(db, shown: dict[str, dict], quorum: int, at: str) -> lis
     items = []
     for slug in shown:
         history = public_history(db, slug, at)  # newest first: the first row is the one shown
+        by_id = {row["id"]: row for row in history}
         for row in history:
-            item = publication_item(row, names.get(slug, slug), quorum, superseded=row is not history[0])
+            item = publication_item(row, names.get(slug, slug), quorum, by_id.get(row["previous_id"]),
+                                    superseded=row is not history[0])
             if item is not None:
                 items.append(item)
     return sorted(items, key=lambda item: item["when"], reverse=True)
 
 
-def publication_item(row: dict, name: str, quorum: int, superseded: bool = False,
+def shown_figure(row: dict, quorum: int) -> str:
+    """A publication's ship % as pages show it: none below the quorum."""
+    return pct(row["ship_pct"]) if row["reported"] >= quorum else "no %"
+
+
+def what_changed(row: dict, previous: dict | None, quorum: int) -> list[str]:
+    """A publication's recorded changes, and its ship % against the one it replaced (through the
+    quorum, so a figure too thin to publish is not published here either)."""
+    changes = json.loads(row["changes"] or "[]")
+    if previous is not None and changes and shown_figure(previous, quorum) != shown_figure(row, quorum):
+        changes.append(f"Panel ship {shown_figure(previous, quorum)} → {shown_figure(row, quorum)}.")
+    return changes
+
+
+def publication_item(row: dict, name: str, quorum: int, previous: dict | None = None, superseded: bool = False,
                      kind: str | None = None) -> dict | None:
     """A publication as a feed entry or digest item; None for one that changed nothing (not news).
-    `kind` overrides what it is called (the digest calls a tool new in its window a Verdict)."""
-    changes = json.loads(row["changes"] or "[]")
+    `kind` overrides what it is called (the digest calls a tool new in its window a Verdict). A
+    correction is a republication that moved the panel's overall call; any other is an update."""
+    changes = what_changed(row, previous, quorum)
     first = row["previous_id"] is None
     if not first and not changes and kind is None:
         return None
-    figure = pct(row["ship_pct"]) + " ship" if row["reported"] >= quorum else "no ship % yet"
-    kind = kind or ("Verdict" if first else "Correction" if _call_moved(changes) else "Update")
+    shown = shown_figure(row, quorum)
+    figure = f"{shown} ship" if shown != "no %" else "no ship % yet"
+    moved = any(change.startswith(CALL_MOVED) for change in changes)
+    kind = kind or ("Verdict" if first else "Correction" if moved else "Update")
     lines = [f"The panel: {figure} ({row['ships']} of {row['reported']} reviewers who reported say ship)."]
     lines += changes
     if row["note"]:
@@ -46,11 +66,6 @@ def publication_item(row: dict, name: str, quorum: int, superseded: bool = False
     return {"kind": kind, "slug": row["slug"], "title": title, "when": row["visible_from"],
             "text": " ".join(lines), "changes": changes, "note": row["note"], "path": f"tools/{row['slug']}.html",
             "id": f"publication-{row['id']}"}
-
-
-def _call_moved(changes: list[str]) -> bool:
-    # The publication's own sentences: a correction is a republication whose calls moved.
-    return any(change.startswith("Calls changed") for change in changes)
 
 
 def comparison_items(comparisons) -> list[dict]:
@@ -63,7 +78,7 @@ def render_feed(db, settings: Settings, shown: dict[str, dict], comparisons, at:
 
     items = sorted([*publication_entries(db, shown, settings.quorum, at), *comparison_items(comparisons)],
                    key=lambda item: item["when"], reverse=True)
-    site_id = settings.base_url or f"urn:panel:site:{settings.title}"
+    site_id = settings.base_url or f"urn:panel:site:{slugify(settings.title)}"
     feed = FeedGenerator()
     feed.id(site_id)
     feed.title(settings.title)

@@ -22,6 +22,9 @@ from ..core.panel import PanelResult, pct
 from ..store import queries
 
 
+CALL_MOVED = "The panel's call: "  # the sentence that makes a republication a correction
+
+
 @dataclass(frozen=True)
 class PublishRequest:
     slug: str
@@ -44,12 +47,15 @@ def parse_embargo(text: str, zone: ZoneInfo, now: str) -> str:
     that has passed is refused (publish without --at to publish now)."""
     try:
         moment = datetime.fromisoformat(text.strip())
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+        moment = moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # OverflowError: a time at the edge of year 1 or 9999
         raise PublishError(f"--at '{text}': not a date and time; write e.g. 2026-12-08T09:00 or "
                            "2026-12-08T09:00+01:00") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    stamp = moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    if moment.year > datetime.now(timezone.utc).year + 10:
+        raise PublishError(f"--at {text}: more than ten years ahead; check the year")
+    stamp = moment.isoformat(timespec="milliseconds")
     if stamp <= now:
         raise PublishError(f"--at {text}: that time has passed; leave --at out to publish now")
     return stamp
@@ -80,13 +86,15 @@ def plan_publication(db, request: PublishRequest, zone: ZoneInfo, now: str) -> d
     re-run that changed nothing is not news). Raises PublishError on bad input; writes nothing."""
     visible_from = parse_embargo(request.at, zone, now) if request.at else now
     row, panel = choose_draft(db, request.slug, request.draft)
-    previous = queries.latest_publication(db, request.slug, action="publish")
-    withdrawn = _is_withdrawn(db, request.slug)
-    if previous and not withdrawn and json.loads(previous["verdict_ids"]) == panel.verdict_ids() \
-            and not request.at and previous["visible_from"] <= now:
+    previous, withdrawn = seen_by_readers(db, request.slug, now)
+    held = [r for r in pending(db, now) if r["slug"] == request.slug]
+    if previous and not withdrawn and not held and not request.at \
+            and json.loads(previous["verdict_ids"]) == panel.verdict_ids():
         return None
     call = panel_call(panel)
-    changes = describe_changes(db, previous, panel) if previous else []
+    changes = describe_changes(db, previous, panel, call) if previous else []
+    if withdrawn:
+        changes.insert(0, f"Published again after its withdrawal on {withdrawn['visible_from'][:10]}.")
     if previous and previous["call"] != call and not request.note:
         raise PublishError(f"'{request.slug}': the panel's call moves from {previous['call'] or 'none'} to"
                            f" {call} ({pct(previous['ship_pct'])} → {pct(panel.ship_pct)}); a correction needs"
@@ -111,20 +119,30 @@ def plan_withdrawal(db, slug: str, note: str, operator: str, now: str) -> dict:
             "operator": operator, "recorded_at": now, "visible_from": now}
 
 
-def _is_withdrawn(db, slug: str) -> bool:
-    latest = queries.latest_publication(db, slug)
-    return latest is not None and latest["action"] == "unpublish"
+def seen_by_readers(db, slug: str, now: str) -> tuple[dict | None, dict | None]:
+    """The publication readers last saw of a tool (what a republication is measured against: not an
+    embargoed one they never saw), and its withdrawal when the tool is withdrawn now."""
+    last_publish, withdrawal = None, None
+    for row in queries.publication_rows(db, slug=slug, visible_by=now):  # oldest first
+        if row["action"] == "publish":
+            last_publish, withdrawal = row, None
+        else:
+            withdrawal = row
+    return last_publish, withdrawal
 
 
 def persona_versions(panel: PanelResult) -> dict[str, str]:
     return {r.persona: r.persona_version for r in panel.ordered() if r.status == "ok"}
 
 
-def describe_changes(db, previous: dict, panel: PanelResult) -> list[str]:
-    """What a republication changes, one sentence each: the brief (which fields), the persona
-    prompts, the model, the seats, each persona's call and the ship %. Empty: the same calls
-    again (a re-run that moved nothing)."""
+def describe_changes(db, previous: dict, panel: PanelResult, call: str | None) -> list[str]:
+    """What a republication changes, one sentence each: the panel's overall call, the brief (which
+    fields), the persona prompts, the seats, the model and each persona's call. Empty: the same
+    calls again (a re-run that moved nothing). The ship % before and after is the record's own
+    figures (shown through the quorum, panel.publish.feed.figure_change)."""
     changes = []
+    if previous["call"] != call:
+        changes.append(f"{CALL_MOVED}{previous['call'] or 'none'} → {call or 'none'}.")
     if previous["brief_hash"] != panel.brief_hash:
         fields = _changed_fields(queries.brief_json(db, previous["brief_hash"]) or {},
                                  queries.brief_json(db, panel.brief_hash) or {})
@@ -147,8 +165,6 @@ def describe_changes(db, previous: dict, panel: PanelResult) -> list[str]:
              if r.decision and old_calls.get(r.persona) not in (None, r.decision)]
     if moved:
         changes.append(f"Calls changed: {'; '.join(moved)}.")
-    if changes or previous["ship_pct"] != panel.ship_pct:
-        changes.append(f"Panel ship {pct(previous['ship_pct'])} → {pct(panel.ship_pct)}.")
     return changes
 
 
@@ -184,8 +200,12 @@ def published_panels(db, at: str) -> dict[str, PanelResult]:
 
 
 def pending(db, at: str) -> list[dict]:
-    """Publications and withdrawals recorded but held until a later time (embargoes)."""
-    return [row for row in queries.publication_rows(db) if row["visible_from"] > at]
+    """Publications and withdrawals recorded but held until a later time (embargoes), leaving out
+    those a later decision overtook: the newest decision wins, so they will never be shown."""
+    rows = queries.publication_rows(db)
+    return [row for row in rows if row["visible_from"] > at and not any(
+        later["slug"] == row["slug"] and later["id"] > row["id"] and later["visible_from"] <= row["visible_from"]
+        for later in rows)]
 
 
 def statuses(db, at: str) -> dict[str, str]:

@@ -34,12 +34,13 @@ from .comparison import (
     Comparison,
     ToolColumn,
     build_comparison,
+    comparison_name,
     latest_editor_note,
     render_comparison_html,
     tool_column,
     with_head_to_head,
 )
-from .feed import render_feed
+from .feed import render_feed, what_changed
 from .headtohead_view import HeadToHeadView
 from .prose import join_words
 from .publication import pending, public_history, visible_publications
@@ -94,14 +95,17 @@ class PublishedVersion(BaseModel):
 
     @property
     def correction(self) -> bool:
+        """Listed under "Updates and corrections": a republication that changed something."""
         return not self.first and bool(self.changes)
 
 
 def published_versions(rows: list[dict], quorum: int) -> list[PublishedVersion]:
+    by_id = {row["id"]: row for row in rows}
     return [PublishedVersion(
         published_at=row["visible_from"], ship_pct=row["ship_pct"] if row["reported"] >= quorum else None,
         ships=row["ships"], reported=row["reported"], seated=row["seated"], models=json.loads(row["models"] or "[]"),
-        changes=json.loads(row["changes"] or "[]"), note=row["note"], first=row["previous_id"] is None,
+        changes=what_changed(row, by_id.get(row["previous_id"]), quorum), note=row["note"],
+        first=row["previous_id"] is None,
     ) for row in rows]
 
 
@@ -173,35 +177,46 @@ def sort_tools(tools: list[ToolColumn], key: str) -> list[ToolColumn]:
     return sorted(tools, key=name)
 
 
-def site_comparisons(db, panels: dict[str, PanelResult], judges_now: dict[str, str],
-                     quorum: int | None = None) -> list[Comparison]:
+def site_comparisons(db, panels: dict[str, PanelResult], judges_now: dict[str, str], quorum: int | None = None,
+                     drafts: bool = False, zone=None) -> list[Comparison]:
     """Every stored comparison whose tools all have a panel on this site, one per set of tools,
     rebuilt over those panels (the published ones, or the drafts in a preview) and today's votes, so a
     tool reads the same figure on every page. A comparison run with --model, --conflict-model or
     --recuse shows its own figures in its outputs/compare/ page, not here: here the panels are the
     published ones, a vendor conflict flagged. Its head-to-head judgments (recused seats included)
     are carried over; when they were made over other panels, or by prompts
-    edited since (`judges_now`: persona -> current version), the page says so, dated."""
+    edited since (`judges_now`: persona -> current version), the page says so, dated. The public
+    site takes the newest comparison judged over published panels (a side run with --model is a
+    draft); a set of tools compared only that way is left off it."""
     built = []
     for slugs in queries.stored_comparison_sets(db):
         if any(slug not in panels for slug in slugs):
             continue
-        stored = queries.latest_comparison_data(db, slugs) or {}
+        stored = next((data for data in queries.comparison_data(db, slugs) if drafts or data.get("published")), None)
+        if stored is None:
+            continue
         comparison = build_comparison(db, slugs, panels={s: panels[s] for s in slugs}, quorum=quorum)
         with_head_to_head(comparison, [HeadToHeadView.model_validate(h) for h in stored.get("head_to_head", [])])
-        comparison.judged_on_earlier_panels = stale_note(comparison, stored, judges_now)
+        comparison.generated_at = stored.get("generated_at") or comparison.generated_at  # when it was judged
+        comparison.judged_on_earlier_panels = stale_note(comparison, stored, judges_now, zone)
         comparison.editor = latest_editor_note(db, comparison)
         built.append(comparison)
     return built
 
 
-def stale_note(comparison: Comparison, stored: dict, judges_now: dict[str, str]) -> str | None:
+def stale_note(comparison: Comparison, stored: dict, judges_now: dict[str, str], zone=None) -> str | None:
     """Why the stored head-to-head is stale (judged over other panels than the ones shown, or by a
     persona prompt edited since), dated; None when it is current."""
     if not comparison.head_to_head:
         return None
     judged = stored.get("basis") or {}
-    moved = [t.name for t in comparison.tools if (judged.get(t.slug) or [None])[0] != comparison.basis[t.slug][0]]
+
+    def same_panel(slug: str) -> bool:
+        then = set(filter(None, str((judged.get(slug) or [""])[0]).split(",")))
+        now = set(filter(None, comparison.basis[slug][0].split(",")))
+        return then <= now if stored.get("recuse") else then == now  # --recuse judged without some seats
+
+    moved = [t.name for t in comparison.tools if not same_panel(t.slug)]
     edited = sorted(p for p, version in (stored.get("judges") or {}).items()
                     if judges_now.get(p) not in (None, version))
     if not moved and not edited:
@@ -214,19 +229,26 @@ def stale_note(comparison: Comparison, stored: dict, judges_now: dict[str, str])
         names = join_words([titles.get(p, p) for p in edited])
         reasons.append(f"the {names}'s prompt{'s have' if len(edited) > 1 else ' has'} been edited")
     # Written for a reader of the page: the command that refreshes it is in `panel site`'s notes.
-    return (f"The head-to-head judgments below were made on {day(stored.get('generated_at'))} over the panels"
+    return (f"The head-to-head judgments below were made on {day(stored.get('generated_at'), zone)} over the panels"
             f" published then; since then {' and '.join(reasons)}. The pick may not hold for the panels shown.")
 
 
-def check_one_figure(tools: list[ToolColumn], comparisons: list[Comparison]) -> None:
-    """Refuse a site where one tool shows two figures: every page must show each tool's one panel."""
-    shown: dict[str, set] = {}
+def check_one_figure(tools: list[ToolColumn], comparisons: list[Comparison], published: dict[str, dict],
+                     quorum: int) -> None:
+    """Refuse a site where a tool's figure on any page (index, its own page, every comparison) is not
+    its published one, the figure the feed and the digest take from the publication record."""
+    wrong = set()
     for tool in [*tools, *(t for c in comparisons for t in c.tools)]:
-        shown.setdefault(tool.slug, set()).add((tool.panel.ship_pct, tool.panel.reported,
-                                                tuple(tool.panel.verdict_ids)))
-    twice = sorted(slug for slug, figures in shown.items() if len(figures) > 1)
-    if twice:
-        raise SiteError(f"{', '.join(twice)}: shown with different panels on different pages; no site written")
+        row = published.get(tool.slug)
+        if row is None:
+            continue  # a preview of drafts: no record to hold the pages to
+        expected = (row["ship_pct"] if row["reported"] >= quorum else None, row["reported"],
+                    json.loads(row["verdict_ids"]))
+        if (tool.panel.ship_pct, tool.panel.reported, tool.panel.verdict_ids) != expected:
+            wrong.add(tool.slug)
+    if wrong:
+        raise SiteError(f"{', '.join(sorted(wrong))}: a page would show another figure than the published one;"
+                        " no site written")
 
 
 # --- pages ---------------------------------------------------------------------------------------------
@@ -258,8 +280,8 @@ def build_site(db, request: SiteRequest) -> BuiltSite:
     slugs = sorted(panels)
     counts = queries.tallies(db, slugs)
     tools = [tool_column(db, panels[s], counts[s], request.brief_hashes.get(s), quorum=quorum) for s in slugs]
-    comparisons = site_comparisons(db, panels, request.judges_now, quorum)
-    check_one_figure(tools, comparisons)
+    comparisons = site_comparisons(db, panels, request.judges_now, quorum, request.drafts, request.settings.zone)
+    check_one_figure(tools, comparisons, shown, quorum)
     built = BuiltSite(index=out_dir / "index.html", tools=len(tools), comparisons=len(comparisons),
                       notes=site_notes(db, request, at, shown, comparisons))
     common = {"site_title": request.settings.title, "display_zone": request.settings.zone,
@@ -290,14 +312,24 @@ def build_site(db, request: SiteRequest) -> BuiltSite:
     return built
 
 
+MANIFEST = ".panel-site.json"  # the pages the last build wrote, so the next one knows what it may delete
+
+
 def remove_stale_pages(out_dir: Path, written: list[Path]) -> list[Path]:
-    """Delete the pages of an earlier build that this one no longer has (a withdrawn tool, its
-    comparisons), so a withdrawal really leaves the site. Only panel's own page folders are touched."""
-    keep = {path.resolve() for path in written}
-    stale = [page for folder in ("tools", "compare") for page in (out_dir / folder).glob("*.html")
-             if page.resolve() not in keep]
+    """Delete the pages the previous build wrote that this one no longer has (a withdrawn tool, its
+    comparisons), so a withdrawal really leaves the site; then record this build's pages. Only files
+    panel itself wrote are ever deleted: anything else in the folder is left alone."""
+    manifest = out_dir / MANIFEST
+    now = sorted(str(path.relative_to(out_dir)) for path in written)
+    try:
+        before = json.loads(manifest.read_text(encoding="utf-8")) if manifest.exists() else []
+    except ValueError:
+        before = []
+    stale = [out_dir / name for name in before if isinstance(name, str) and name not in now
+             and not Path(name).is_absolute() and ".." not in Path(name).parts and (out_dir / name).is_file()]
     for page in stale:
         page.unlink()
+    write_atomic(manifest, json.dumps(now, indent=0) + "\n")
     return stale
 
 
@@ -310,7 +342,9 @@ def site_notes(db, request: SiteRequest, at: str, shown: dict[str, dict], compar
         drafts = queries.draft_rows(db, slug)
         if slug not in shown:
             if queries.latest_publication(db, slug) is None:
-                notes.append(f"{slug}: never published; `panel publish {slug}` to put it on the site")
+                publishable = any(d["reported"] for d in drafts)
+                notes.append(f"{slug}: never published; `panel publish {slug}` to put it on the site" if publishable
+                             else f"{slug}: never published, and no review of it gave a verdict; `panel review {slug}`")
             continue
         if drafts and drafts[0]["id"] > shown[slug]["panel_id"] and _verdicts_of(db, drafts[0]["id"]) != \
                 json.loads(shown[slug]["verdict_ids"]):
@@ -323,6 +357,11 @@ def site_notes(db, request: SiteRequest, at: str, shown: dict[str, dict], compar
     for row in pending(db, at):
         what = "publication" if row["action"] == "publish" else "withdrawal"
         notes.append(f"{row['slug']}: {what} held until {local_time(row['visible_from'], request.settings.zone)}")
+    on_site = {c.name for c in comparisons}
+    for slugs in queries.stored_comparison_sets(db):
+        if all(s in shown for s in slugs) and comparison_name(slugs) not in on_site:
+            notes.append(f"{comparison_name(slugs)}: compared only over drafts or with --model, so not on the site;"
+                         f" `panel compare {' '.join(slugs)}` judges it over the published panels")
     for c in comparisons:
         if c.judged_on_earlier_panels:
             notes.append(f"{c.name}: stale head-to-head, shown with a dated notice; `panel compare"

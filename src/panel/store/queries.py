@@ -330,10 +330,9 @@ def _comparison_rows(db, slugs: list[str], columns: str, where: str = "") -> lis
             if sorted(json.loads(row["slugs"])) == key]
 
 
-def latest_comparison_data(db, slugs: list[str]) -> dict | None:
-    """The data of the newest stored comparison of these tools (as it was written)."""
-    found = _comparison_rows(db, slugs, "data")
-    return json.loads(found[0]["data"]) if found else None
+def comparison_data(db, slugs: list[str]) -> list[dict]:
+    """The data of every stored comparison of these tools (as it was written), newest first."""
+    return [json.loads(row["data"]) for row in _comparison_rows(db, slugs, "data")]
 
 
 def latest_editor_row(db, slugs: list[str]) -> dict | None:
