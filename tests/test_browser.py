@@ -189,3 +189,40 @@ def test_page_wording_reads_as_a_reader_expects(workspace, run_cli, make_brief, 
     tool = read_dom(workspace / "outputs" / "site" / "tools" / "vault.html").words
     assert "licence Proprietary" in tool and "(proprietary)" not in tool
     screenshot(page, shots / "compare-long-price.png", 1366, 1400)
+
+
+def test_a_correction_a_stale_comparison_and_the_digest_read_as_a_reader_expects(workspace, run_cli, make_brief,
+                                                                                  shots):
+    """Issue 21's pages in Chromium: a tool page with a dated correction, a comparison whose
+    head-to-head predates that correction, and the email digest of the week."""
+    write_catalogue(make_brief)
+    scripted.script("panel", reviewer(CALLS))
+    assert run_cli("review", "alpha-lm", "beta-lm", "--model", "scripted/panel").exit_code == 0
+    assert run_cli("publish", "alpha-lm", "beta-lm").exit_code == 0
+    assert run_cli("compare", "alpha-lm", "beta-lm").exit_code == 0
+    scripted.script("panel", reviewer({**CALLS, ("Alpha LM", "Skeptic"): "skip", ("Alpha LM", "Futurist"): "skip"}))
+    assert run_cli("review", "alpha-lm", "--model", "scripted/panel", "--fresh").exit_code == 0
+    assert run_cli("publish", "alpha-lm", "--note", "The vendor's benchmark could not be reproduced").exit_code == 0
+    assert run_cli("site").exit_code == 0
+    digest = run_cli("digest", "--since", "7d")
+    assert digest.exit_code == 0
+    site = workspace / "outputs" / "site"
+
+    tool = read_dom(site / "tools" / "alpha-lm.html")
+    assert "Updated" in tool.words and "What changed" in tool.words
+    assert "The panel's call: ship → skip." in tool.words
+    assert "Calls changed: skeptic ship → skip; futurist ship → skip." in tool.words
+    assert "Panel ship 75% → 25%." in tool.words and "The vendor's benchmark could not be reproduced" in tool.words
+    assert "#" not in tool.words.split("How this panel was judged")[1].split("Each seated")[0]  # no verdict ids
+    screenshot(site / "tools" / "alpha-lm.html", shots / "site-tool-correction.png", 1366, 2400)
+
+    pair = read_dom(site / "compare" / "alpha-lm-vs-beta-lm.html")
+    assert "since then the panel of Alpha LM has changed. The pick may not hold for the panels shown." in pair.words
+    assert "25% Panel ship" in pair.words and "panel compare" not in pair.words  # no commands for readers
+    screenshot(site / "compare" / "alpha-lm-vs-beta-lm.html", shots / "site-compare-stale.png", 1366, 1600)
+
+    mail = read_dom(Path(digest.stdout.strip()).with_suffix(".html"))
+    assert mail.title.startswith("Panel verdicts: what was published since")
+    assert "Verdict: Alpha LM — 25% ship" in mail.words and "Verdict: Beta LM — 75% ship" in mail.words
+    assert "script" not in mail.tags and "img" not in mail.tags
+    screenshot(Path(digest.stdout.strip()).with_suffix(".html"), shots / "digest.png", 700, 1400)
