@@ -35,6 +35,12 @@ test: lint
 test-fast: lint
 	$(BIN)/pytest -m "not slow"
 
+# Measure the default personas' calibrations on the bundled model again (after editing a shipped
+# persona): panel/models/local/calibrations.json.
+calibrations: install
+	$(BIN)/python -c "from panel.models.local import get_model, shipped; d = shipped.write(get_model('smollm2')); \
+		print(len(d['calibrations']), 'calibrations for', d['gguf'])"
+
 bench: install
 	$(BIN)/python bench/run_all.py
 

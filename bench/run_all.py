@@ -249,6 +249,10 @@ def write_doc(results_dir: Path, spent: dict, started: dt.datetime, quick: bool)
             parts += [f"## bench_{name}.py", "", "_Did not finish in this run; see the console output._", ""]
     parts += [NOTES, "## The embedded model (bench/bench_local.py)", "",
               "Copied from docs/benchmarks-local.md, which bench/bench_local.py writes.", "", local_section()]
+    first = common.REPO / "docs" / "benchmarks-first-review.md"
+    if first.exists():  # bench/bench_first_review.py runs apart (about four minutes): its last result
+        body = first.read_text(encoding="utf-8").split("\n", 1)[1]
+        parts += ["## The first review on the embedded default (bench/bench_first_review.py)", body]
     text = "\n".join(parts).rstrip() + "\n"
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(text, encoding="utf-8")

@@ -82,3 +82,29 @@ def test_the_words_good_and_bad_share_are_not_scored():
     (good, plus, shared), (bad, minus, shared_too) = calibrate.continuations(tokenize)
     assert (plus, minus) == (1.0, -1.0) and shared == shared_too == 3
     assert good[:3] == bad[:3] and good[3] != bad[3]
+
+
+def test_panel_ships_a_calibration_for_every_default_persona_as_it_stands(personas, briefs):
+    """The shipped file (panel.models.local.shipped) must match today's persona prompts: after
+    editing a shipped persona, `make calibrations` measures it again (else its first review would
+    quietly measure it, and this test says why)."""
+    import json
+
+    from panel.models.local import shipped
+    from panel.models.local.files import resolve_gguf
+
+    data = json.loads(shipped.SHIPPED.read_text())
+    gguf = resolve_gguf("smollm2")
+    assert (data["gguf"], data["bytes"]) == (gguf.name, gguf.stat().st_size)
+    for name, persona in personas.items():
+        key = calibrate.file_key(gguf.name, render_messages(persona, briefs[0]))
+        found = shipped.lookup(gguf, key)
+        assert found is not None, f"no shipped calibration for {name}'s prompt: run `make calibrations`"
+        assert data["calibrations"][key]["persona_version"] == persona.version
+        assert found.offset == data["calibrations"][key]["offset"] and len(found.content_free) == 4
+    from dataclasses import replace
+
+    edited = replace(personas["skeptic"], prompt_source=personas["skeptic"].prompt_source + " Be brief.")
+    assert shipped.lookup(gguf, calibrate.file_key(gguf.name, render_messages(edited, briefs[0]))) is None
+    other = gguf.with_name("another-model.gguf")
+    assert shipped.lookup(other, next(iter(data["calibrations"]))) is None  # another file: measured as before

@@ -35,7 +35,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ...core.errors import ModelConfigError
-from . import calibrate
+from . import calibrate, shipped
 from .engine import N_BATCH, BatchEngine, _common_prefix
 from .files import DEFAULT_NAME, resolve_gguf
 from .formats import (
@@ -189,6 +189,10 @@ class LocalModel:
         chat context, once per prompt."""
         key = calibrate.file_key(self.path.name, messages)
         found = calibrate.known(key) if key else calibrate.Calibration(0.0, [])  # no brief: nothing to calibrate
+        if found is None:
+            found = shipped.lookup(self.path, key)  # a default persona: measured when panel was built
+            if found is not None:
+                calibrate.remember(key, found)
         if found is None:
             found = calibrate.calibrate(self._log_odds_now, messages)
             calibrate.remember(key, found)
