@@ -171,3 +171,54 @@ def test_eval_runs_offline_on_the_embedded_default_and_stores_its_calibration(wo
     # with pytest and git (the old default shipped all of them).
     assert panel["ship_rate"] < 1.0
     assert (workspace / "outputs" / "eval" / "subset-1.md").exists()
+
+
+# Six clear cases. The builder and the skeptic make the same two mistakes (g3, d2); the futurist
+# shares one of them (g3) and makes another (d1). Errors (wrong = 1) over g1 g2 g3 d1 d2 d3:
+# builder = skeptic = 001010, futurist = 001100: r(builder, skeptic) = 1, r(builder, futurist) =
+# r(skeptic, futurist) = (1/3) / (4/3) = 0.25. Mean 0.5, so n_eff = 3 / (1 + 2 * 0.5) = 1.5.
+# Decisions (ship = 1): builder = skeptic = 110010, futurist = 110100: r = 1, 1/3, 1/3 (mean 5/9).
+CORRELATED = {
+    "builder": {"g1": "ship", "g2": "ship", "g3": "skip", "d1": "skip", "d2": "ship", "d3": "skip"},
+    "skeptic": {"g1": "ship", "g2": "ship", "g3": "skip", "d1": "skip", "d2": "ship", "d3": "skip"},
+    "futurist": {"g1": "ship", "g2": "ship", "g3": "skip", "d1": "ship", "d2": "skip", "d3": "skip"},
+}
+
+
+def test_independence_counts_how_many_votes_the_panel_is_worth(workspace, run_cli, make_brief):
+    folder = workspace / "evals" / "six"
+    for slug in ("g1", "g2", "g3", "d1", "d2", "d3"):
+        make_brief(slug, folder=folder)
+    (folder / "labels.csv").write_text("slug,expected\ng1,ship\ng2,ship\ng3,ship\nd1,skip\nd2,skip\nd3,skip\n")
+    scripted.script("judge", reviewer({p: {s: (d, 0.8) for s, d in calls.items()} for p, calls in CORRELATED.items()}))
+    res = run_cli("eval", "six", "--model", "scripted/judge", "--personas", "builder,skeptic,futurist", "--json")
+    assert res.exit_code == 0, res.stderr
+    ind = json.loads(res.stdout)["independence"]
+    pairs = {frozenset((p["a"], p["b"])): p for p in ind["pairs"]}
+
+    def pair(a, b):
+        return pairs[frozenset((a, b))]
+
+    assert pair("builder", "skeptic")["errors"] == 1.0 and pair("builder", "skeptic")["decisions"] == 1.0
+    assert pair("builder", "futurist")["errors"] == 0.25 and pair("skeptic", "futurist")["errors"] == 0.25
+    assert pair("builder", "futurist")["decisions"] == pytest.approx(1 / 3, abs=1e-4)
+    assert ind["mean_error_correlation"] == 0.5 and ind["effective_votes"] == 1.5
+    assert ind["mean_decision_correlation"] == pytest.approx(5 / 9, abs=1e-4)
+    # The majority (g3 and d2 wrong) is no better than any one of them (each wrong twice).
+    assert ind["majority_accuracy"] == pytest.approx(4 / 6, abs=1e-4)
+    assert ind["best_accuracy"] == ind["majority_accuracy"]
+    assert ind["error_matrix"]["futurist"]["builder"] == 0.25 and ind["error_matrix"]["skeptic"]["skeptic"] == 1.0
+    report = (workspace / "outputs" / "eval" / "six-1.md").read_text()
+    assert "worth **1.5 independent votes**" in report and re.search(r"\| builder \| 1\.00 \| [0-9.| ]+\|", report)
+    row = re.search(r"\| futurist \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \|", report)
+    assert row and sorted(row.groups()) == ["0.25", "0.25", "1.00"]
+    html = (workspace / "outputs" / "eval" / "six-1.html").read_text()
+    assert "1.5 independent votes</strong>" in html and 'aria-label="Heat map of the error correlations' in html
+
+
+def test_too_few_cases_to_measure_independence_say_so(workspace, run_cli, labelled):
+    scripted.script("judge", reviewer(ANSWERS))
+    ind = run_eval(run_cli)["independence"]
+    assert ind["effective_votes"] is None and ind["pairs"][0]["why_none"] == "not enough rows"
+    assert ind["pairs"][0]["errors"] is None  # never 0 for a figure that was not measured
+    assert "Not enough cases to measure how independent" in (workspace / "outputs" / "eval" / "tiny-1.md").read_text()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from ..core.panel import PanelResult
 from ..core.tally import Tally
+from .independence import independence
 from .metrics import METRIC_NAMES, Metrics, Scored, metrics, panel_item, seat_item
 
 PANEL = "panel"  # the key of the panel's own row, beside the personas'
@@ -36,6 +37,19 @@ class Evaluation:
     def metrics(self, which: str = "items") -> dict[str, Metrics]:
         return {name: metrics(items) for name, items in getattr(self, which).items()}
 
+    def independence(self) -> dict:
+        """How many independent votes the panel is worth on the clear cases, and whether its
+        majority beats its best single persona (panel.analysis.independence)."""
+        found = independence(self.items, self.personas).to_json()
+        scores = self.metrics()
+        answered = [p for p in self.personas if scores[p].accuracy is not None]
+        best = max(answered, key=lambda p: scores[p].accuracy, default=None)
+        found |= {"majority_accuracy": _r(scores[PANEL].accuracy), "best_persona": best,
+                  "best_accuracy": _r(scores[best].accuracy) if best else None,
+                  "error_matrix": {a: {b: _r(v) for b, v in row.items()}
+                                   for a, row in independence(self.items, self.personas).error_matrix().items()}}
+        return found
+
     def to_json(self) -> dict:
         return {
             "eval_id": self.eval_id, "run_id": self.run_id, "set": self.set_name, "set_digest": self.set_digest,
@@ -44,6 +58,7 @@ class Evaluation:
             "metrics": {k: m.to_json() for k, m in self.metrics().items()},
             "borderline": {k: m.to_json() for k, m in self.metrics("borderline").items()},
             "community": {k: m.to_json() for k, m in self.metrics("community").items()},
+            "independence": self.independence(),
             "items": [{"persona": who, "slug": i.slug, "expected": i.expected, "decision": i.decision,
                        "p_ship": None if i.p_ship is None else round(i.p_ship, 4)}
                       for who, items in self.items.items() for i in items],

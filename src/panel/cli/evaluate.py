@@ -161,6 +161,14 @@ def show_evaluation(evaluation, compared) -> None:
                       score(m.balanced_accuracy), share(m.ship_rate), share(m.ship_rate_on_skips), score(m.auc),
                       score(m.brier))
     out.print(table)
+    ind = evaluation.independence()
+    if ind["effective_votes"] is not None:
+        out.print(f"Independent votes: {ind['effective_votes']:.1f} of {len(ind['personas'])} (mean error correlation"
+                  f" {ind['mean_error_correlation']:.2f}); the majority is right on {share(ind['majority_accuracy'])},"
+                  f" the best persona ({ind['best_persona']}) on {share(ind['best_accuracy'])}.")
+    else:
+        out.print("Independent votes: not enough cases to measure (each pair of personas needs"
+                  f" {ind['min_rows']} cases both answered).")
     if compared:
         out.print(f"Compared with {compared.baseline}: "
                   + ", ".join(f"{who} balanced accuracy {score(c['balanced_accuracy'][0])} → "

@@ -101,6 +101,16 @@ def _page_day(context, stamp: str | None) -> str:
     return day(stamp, context.get("display_zone"))
 
 
+def heat_colour(value: float | None) -> str:
+    """A cell of a correlation heat map: white at 0, red towards +1, blue towards -1, grey for none
+    (light enough everywhere that dark text on it stays readable)."""
+    if value is None:
+        return "#eaeef2"
+    strength = min(abs(value), 1.0)
+    fade = round(255 - 120 * strength)
+    return f"#ff{fade:02x}{fade:02x}" if value > 0 else f"#{fade:02x}{fade:02x}ff"
+
+
 def bar_widths(parts: list[int]) -> list[tuple[float, float]]:
     """(x, width) in a 0-100 box for each count; an all-zero bar stays empty."""
     total = sum(parts)
@@ -137,7 +147,8 @@ def _environment(autoescape: bool) -> jinja2.Environment:
     )
     env.filters.update(pct=pct, span=span, when=_page_when, day=_page_day, md=md_text, mdline=md_line,
                        score=score, share=share)
-    env.globals.update(outcome_label=OUTCOME_LABELS, bar_widths=bar_widths, embedded_note=embedded_note)
+    env.globals.update(outcome_label=OUTCOME_LABELS, bar_widths=bar_widths, embedded_note=embedded_note,
+                       heat_colour=heat_colour)
     return env
 
 
