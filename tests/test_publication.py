@@ -36,6 +36,13 @@ def write_tools(make_brief) -> None:
     make_brief("wren-notes", name="Wren Notes", vendor="Wren", panel=PANEL5)
 
 
+def reviewed(run_cli, make_brief, *slugs: str) -> None:
+    """The four tools' briefs written, and `slugs` reviewed by scripted/kind (a draft each)."""
+    write_tools(make_brief)
+    scripted.script("kind", reviewer(CALLS))
+    assert run_cli("review", *slugs, "--model", "scripted/kind").exit_code == 0
+
+
 def db_rows(workspace: Path, sql: str, params=()) -> list[tuple]:
     with sqlite3.connect(workspace / "outputs" / "panel.db") as conn:
         return conn.execute(sql, params).fetchall()
@@ -223,9 +230,7 @@ def test_bad_publications_are_refused_and_write_nothing(workspace, run_cli, make
 
 
 def test_republishing_what_stands_records_nothing(workspace, run_cli, make_brief):
-    write_tools(make_brief)
-    scripted.script("kind", reviewer(CALLS))
-    assert run_cli("review", "relay-cloud", "--model", "scripted/kind").exit_code == 0
+    reviewed(run_cli, make_brief, "relay-cloud")
     assert run_cli("publish", "relay-cloud").exit_code == 0
     assert run_cli("review", "relay-cloud", "--model", "scripted/kind").exit_code == 0  # all reused
     res = run_cli("publish", "relay-cloud")
@@ -333,9 +338,7 @@ def test_a_withdrawn_tool_published_again_is_news_and_says_so(workspace, run_cli
 
 
 def test_feed_entries_and_comparison_dates_do_not_move_between_builds(workspace, run_cli, make_brief):
-    write_tools(make_brief)
-    scripted.script("kind", reviewer(CALLS))
-    assert run_cli("review", "relay-cloud", "kestrel-coder", "--model", "scripted/kind").exit_code == 0
+    reviewed(run_cli, make_brief, "relay-cloud", "kestrel-coder")
     assert run_cli("publish", "relay-cloud", "kestrel-coder").exit_code == 0
     assert run_cli("compare", "relay-cloud", "kestrel-coder").exit_code == 0
     feeds = []
@@ -363,9 +366,7 @@ def test_thin_panels_show_no_figure_in_their_corrections_either(workspace, run_c
 
 
 def test_withdrawn_pages_leave_the_folder_and_nothing_else_does(workspace, run_cli, make_brief):
-    write_tools(make_brief)
-    scripted.script("kind", reviewer(CALLS))
-    assert run_cli("review", "relay-cloud", "kestrel-coder", "--model", "scripted/kind").exit_code == 0
+    reviewed(run_cli, make_brief, "relay-cloud", "kestrel-coder")
     assert run_cli("publish", "relay-cloud", "kestrel-coder").exit_code == 0
     site = workspace / "outputs" / "site"
     (site / "tools").mkdir(parents=True)
@@ -379,9 +380,7 @@ def test_withdrawn_pages_leave_the_folder_and_nothing_else_does(workspace, run_c
 
 
 def test_an_overtaken_embargo_is_not_held(workspace, run_cli, make_brief):
-    write_tools(make_brief)
-    scripted.script("kind", reviewer(CALLS))
-    assert run_cli("review", "relay-cloud", "--model", "scripted/kind").exit_code == 0
+    reviewed(run_cli, make_brief, "relay-cloud")
     later = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat(timespec="minutes")
     assert run_cli("publish", "relay-cloud", "--at", later).exit_code == 0
     status = {r["slug"]: r["status"] for r in json.loads(run_cli("briefs", "list", "--json").stdout)}
@@ -393,8 +392,6 @@ def test_an_overtaken_embargo_is_not_held(workspace, run_cli, make_brief):
 
 
 def test_no_publications_is_said_plainly(workspace, run_cli, make_brief):
-    write_tools(make_brief)
-    scripted.script("kind", reviewer(CALLS))
-    assert run_cli("review", "relay-cloud", "--model", "scripted/kind").exit_code == 0
+    reviewed(run_cli, make_brief, "relay-cloud")
     res = run_cli("publications")
     assert res.exit_code == 0 and "No publications yet" in res.stderr and "Error" not in res.stderr
