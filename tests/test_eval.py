@@ -210,7 +210,8 @@ def test_independence_counts_how_many_votes_the_panel_is_worth(workspace, run_cl
     assert ind["error_matrix"]["futurist"]["builder"] == 0.25 and ind["error_matrix"]["skeptic"]["skeptic"] == 1.0
     report = (workspace / "outputs" / "eval" / "six-1.md").read_text()
     assert "worth **1.5 independent votes**" in report and re.search(r"\| builder \| 1\.00 \| [0-9.| ]+\|", report)
-    row = re.search(r"\| futurist \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \|", report)
+    matrix = report.split("Correlation of errors")[1]
+    row = re.search(r"\| futurist \| ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) \|", matrix)
     assert row and sorted(row.groups()) == ["0.25", "0.25", "1.00"]
     html = (workspace / "outputs" / "eval" / "six-1.html").read_text()
     assert "1.5 independent votes</strong>" in html and 'aria-label="Heat map of the error correlations' in html
@@ -222,3 +223,44 @@ def test_too_few_cases_to_measure_independence_say_so(workspace, run_cli, labell
     assert ind["effective_votes"] is None and ind["pairs"][0]["why_none"] == "not enough rows"
     assert ind["pairs"][0]["errors"] is None  # never 0 for a figure that was not measured
     assert "Not enough cases to measure how independent" in (workspace / "outputs" / "eval" / "tiny-1.md").read_text()
+
+
+def test_judge_cards_say_how_far_to_trust_each_persona(workspace, run_cli, make_brief):
+    """Six clear cases: the builder writes long rationales when it ships and short ones when it
+    skips (length bias 1.0 by construction); κ against the labels computed by hand."""
+    folder = workspace / "evals" / "six"
+    for slug in ("g1", "g2", "g3", "d1", "d2", "d3"):
+        make_brief(slug, folder=folder)
+    (folder / "labels.csv").write_text("slug,expected\ng1,ship\ng2,ship\ng3,ship\nd1,skip\nd2,skip\nd3,skip\n")
+    calls = {p: {s: (d, 0.8) for s, d in decided.items()} for p, decided in CORRELATED.items()}
+    plain = reviewer(calls)
+
+    def wordy(messages):
+        answer = plain(messages)
+        if answer["verdict"] == "ship" and "You are the Builder" in messages[-1]["content"]:
+            answer["rationale"] = "This one earns a long and glowing write-up, many words of praise in a row."
+        return answer
+
+    scripted.script("judge", wordy)
+    res = run_cli("eval", "six", "--model", "scripted/judge", "--personas", "builder,skeptic,futurist", "--json")
+    assert res.exit_code == 0, res.stderr
+    cards = {c["persona"]: c for c in json.loads(res.stdout)["judges"]}
+    builder = cards["builder"]
+    # The builder: right on 4 of 6; it ships 3 of 6 and 3 of 6 are labelled ship, so chance
+    # agreement is 0.5 and κ = (4/6 - 0.5) / 0.5 = 1/3.
+    assert builder["rows"] == 6 and builder["agreement"] == pytest.approx(4 / 6, abs=1e-4)
+    assert builder["kappa"] == pytest.approx(1 / 3, abs=1e-4) and builder["length_bias"] == 1.0
+    assert cards["skeptic"]["length_bias"] is None and cards["skeptic"]["missing"]["length_bias"] == "no variation"
+    assert builder["stability"] is None and "one sample per seat" in builder["missing"]["stability"]
+    assert builder["cost_per_1000"] == 0.0  # the scripted model is free: a real 0, not a missing figure
+    report = (workspace / "outputs" / "eval" / "six-1.md").read_text()
+    row = (r"\| builder \| 6 \| 0\.67 \| 0\.33 \| 0\.67 \| [0-9.]+ \| [0-9.]+ \| 50% \| n/a \| \d+ \| 1\.00 \|"
+           r" \$0\.00 \|")
+    assert re.search(row, report)
+
+
+def test_a_judge_card_with_too_few_cases_says_so(workspace, run_cli, labelled):
+    scripted.script("judge", reviewer(ANSWERS))
+    card = {c["persona"]: c for c in run_eval(run_cli)["judges"]}["builder"]
+    assert card["rows"] == 4 and card["kappa"] is None and card["missing"]["kappa"] == "not enough rows"
+    assert card["agreement"] == 0.5  # measured on what there is

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ..core.panel import PanelResult
 from ..core.tally import Tally
 from .independence import independence
+from .judges import JudgeCard, judge_card
 from .metrics import METRIC_NAMES, Metrics, Scored, metrics, panel_item, seat_item
 
 PANEL = "panel"  # the key of the panel's own row, beside the personas'
@@ -30,12 +31,22 @@ class Evaluation:
     community: dict[str, list[Scored]]  # against the community's majority, tools with enough votes
     versions: dict[str, str] = field(default_factory=dict)  # persona -> the version evaluated
     verdict_ids: dict[tuple[str, str], int] = field(default_factory=dict)  # (slug, persona) -> verdict
+    costs: dict[int, float] = field(default_factory=dict)  # verdict id -> the cost of its call (for judge cards)
     run_id: int | None = None
     eval_id: int | None = None
     created_at: str | None = None
 
     def metrics(self, which: str = "items") -> dict[str, Metrics]:
         return {name: metrics(items) for name, items in getattr(self, which).items()}
+
+    def judge_cards(self) -> list[JudgeCard]:
+        """A card per persona (panel.analysis.judges), over its clear cases."""
+        cards = []
+        for persona in self.personas:
+            ids = [self.verdict_ids.get((item.slug, persona)) for item in self.items.get(persona, [])]
+            costs = [self.costs[i] for i in ids if i in self.costs]
+            cards.append(judge_card(persona, self.items.get(persona, []), costs))
+        return cards
 
     def independence(self) -> dict:
         """How many independent votes the panel is worth on the clear cases, and whether its
@@ -59,6 +70,7 @@ class Evaluation:
             "borderline": {k: m.to_json() for k, m in self.metrics("borderline").items()},
             "community": {k: m.to_json() for k, m in self.metrics("community").items()},
             "independence": self.independence(),
+            "judges": [card.to_json() for card in self.judge_cards()],
             "items": [{"persona": who, "slug": i.slug, "expected": i.expected, "decision": i.decision,
                        "p_ship": None if i.p_ship is None else round(i.p_ship, 4)}
                       for who, items in self.items.items() for i in items],

@@ -82,7 +82,8 @@ class Independence:
 
 
 def correlation(xs: list[int], ys: list[int]) -> float | None:
-    """Pearson's r of two equally long 0/1 columns; None when either never varies."""
+    """Pearson's r of two equally long columns (for 0/1 columns, the phi coefficient); None when either
+    never varies."""
     n = len(xs)
     mx, my = sum(xs) / n, sum(ys) / n
     sx = math.sqrt(sum((x - mx) ** 2 for x in xs))

@@ -24,6 +24,8 @@ class Scored:
     expected: str  # ship | skip
     decision: str | None  # ship | skip | None (no usable answer, or a split)
     p_ship: float | None
+    words: int | None = None  # the rationale's length in words (a seat's verdict; None for the panel)
+    stability: float | None = None  # with --samples: the share of the seat's samples that agreed
 
 
 # Every score a panel or persona gets against labels, in the order reports show them, with its label:
@@ -69,7 +71,8 @@ def seat_item(slug: str, expected: str, result: PersonaResult | None) -> Scored:
     if result is None:
         return Scored(slug, expected, None, None)
     decision = result.decision if result.counted else None
-    return Scored(slug, expected, decision, ship_probability(result))
+    words = len(result.verdict.rationale.split()) if result.verdict is not None else None
+    return Scored(slug, expected, decision, ship_probability(result), words, result.stability)
 
 
 def panel_item(slug: str, expected: str, panel: PanelResult) -> Scored:

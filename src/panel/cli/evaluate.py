@@ -73,6 +73,7 @@ def eval_command(
     seated = [name for name in personas_found if any(name in plan.seated for plan in plans)]
     with Store(ws.db_path(db)) as store:
         evaluation = evaluate(eval_set, panels, queries.tallies(store.db, list(panels)), label, samples, seated)
+        evaluation.costs = queries.verdict_costs(store.db, list(evaluation.verdict_ids.values()))
         evaluation.run_id = outcome.run_id
         compared = before(evaluation, panels) if before else None
         evaluation.eval_id = store.save_evaluation(evaluation)

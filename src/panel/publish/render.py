@@ -41,14 +41,14 @@ def embedded_note(models) -> str | None:
 # --- filters ---------------------------------------------------------------------------------------
 
 
-def score(value: float | None) -> str:
-    """A metric between 0 and 1, to two decimals (an em dash when it cannot be computed)."""
-    return "—" if value is None else f"{value:.2f}"
+def score(value: float | None, missing: str = "—") -> str:
+    """A metric between 0 and 1, to two decimals (`missing` when it cannot be computed)."""
+    return missing if value is None else f"{value:.2f}"
 
 
-def share(value: float | None) -> str:
+def share(value: float | None, missing: str = "—") -> str:
     """A share between 0 and 1 as a percentage."""
-    return "—" if value is None else f"{100 * value:.0f}%"
+    return missing if value is None else f"{100 * value:.0f}%"
 
 
 def span(interval) -> str:

@@ -385,3 +385,16 @@ def persona_first_seen(db, versions: set[str]) -> dict[str, str]:
     marks = ",".join("?" * len(versions))
     found = db.execute(f"SELECT version, first_seen FROM persona_versions WHERE version IN ({marks})", versions)
     return dict(found.fetchall())
+
+
+def verdict_costs(db, verdict_ids: list[int]) -> dict[int, float]:
+    """verdict id -> the cost of the call that produced it (a reused verdict: its original call's)."""
+    found: dict[int, float] = {}
+    ids = sorted(set(verdict_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for verdict_id, cost in db.execute(f"SELECT v.id, coalesce(c.cost, 0) FROM verdicts v JOIN calls c"
+                                           f" ON c.id = v.call_id WHERE v.id IN ({marks})", chunk).fetchall():
+            found[verdict_id] = float(cost)
+    return found
