@@ -395,3 +395,44 @@ def test_no_publications_is_said_plainly(workspace, run_cli, make_brief):
     reviewed(run_cli, make_brief, "relay-cloud")
     res = run_cli("publications")
     assert res.exit_code == 0 and "No publications yet" in res.stderr and "Error" not in res.stderr
+
+
+def test_editor_calls_are_labels_the_personas_are_scored_against(workspace, run_cli, make_brief):
+    """panel label / publish --editor-call record an editor's call (never overwritten: the newest
+    counts); panel eval --labels editors scores each persona against them."""
+    for slug, name in (("t1", "Tool One"), ("t2", "Tool Two"), ("t3", "Tool Three"), ("t4", "Tool Four"),
+                       ("t5", "Tool Five")):
+        make_brief(slug, name=name, panel=["builder", "skeptic"])
+    scripted.script("kind", reviewer({("Tool Five", "Skeptic"): "skip"}))  # ships all but the skeptic on t5
+    assert run_cli("review", "t1", "t2", "t3", "t4", "t5", "--model", "scripted/kind").exit_code == 0
+    make_brief("unreviewed")
+    cases = {("label", "t1", "maybe"): "must be ship or skip",
+             ("label", "unreviewd", "ship"): "did you mean 'unreviewed'",
+             ("label", "unreviewed", "skip"): "was never reviewed",
+             ("publish", "t1", "--editor-call", "meh"): "must be ship or skip"}
+    for args, message in cases.items():
+        res = run_cli(*args)
+        assert res.exit_code == 2 and message in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert db_rows(workspace, "SELECT count(*) FROM editor_labels") == [(0,)]
+    assert db_rows(workspace, "SELECT count(*) FROM publications") == [(0,)]  # the bad call published nothing
+    assert run_cli("publish", "t1", "t2", "--editor-call", "ship", "--by", "ana").exit_code == 0
+    for slug, call in (("t3", "skip"), ("t3", "ship"), ("t4", "ship"), ("t5", "skip")):  # t3 changes her mind
+        assert run_cli("label", slug, call, "--note", "my own read", "--by", "ana").exit_code == 0
+    rows = db_rows(workspace, "SELECT slug, call, source, operator FROM editor_labels ORDER BY id")
+    assert rows[:2] == [("t1", "ship", "publish", "ana"), ("t2", "ship", "publish", "ana")] and len(rows) == 6
+    res = run_cli("eval", "--labels", "editors", "--model", "scripted/kind", "--json")
+    assert res.exit_code == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["set"] == "editors" and data["metrics"]["panel"]["cases"] == 5
+    cards = {c["persona"]: c for c in data["judges"]}
+    # The editors ship t1-t4 and skip t5: the builder ships all five (4 of 5 right), the skeptic skips t5.
+    assert cards["builder"]["agreement"] == 0.8 and cards["skeptic"]["agreement"] == 1.0
+    assert cards["skeptic"]["kappa"] == 1.0 and cards["builder"]["kappa"] == 0.0
+    empty = run_cli("eval", "--labels", "editors", "--model", "scripted/kind", "--until", "2020-01-01")
+    assert empty.exit_code == 2 and "no editor calls in that window" in empty.stderr
+    for args, message in ((("eval", "standard", "--labels", "editors"), "not both"),
+                          (("eval", "--labels", "bosses"), "only 'editors'"),
+                          (("eval", "standard", "--since", "7d"), "use them with --labels editors"),
+                          (("eval",), "say what to score against")):
+        res = run_cli(*args)
+        assert res.exit_code == 2 and message in res.stderr, (args, res.stderr)

@@ -174,3 +174,35 @@ def compare_evaluations(before: dict[str, list[Scored]], after: dict[str, list[S
             if was is not None and was.decision != item.decision:
                 flips.append(Flip(who, item.slug, item.expected, was.decision, item.decision))
     return EvalComparison(baseline=baseline, changes=changes, flips=flips)
+
+
+EDITORS = "editors"  # `panel eval --labels editors`: the set is every tool an editor has called
+
+
+def editors_eval_set(db, folder, since: str | None = None, until: str | None = None):
+    """A labelled set made of the editors' own calls (each tool's newest, in the window), each tool
+    judged on the brief of its published panel (else its newest draft's): the personas are scored
+    against the people who sign the verdicts off."""
+    import hashlib
+    import json
+
+    from ..core.brief import ToolBrief
+    from ..core.errors import EvalError
+    from ..inputs.evalset import EvalSet, Label
+    from ..store import queries
+
+    found = queries.editor_labels(db, since, until)
+    if not found:
+        window = " in that window" if since or until else ""
+        raise EvalError(f"no editor calls{window} yet: record them with `panel label SLUG ship|skip` or"
+                        " `panel publish SLUG --editor-call ship|skip`")
+    briefs, labels = [], {}
+    for row in found:
+        published = queries.latest_publication(db, row["slug"], action="publish")
+        drafts = queries.draft_rows(db, row["slug"])
+        digest = published["brief_hash"] if published else drafts[0]["brief_hash"]
+        briefs.append(ToolBrief.model_validate(queries.brief_json(db, digest)))
+        labels[row["slug"]] = Label(slug=row["slug"], expected=row["call"], borderline=False, note=row["note"] or "")
+    material = json.dumps([[r["slug"], r["call"], r["id"]] for r in found] + [b.content_hash() for b in briefs])
+    return EvalSet(name=EDITORS, folder=folder, briefs=briefs, labels=labels,
+                   digest=hashlib.sha256(material.encode()).hexdigest()[:16])

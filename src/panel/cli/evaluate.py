@@ -14,8 +14,13 @@ from .app import EXIT_OK, EXIT_PARTIAL, app, console, guarded, print_json, works
 @app.command("eval")
 @guarded
 def eval_command(
-    set_arg: str = typer.Argument(..., metavar="SET", help="A labelled set: a folder of briefs with labels.csv, or a "
-                                                           "name under evals/."),
+    set_arg: Optional[str] = typer.Argument(None, metavar="[SET]", help="A labelled set: a folder of briefs with "
+                                                                        "labels.csv, or a name under evals/."),
+    labels: Optional[str] = typer.Option(None, "--labels", metavar="editors",
+                                         help="Score against the editors' own calls (`panel label`, `panel publish "
+                                              "--editor-call`) instead of a set's labels.csv."),
+    since: options.Since = None,
+    until: options.Until = None,
     model: options.Model = None,
     api_base: options.ApiBase = None,
     router: options.Router = None,
@@ -44,7 +49,6 @@ def eval_command(
     Exit codes: 0 every seat answered, 1 some failed (scored without them), 2 bad input.
     """
     from ..analysis.evaluation import evaluate
-    from ..inputs.evalset import load_eval_set, resolve_set
     from ..review.plan import ReviewOptions
     from ..store import queries
     from ..store.store import Store
@@ -52,7 +56,7 @@ def eval_command(
     from .review import default_model, plan_batch, run_batch
 
     ws = workspace()
-    eval_set = load_eval_set(resolve_set(set_arg, ws.home / "evals"))
+    eval_set = chosen_set(ws, set_arg, labels, since, until, db)
     only = [p.strip() for p in personas.split(",") if p.strip()] if personas else None
     review_options = ReviewOptions(model=model, default_model=default_model(), api_base=api_base,
                                    concurrency=concurrency, workers=workers, fresh=fresh, only_personas=only,
@@ -177,3 +181,26 @@ def show_evaluation(evaluation, compared) -> None:
                               for who, c in compared.changes.items()))
         for flip in compared.flips:
             out.print(f"  {flip.persona} on {flip.slug}: {flip.before or '—'} → {flip.after or '—'} ({flip.outcome})")
+
+
+def chosen_set(ws, set_arg: str | None, labels: str | None, since: str | None, until: str | None, db):
+    """The labelled set to score: a folder's labels.csv, or with --labels editors the editors' calls."""
+    from ..analysis.evaluation import EDITORS, editors_eval_set
+    from ..core.errors import EvalError
+    from ..inputs.evalset import load_eval_set, resolve_set
+    from ..inputs.timewindow import window
+    from .app import open_store
+
+    if labels not in (None, EDITORS):
+        raise EvalError(f"--labels: only 'editors' is known (the calls recorded with `panel label`), not '{labels}'")
+    if labels == EDITORS:
+        if set_arg:
+            raise EvalError("give a SET or --labels editors, not both")
+        start, end = window(since, until)
+        with open_store(db, must_exist=True) as store:
+            return editors_eval_set(store.db, ws.briefs_dir, start, end)
+    if since or until:
+        raise EvalError("--since / --until choose editors' calls: use them with --labels editors")
+    if not set_arg:
+        raise EvalError("say what to score against: a SET (e.g. standard), or --labels editors")
+    return load_eval_set(resolve_set(set_arg, ws.home / "evals"))

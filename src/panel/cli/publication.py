@@ -20,6 +20,9 @@ def publish(
     at: Optional[str] = typer.Option(None, "--at", metavar="DATETIME",
                                      help="Hold it until then (embargo), e.g. 2026-12-08T09:00; a time without a "
                                           "zone is in the workspace's time zone (panel.yaml)."),
+    editor_call: Optional[str] = typer.Option(None, "--editor-call", metavar="ship|skip",
+                                              help="Your own call on the tool(s), kept as a label the personas are "
+                                                   "scored against (`panel eval --labels editors`)."),
     draft: Optional[int] = typer.Option(None, "--draft", metavar="PANEL_ID",
                                         help="Publish this draft instead of the newest (see `panel publications "
                                              "SLUG --drafts`); only with one SLUG."),
@@ -37,7 +40,7 @@ def publish(
     from ..inputs.operator import operator
     from ..publish.publication import PublishRequest, plan_publication
     from ..store.db import now
-    from .app import open_store
+    from .app import known_tools, open_store
 
     if draft is not None and len(slugs) != 1:
         raise PublishError("--draft picks one panel: give exactly one SLUG with it")
@@ -45,11 +48,16 @@ def publish(
     settings = load_workspace_settings(ws)
     requests = [PublishRequest(slug=s, operator=operator(by), note=note, at=at, draft=draft) for s in slugs]
     results = []
+    known = known_tools(ws, db) if editor_call is not None else set()
     with open_store(db, must_exist=True) as store:
         for request in requests:  # every check first: a bad slug anywhere publishes nothing
             plan_publication(store.db, request, settings.zone, now())
+            if editor_call is not None:
+                check_editor_call(store.db, request.slug, editor_call, known)
         for request in requests:
             row = store.record_publication(lambda db, r=request: plan_publication(db, r, settings.zone, now()))
+            if editor_call is not None:
+                store.save_editor_label(request.slug, editor_call, note, request.operator, "publish")
             results.append((request.slug, row))
     if as_json:
         return print_json({"publications": [row or {"slug": slug, "unchanged": True} for slug, row in results]})
@@ -213,3 +221,45 @@ def after_run(ws, db_path: Path, outcome, quiet: bool, by: str) -> None:
                 continue
             if not quiet:
                 typer.echo(describe_publication(slug, row, settings), err=True)
+
+
+EDITOR_CALLS = ("ship", "skip")
+
+
+def check_editor_call(db, slug: str, call: str, known: set[str]) -> None:
+    """An editor's call must be ship or skip, on a tool the panel has reviewed (else there is no
+    verdict to hold it against)."""
+    from ..core.errors import LabelError
+    from ..core.suggest import did_you_mean
+    from ..store.queries import judged_slugs
+
+    if call not in EDITOR_CALLS:
+        raise LabelError(f"the editor's call must be ship or skip, not '{call}'")
+    if slug not in known:
+        raise LabelError(f"unknown tool '{slug}'{did_you_mean(slug, sorted(known))}")
+    if slug not in judged_slugs(db):
+        raise LabelError(f"'{slug}' was never reviewed: review it first, so the call can be held against its panel")
+
+
+@app.command()
+@guarded
+def label(
+    slug: str = typer.Argument(..., help="The tool."),
+    call: str = typer.Argument(..., metavar="ship|skip", help="Your own call on it."),
+    note: Optional[str] = typer.Option(None, "--note", help="Why (kept with the label)."),
+    by: options.By = None,
+    db: options.Db = None,
+):
+    """Record an editor's own call on a tool: a label the personas are scored against with
+    `panel eval --labels editors`. A new call is a new record; the newest counts. (`panel publish
+    --editor-call` records one at sign-off.)"""
+    from ..inputs.operator import operator
+    from .app import known_tools, open_store
+
+    who = operator(by)
+    ws = workspace()
+    known = known_tools(ws, db)
+    with open_store(db, must_exist=True) as store:
+        check_editor_call(store.db, slug, call, known)
+        store.save_editor_label(slug, call, note, who, "label")
+    typer.echo(f"Labelled {slug} {call} (by {who}); `panel eval --labels editors` scores the personas against it.")

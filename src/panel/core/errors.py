@@ -48,6 +48,10 @@ class PublishError(PanelError):
     """A publication that cannot be made: no draft, nothing to count, a bad embargo, a missing note."""
 
 
+class LabelError(PanelError):
+    """An editor's call that cannot be recorded: not ship or skip, an unknown or never-reviewed tool."""
+
+
 class SettingsError(PanelError):
     """The workspace settings file (panel.yaml) is invalid."""
 

@@ -399,6 +399,19 @@ def m013_publications(db: Database) -> None:
     )
 
 
+def m014_editor_labels(db: Database) -> None:
+    """An editor's own call on a tool is a label (issue 24): given at sign-off (`panel publish
+    --editor-call`) or alone (`panel label`), with who and when. Never overwritten: a new call is a
+    new row, and the newest counts. `panel eval --labels editors` scores the personas against them."""
+    db["editor_labels"].create(
+        {"id": int, "slug": str, "call": str, "note": str, "operator": str, "labelled_at": str,
+         "source": str},  # call: ship | skip; source: label | publish
+        pk="id", not_null={"slug", "call", "operator", "labelled_at", "source"},
+    )
+    db["editor_labels"].create_index(["slug"])
+
+
 MIGRATIONS = [m001_initial, m002_votes_and_comparisons, m003_audit_views, m004_editor_usage,
               m005_current_verdicts_and_response_modes, m006_samples, m007_evaluations, m008_deployments,
-              m009_judgments, m010_calibrations, m011_call_endpoints, m012_vote_history, m013_publications]
+              m009_judgments, m010_calibrations, m011_call_endpoints, m012_vote_history, m013_publications,
+              m014_editor_labels]

@@ -398,3 +398,16 @@ def verdict_costs(db, verdict_ids: list[int]) -> dict[int, float]:
                                            f" ON c.id = v.call_id WHERE v.id IN ({marks})", chunk).fetchall():
             found[verdict_id] = float(cost)
     return found
+
+
+def editor_labels(db, since: str | None = None, until: str | None = None) -> list[dict]:
+    """Each tool's newest editor call (made in the window, if given), by slug."""
+    where, params = "", []
+    if since:
+        where, params = where + " AND labelled_at >= ?", [*params, since]
+    if until:
+        where, params = where + " AND labelled_at < ?", [*params, until]
+    newest: dict[str, dict] = {}
+    for row in rows(db, f"SELECT * FROM editor_labels WHERE 1 = 1{where} ORDER BY id", params):
+        newest[row["slug"]] = row
+    return [newest[slug] for slug in sorted(newest)]

@@ -157,6 +157,12 @@ class Store:
                 row["id"] = insert(self.db, "publications", row)
             return row
 
+    def save_editor_label(self, slug: str, call: str, note: str | None, operator: str, source: str) -> int:
+        """Record an editor's call on a tool (a new row each time: the newest counts)."""
+        with write_lock(self.db):
+            return insert(self.db, "editor_labels", {"slug": slug, "call": call, "note": note, "operator": operator,
+                                                     "labelled_at": now(), "source": source})
+
     def save_calibration(self, key: str, persona: str, version: str, model: str, offset: float,
                          content_free: list[float]) -> None:
         with write_lock(self.db):
