@@ -139,7 +139,7 @@ def describe_changes(db, previous: dict, panel: PanelResult, call: str | None) -
     """What a republication changes, one sentence each: the panel's overall call, the brief (which
     fields), the persona prompts, the seats, the model and each persona's call. Empty: the same
     calls again (a re-run that moved nothing). The ship % before and after is the record's own
-    figures (shown through the quorum, panel.publish.feed.figure_change)."""
+    figures (shown through the quorum, panel.publish.feed.what_changed)."""
     changes = []
     if previous["call"] != call:
         changes.append(f"{CALL_MOVED}{previous['call'] or 'none'} → {call or 'none'}.")
