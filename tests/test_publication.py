@@ -428,6 +428,12 @@ def test_editor_calls_are_labels_the_personas_are_scored_against(workspace, run_
     # The editors ship t1-t4 and skip t5: the builder ships all five (4 of 5 right), the skeptic skips t5.
     assert cards["builder"]["agreement"] == 0.8 and cards["skeptic"]["agreement"] == 1.0
     assert cards["skeptic"]["kappa"] == 1.0 and cards["builder"]["kappa"] == 0.0
+    # The site's methodology page states each persona's agreement with the editors, and on how much.
+    site_build(run_cli)
+    method = words(workspace / "outputs" / "site" / "methodology.html")
+    assert "against the editors' own calls on 5 tools, with scripted/kind" in method
+    assert "skeptic 5 100% 1.00" in method and "builder 5 80% 0.00" in method
+    assert "agreed with the editors on 80% of the tools" in method  # the majority ships t5 too (1 of 2 ship)
     empty = run_cli("eval", "--labels", "editors", "--model", "scripted/kind", "--until", "2020-01-01")
     assert empty.exit_code == 2 and "no editor calls in that window" in empty.stderr
     for args, message in ((("eval", "standard", "--labels", "editors"), "not both"),

@@ -93,10 +93,13 @@ def test_site_has_every_page_and_no_dead_links(workspace, run_cli, make_brief):
     names = sorted(str(p.relative_to(site)) for p in site.rglob("*.html"))
     assert names == [
         "compare/alpha-lm-vs-beta-lm.html", "compare/alpha-lm-vs-epsilon-vs-gamma.html",
-        "index-community.html", "index-name.html", "index-price.html", "index.html",
+        "index-community.html", "index-name.html", "index-price.html", "index.html", "methodology.html",
         "tools/alpha-lm.html", "tools/beta-lm.html", "tools/epsilon.html", "tools/gamma.html",
     ]
     assert check_links(site) > 40
+    method = " ".join(" ".join(parse(site / "methodology.html").text).split())
+    assert "have not yet been measured against the editors' own calls" in method and "No ship % is shown from fewer" \
+        " than 3 verdicts" in method
 
 
 def test_pages_are_self_contained(workspace, run_cli, make_brief):

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from ..analysis.evaluation import EDITORS, PANEL
 from ..core.errors import SiteError
 from ..core.panel import PanelResult
 from ..inputs.settings import Settings
@@ -302,6 +303,8 @@ def build_site(db, request: SiteRequest) -> BuiltSite:
         page(f"tools/{tool.slug}.html", "site/tool.html.j2", page_title=tool.name, root="../", t=tool,
              history=history, drafts_history=panel_history(db, tool.slug) if request.drafts else [],
              publication=shown.get(tool.slug), comparisons=involved)
+    page("methodology.html", "site/methodology.html.j2", page_title="How the panel works", root="",
+         method=agreement_with_editors(db), quorum=quorum, auto_publish=request.settings.auto_publish)
     for comparison in comparisons:
         relative = f"compare/{comparison.name}.html"
         write(relative, render_comparison_html(comparison, root="../", canonical=request.settings.url(relative),
@@ -331,6 +334,19 @@ def remove_stale_pages(out_dir: Path, written: list[Path]) -> list[Path]:
         page.unlink()
     write_atomic(manifest, json.dumps(now, indent=0) + "\n")
     return stale
+
+
+def agreement_with_editors(db) -> dict | None:
+    """What the newest `panel eval --labels editors` measured, for the methodology page: each
+    persona's agreement with the editors, n_eff, the tools it rests on and the date."""
+    row = queries.latest_eval_run(db, EDITORS)
+    if row is None or not row.get("judges"):
+        return None
+    judges, scores = json.loads(row["judges"]), json.loads(row["metrics"])
+    independence = judges["independence"]
+    return {"measured_at": row["created_at"], "model": row["model"], "tools": scores[PANEL]["cases"],
+            "n_eff": independence["effective_votes"], "majority": independence["majority_accuracy"],
+            "best": independence["best_persona"], "best_share": independence["best_accuracy"], "cards": judges["cards"]}
 
 
 def site_notes(db, request: SiteRequest, at: str, shown: dict[str, dict], comparisons: list[Comparison]) -> list[str]:

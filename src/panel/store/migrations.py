@@ -409,6 +409,8 @@ def m014_editor_labels(db: Database) -> None:
         pk="id", not_null={"slug", "call", "operator", "labelled_at", "source"},
     )
     db["editor_labels"].create_index(["slug"])
+    # What `panel eval` measured of the judges (n_eff, judge cards), for the site's methodology page.
+    db["eval_runs"].add_column("judges", str)
 
 
 MIGRATIONS = [m001_initial, m002_votes_and_comparisons, m003_audit_views, m004_editor_usage,

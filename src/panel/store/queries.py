@@ -411,3 +411,9 @@ def editor_labels(db, since: str | None = None, until: str | None = None) -> lis
     for row in rows(db, f"SELECT * FROM editor_labels WHERE 1 = 1{where} ORDER BY id", params):
         newest[row["slug"]] = row
     return [newest[slug] for slug in sorted(newest)]
+
+
+def latest_eval_run(db, set_name: str) -> dict | None:
+    """The newest stored evaluation of a labelled set (by its name), or None."""
+    found = rows(db, "SELECT * FROM eval_runs WHERE set_name = ? ORDER BY id DESC LIMIT 1", [set_name])
+    return found[0] if found else None

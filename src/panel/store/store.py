@@ -184,6 +184,8 @@ class Store:
                 "model": evaluation.model, "samples": evaluation.samples,
                 "personas": json.dumps(evaluation.personas), "versions": json.dumps(evaluation.versions),
                 "metrics": json.dumps({k: m.to_json() for k, m in evaluation.metrics().items()}),
+                "judges": json.dumps({"independence": evaluation.independence(),
+                                      "cards": [card.to_json() for card in evaluation.judge_cards()]}),
                 "created_at": now(), "markdown_path": str(markdown_path or ""), "html_path": str(html_path or ""),
             })
             for against in ("items", "borderline", "community"):
