@@ -217,6 +217,7 @@ def test_bad_publications_are_refused_and_write_nothing(workspace, run_cli, make
         ("publish", "relay-cloud", "--by", ""): "--by / PANEL_EDITOR",
         ("unpublish", "relay-cloud", "--note", "gone"): "is not published",
         ("unpublish", "relay-cloud", "--note", "  "): "needs a --note",
+        ("digest", "--since", "last week"): "--since 'last week': expected a date",
     }
     for args, message in cases.items():
         res = run_cli(*args)

@@ -51,14 +51,14 @@ class Evaluation:
     def independence(self) -> dict:
         """How many independent votes the panel is worth on the clear cases, and whether its
         majority beats its best single persona (panel.analysis.independence)."""
-        found = independence(self.items, self.personas).to_json()
+        measured = independence(self.items, self.personas)
+        found = measured.to_json()
         scores = self.metrics()
         answered = [p for p in self.personas if scores[p].accuracy is not None]
         best = max(answered, key=lambda p: scores[p].accuracy, default=None)
         found |= {"majority_accuracy": _r(scores[PANEL].accuracy), "best_persona": best,
                   "best_accuracy": _r(scores[best].accuracy) if best else None,
-                  "error_matrix": {a: {b: _r(v) for b, v in row.items()}
-                                   for a, row in independence(self.items, self.personas).error_matrix().items()}}
+                  "error_matrix": {a: {b: _r(v) for b, v in row.items()} for a, row in measured.error_matrix().items()}}
         return found
 
     def to_json(self) -> dict:

@@ -208,6 +208,16 @@ def pending(db, at: str) -> list[dict]:
         for later in rows)]
 
 
+def newer_draft(db, shown: dict) -> dict | None:
+    """A tool's newest draft when it is newer than its shown publication and says something else
+    (other verdicts); None when the published panel is the newest word."""
+    drafts = queries.draft_rows(db, shown["slug"])
+    if not drafts or drafts[0]["id"] <= shown["panel_id"]:
+        return None
+    newest = queries.panel_by_id(db, drafts[0]["id"]).verdict_ids()
+    return drafts[0] if newest != json.loads(shown["verdict_ids"]) else None
+
+
 def statuses(db, at: str) -> dict[str, str]:
     """slug -> where each reviewed tool stands: draft (reviewed, never published), published,
     "published; newer draft", "held until ..." (embargoed), withdrawn. A tool never reviewed is absent."""
@@ -217,10 +227,7 @@ def statuses(db, at: str) -> dict[str, str]:
     for slug in queries.judged_slugs(db):
         latest = queries.latest_publication(db, slug)
         if slug in shown:
-            newest = queries.draft_rows(db, slug)[0]
-            newer = newest["id"] > shown[slug]["panel_id"] and \
-                queries.panel_by_id(db, newest["id"]).verdict_ids() != json.loads(shown[slug]["verdict_ids"])
-            found[slug] = "published; newer draft" if newer else "published"
+            found[slug] = "published; newer draft" if newer_draft(db, shown[slug]) else "published"
         elif latest is not None and latest["action"] == "unpublish":
             found[slug] = "withdrawn"
         else:

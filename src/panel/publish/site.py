@@ -44,7 +44,7 @@ from .comparison import (
 from .feed import render_feed, what_changed
 from .headtohead_view import HeadToHeadView
 from .prose import join_words
-from .publication import pending, public_history, visible_publications
+from .publication import newer_draft, pending, public_history, visible_publications
 from .render import day, local_time, render_html, write_atomic
 
 
@@ -355,16 +355,15 @@ def site_notes(db, request: SiteRequest, at: str, shown: dict[str, dict], compar
         return ["A preview of the newest drafts: every page is stamped as an unpublished draft."]
     notes = []
     for slug in queries.judged_slugs(db):
-        drafts = queries.draft_rows(db, slug)
         if slug not in shown:
             if queries.latest_publication(db, slug) is None:
-                publishable = any(d["reported"] for d in drafts)
+                publishable = any(d["reported"] for d in queries.draft_rows(db, slug))
                 notes.append(f"{slug}: never published; `panel publish {slug}` to put it on the site" if publishable
                              else f"{slug}: never published, and no review of it gave a verdict; `panel review {slug}`")
             continue
-        if drafts and drafts[0]["id"] > shown[slug]["panel_id"] and _verdicts_of(db, drafts[0]["id"]) != \
-                json.loads(shown[slug]["verdict_ids"]):
-            notes.append(f"{slug}: a newer draft (draft {drafts[0]['id']}) is not published; `panel publish {slug}`"
+        newer = newer_draft(db, shown[slug])
+        if newer:
+            notes.append(f"{slug}: a newer draft (draft {newer['id']}) is not published; `panel publish {slug}`"
                          " to publish it")
         current = request.brief_hashes.get(slug)
         if current and current != shown[slug]["brief_hash"]:
@@ -385,7 +384,3 @@ def site_notes(db, request: SiteRequest, at: str, shown: dict[str, dict], compar
     if not request.settings.base_url:
         notes.append("no base_url in panel.yaml: the feed's and pages' links are relative")
     return notes
-
-
-def _verdicts_of(db, panel_id: int) -> list[int]:
-    return queries.panel_by_id(db, panel_id).verdict_ids()
