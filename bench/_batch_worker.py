@@ -1,9 +1,13 @@
 """One measured batch in a fresh interpreter: the panel's real review graph, or the bare script.
 
-    python bench/_batch_worker.py panel|bare|seam|seam+store --home WS --url URL --concurrency 50 [--briefs N]
+    python bench/_batch_worker.py panel|bare|sdk|seam|seam+store --home WS --url URL --concurrency 50
+        [--briefs N] [--model openai/fake]
 
-Both modes send the same requests (the panel's rendered messages, the same response_format,
-timeout and key) to the same server. Imports and one warm-up call happen before the clock
+Every mode sends the same requests (the panel's rendered messages, the same response_format,
+timeout and key) to the same server: `bare` through litellm.acompletion, `sdk` through the
+official openai SDK's AsyncOpenAI, both under asyncio.gather. `--model custom_openai/fake` sends
+panel's calls through litellm (its OpenAI-compatible provider that the SDK backend does not take),
+to measure that path and its worker processes. Imports and one warm-up call happen before the clock
 starts; the last line printed is a JSON object with wall, CPU (this process, all threads), calls
 and peak RSS.
 """
@@ -23,7 +27,7 @@ from pathlib import Path
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("OPENAI_API_KEY", "sk-bench-not-a-real-key")
 
-MODEL = "openai/fake"
+MODEL = "openai/fake"  # --model: panel mode's model string (openai/... goes through the openai SDK)
 
 
 class GcClock:
@@ -94,6 +98,7 @@ async def run_panel(home: Path, url: str, concurrency: int, n: int | None, worke
     from panel.review.graph import batch_graph
 
     batch_graph()  # langgraph is imported when the graph is first built: before the clock, like the rest
+    from panel.models.backends import backend_for
     from panel.models.seam import ModelSeam, ModelSettings
     from panel.models.providers import get_litellm
     from panel.inputs.personas import render_messages
@@ -102,11 +107,13 @@ async def run_panel(home: Path, url: str, concurrency: int, n: int | None, worke
     from panel.store.store import Store
 
     briefs, personas = load_inputs(home, n)
-    get_litellm()
+    if not backend_for(MODEL, url).in_process:
+        get_litellm()  # imported before the fork, as a CLI batch does; the SDK path never imports it
     warm = ModelSeam(concurrency=1)
     persona = next(iter(personas.values()))
     await warm.review(ModelSettings(model=MODEL, api_base=url), persona.name, persona.version,
                       render_messages(persona, briefs[0]))
+    assert warm.modes, "the warm-up call failed"
     with tempfile.TemporaryDirectory(prefix="panel-bench-db-") as folder:
         store = Store(Path(folder) / "panel.db")
         # The mode the warm-up call found, stored as any earlier run against this server would have.
@@ -143,6 +150,35 @@ async def run_bare(home: Path, url: str, concurrency: int, n: int | None) -> dic
     async def one(messages):
         async with gate:
             return await litellm.acompletion(messages=messages, **kwargs)
+
+    GC.reset()
+    PROFILE.start()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    responses = await asyncio.gather(*(one(m) for m in requests))
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    PROFILE.stop()
+    return {"wall": wall, "cpu": cpu, "calls": len(responses), "complete_panels": None}
+
+
+async def run_sdk(home: Path, url: str, concurrency: int, n: int | None) -> dict:
+    """The same requests through the official openai SDK (AsyncOpenAI, its retries off) under
+    asyncio.gather: the floor an OpenAI-compatible client can reach from one process."""
+    from panel.models.seam import ModelSeam, ModelSettings
+    from panel.inputs.personas import render_messages
+
+    briefs, personas = load_inputs(home, n)
+    kwargs = ModelSeam()._call_kwargs(ModelSettings(model="openai/fake", api_base=url))
+    requests = [render_messages(p, b) for b in briefs for p in personas.values()]
+    import openai
+
+    client = openai.AsyncOpenAI(base_url=url, api_key=kwargs["api_key"], max_retries=0)
+    create = {"model": "fake", "response_format": kwargs["response_format"], "timeout": kwargs["timeout"]}
+    await client.chat.completions.create(messages=requests[0], **create)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(messages):
+        async with gate:
+            return await client.chat.completions.create(messages=messages, **create)
 
     GC.reset()
     PROFILE.start()
@@ -197,7 +233,7 @@ async def run_seam_store(home: Path, url: str, concurrency: int, n: int | None) 
     return await run_seam(home, url, concurrency, n, store_too=True)
 
 
-RUNNERS = {"panel": run_panel, "bare": run_bare, "seam": run_seam, "seam+store": run_seam_store}
+RUNNERS = {"panel": run_panel, "bare": run_bare, "sdk": run_sdk, "seam": run_seam, "seam+store": run_seam_store}
 
 
 def main() -> None:
@@ -213,7 +249,9 @@ def main() -> None:
     parser.add_argument("--briefs", type=int, default=None)
     parser.add_argument("--profile", default=None, help="write a cProfile file of the measured part")
     parser.add_argument("--workers", type=int, default=None, help="panel mode: --workers (default: one per core)")
+    parser.add_argument("--model", default=MODEL, help="panel mode: the model string (default openai/fake)")
     args = parser.parse_args()
+    globals()["MODEL"] = args.model
     runner = RUNNERS[args.mode]
     PROFILE.path = args.profile
     extra = {"workers": args.workers} if args.mode == "panel" else {}

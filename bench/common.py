@@ -37,14 +37,16 @@ os.environ.setdefault("OPENAI_API_KEY", "sk-bench-not-a-real-key")
 class FakeServer:
     """`python tests/fake_openai.py` as a subprocess; `.url` for --api-base, `.stats()` counts."""
 
-    def __init__(self, latency: float):
+    def __init__(self, latency: float, formats: str = "all"):
         self.latency = latency
+        self.formats = formats  # the fake's structured-output personality (tests/fake_openai.py)
         self.proc: subprocess.Popen | None = None
         self.url = ""
 
     def __enter__(self) -> "FakeServer":
         self.proc = subprocess.Popen(
-            [sys.executable, str(FAKE_SERVER), "--latency", str(self.latency), "--port", "0"],
+            [sys.executable, str(FAKE_SERVER), "--latency", str(self.latency), "--port", "0",
+             "--formats", self.formats],
             stdout=subprocess.PIPE,
             text=True,
         )

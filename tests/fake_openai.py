@@ -64,6 +64,10 @@ real servers treat ``response_format``, with the statuses and texts they send:
                         must be 'json_schema' or 'text'"}
     "text-only"         any response_format -> 400 "response_format is not supported"
     "ignores"           accepts anything but answers in prose unless the messages ask for JSON
+    "unconstrained"     accepts anything; a ``json_schema`` asked with ``"strict": true`` is honoured
+                        (decoding constrained: every verdict fits), otherwise every third verdict
+                        leaves out its required ``headline``, as a model writing JSON unconstrained
+                        sometimes does (OpenAI's own API behaves so with and without ``strict``)
 """
 
 from __future__ import annotations
@@ -248,6 +252,12 @@ def _format_type(response_format: Any) -> str:
     return str(response_format.get("type")) if isinstance(response_format, dict) else "text"
 
 
+def _strict(response_format: Any) -> bool:
+    """A json_schema response_format asked with "strict": true."""
+    schema = response_format.get("json_schema") if isinstance(response_format, dict) else None
+    return _format_type(response_format) == "json_schema" and isinstance(schema, dict) and schema.get("strict") is True
+
+
 def _llama_cpp_python(response_format: Any):
     if _format_type(response_format) in ("text", "json_object"):
         return None
@@ -271,6 +281,7 @@ def _text_only(response_format: Any):
 _FORMAT_RULES: dict[str, Callable[[Any], Any]] = {
     "all": lambda response_format: None,
     "ignores": lambda response_format: None,
+    "unconstrained": lambda response_format: None,
     "llama-cpp-python": _llama_cpp_python,
     "lmstudio": _lmstudio,
     "text-only": _text_only,
@@ -364,6 +375,7 @@ class FakeOpenAI:
         self._faults_served = 0
         self._per_minute: collections.Counter[int] = collections.Counter()
         self._rate_limited = 0
+        self._unconstrained = 0  # answers given without a strict schema (formats="unconstrained")
         self._ids = itertools.count(1)
 
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -698,6 +710,8 @@ class FakeOpenAI:
             content = "I would ship this tool: it looks useful and well made."
         elif name in ("", "slow"):
             content = self.make_content(body)
+            if self.formats == "unconstrained" and not _strict(body.get("response_format")):
+                content = self._sometimes_misfit(content)
         elif name == "non_json":
             content = "I think this tool is great"
         elif name == "truncated":
@@ -716,6 +730,20 @@ class FakeOpenAI:
         with self._lock:
             self._completions += 1
         return result
+
+    def _sometimes_misfit(self, content: str) -> str:
+        """Every third answer without a strict schema: the verdict without its headline."""
+        with self._lock:
+            self._unconstrained += 1
+            misfit = self._unconstrained % 3 == 0
+        if not misfit:
+            return content
+        try:
+            verdict = json.loads(content)
+        except ValueError:
+            return content
+        verdict.pop("headline", None)
+        return json.dumps(verdict)
 
     def _completion_response(self, body: dict, content: str | None):
         model = str(body.get("model") or "fake-model")
@@ -805,6 +833,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rule", action="append", type=_parse_rule, default=[], metavar="SUBSTRING=VERDICT")
     parser.add_argument("--retry-after", type=float, default=1)
     parser.add_argument("--slow-seconds", type=float, default=30)
+    parser.add_argument("--formats", default="all", choices=sorted(_FORMAT_RULES),
+                        help="how response_format is treated (see the module docstring)")
     args = parser.parse_args(argv)
     try:
         server = FakeOpenAI(
@@ -813,6 +843,7 @@ def main(argv: list[str] | None = None) -> int:
             rules=args.rule,
             retry_after=args.retry_after,
             slow_seconds=args.slow_seconds,
+            formats=args.formats,
             host=args.host,
             port=args.port,
         )

@@ -11,7 +11,8 @@ from reliability_helpers import fresh_python
 
 from panel.core.errors import ModelConfigError
 from panel.models import backends
-from panel.models.backends import LITELLM, LOCAL, ROUTER, SCRIPTED, SELF_HOSTED_SERVER, backend_for, check_model
+from panel.models.backends import (LITELLM, LOCAL, OPENAI_API, ROUTER, SCRIPTED, SELF_HOSTED_LITELLM,
+                                   SELF_HOSTED_SERVER, backend_for, check_model)
 from panel.models.preflight import check_models
 from panel.models.router import load_router
 from panel.models.seam import ModelSeam, ModelSettings
@@ -44,10 +45,14 @@ def no_litellm(monkeypatch):
     ("local//models/tiny.gguf", None, LOCAL),
     ("local/smollm2", SERVER, LOCAL),  # --api-base does not make the embedded model remote
     ("scripted/x", None, SCRIPTED),
-    ("openai/gpt-4o-mini", None, LITELLM),
+    ("openai/gpt-4o-mini", None, OPENAI_API),
+    ("openai/gpt-4o-mini", "https://api.openai.com/v1", OPENAI_API),
     ("openai/qwen2.5-7b", SERVER, SELF_HOSTED_SERVER),
     ("hosted_vllm/qwen2.5-7b", SERVER, SELF_HOSTED_SERVER),
-    ("text-completion-openai/qwen", SERVER, SELF_HOSTED_SERVER),
+    ("litellm_proxy/team-model", SERVER, SELF_HOSTED_SERVER),
+    ("text-completion-openai/qwen", SERVER, SELF_HOSTED_LITELLM),
+    ("custom_openai/qwen", SERVER, SELF_HOSTED_LITELLM),
+    ("hosted_vllm/qwen2.5-7b", None, LITELLM),  # no server named: litellm says what it needs
     ("openai/", SERVER, LITELLM),  # no name: litellm says what is wrong with it
     ("anthropic/claude-3-5-haiku-latest", None, LITELLM),
     ("anthropic/claude-3-5-haiku-latest", SERVER, LITELLM),  # a proxy for a keyed provider still wants the key
@@ -66,8 +71,9 @@ def test_a_name_the_router_serves_is_the_routers_whatever_it_looks_like(router):
 
 
 def test_what_runs_in_process_and_what_needs_a_key():
-    assert {b.name for b in backends.BACKENDS if b.in_process} == {"router", "local", "scripted"}
-    assert {b.name for b in backends.BACKENDS if b.needs_key} == {"litellm"}
+    assert {b.name for b in backends.BACKENDS if not b.in_process} == {"litellm", "self-hosted via litellm"}
+    assert {b.name for b in backends.BACKENDS if b.needs_key} == {"litellm", "openai"}
+    assert {b.name for b in backends.BACKENDS if b.strict} == {"openai"}
     assert {b.name for b in backends.BACKENDS if b.any_schema} == {"local", "scripted"}
     assert {b.name for b in backends.BACKENDS if b.calibrated} == {"local"}
     assert LOCAL.cost(object(), "local/smollm2") == SCRIPTED.cost(object(), "scripted/x") == 0.0
@@ -77,10 +83,10 @@ def test_the_seam_sends_remote_calls_to_workers_and_keeps_the_rest(router):
     seam = ModelSeam(router=router)
     calls = [("local/smollm2", None), ("scripted/x", None), ("pm", None), ("openai/x", SERVER), ("anthropic/x", None)]
     assert [seam.is_remote(ModelSettings(model, api_base=api_base)) for model, api_base in calls] == [
-        False, False, False, True, True]
+        False, False, False, False, True]
 
 
-def test_a_self_hosted_server_is_sent_a_stand_in_key_unless_a_real_one_is_set(monkeypatch, router):
+def test_a_self_hosted_server_is_sent_its_provider_key_or_a_stand_in(monkeypatch, router):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("HOSTED_VLLM_API_KEY", raising=False)
     seam = ModelSeam()
@@ -90,8 +96,8 @@ def test_a_self_hosted_server_is_sent_a_stand_in_key_unless_a_real_one_is_set(mo
     assert "api_key" not in seam._call_kwargs(ModelSettings("anthropic/x", api_base=SERVER))
     assert router.router_kwargs()["model_list"][0]["litellm_params"]["api_key"] == backends.STAND_IN
     monkeypatch.setenv("OPENAI_API_KEY", "sk-real")
-    assert "api_key" not in seam._call_kwargs(ModelSettings("openai/x", api_base=SERVER))
-    assert "api_key" not in router.router_kwargs()["model_list"][0]["litellm_params"]
+    assert seam._call_kwargs(ModelSettings("openai/x", api_base=SERVER))["api_key"] == "sk-real"
+    assert router.router_kwargs()["model_list"][0]["litellm_params"]["api_key"] == "sk-real"
     assert seam._call_kwargs(ModelSettings("hosted_vllm/x", api_base=SERVER))["api_key"] == backends.STAND_IN
 
 

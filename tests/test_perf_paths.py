@@ -69,9 +69,10 @@ def test_a_rerun_with_everything_stored_imports_neither_litellm_nor_langgraph(wo
 
 
 @pytest.mark.slow  # `python -c` probes against a real HTTP server
-def test_a_rerun_against_a_stored_self_hosted_server_imports_neither(workspace, make_brief):
-    """A self-hosted OpenAI-compatible server (openai/<name> with --api-base) is checked without
-    litellm: its provider is in the name and it needs no key."""
+def test_a_review_against_an_openai_compatible_server_never_imports_litellm(workspace, make_brief):
+    """A self-hosted OpenAI-compatible server (openai/<name> with --api-base) is checked, called
+    (through the openai SDK), priced and stored without litellm; a re-run with everything stored
+    imports neither the SDK nor the graph."""
     from reliability_helpers import FakeOpenAI
 
     make_brief("quintet")
@@ -79,7 +80,8 @@ def test_a_rerun_against_a_stored_self_hosted_server_imports_neither(workspace, 
         args = ["review", "quintet", "--model", "openai/fake", "--api-base", server.url, "--json"]
         first, imported = run_probe(workspace, args)
         assert first.returncode == 0, first.stderr
-        assert "litellm" in imported and server.requests == 5
+        assert json.loads(first.stdout)["calls_made"] == 5 and server.requests == 5
+        assert "openai" in imported and "litellm" not in imported
         again, imported = run_probe(workspace, args)
         assert again.returncode == 0, again.stderr
         assert json.loads(again.stdout)["calls_made"] == 0 and server.requests == 5
@@ -142,9 +144,9 @@ def test_each_call_gets_its_own_copy_of_the_schema():
     from panel.core.verdict import verdict_schema
 
     seam = ModelSeam()
-    first = seam._call_kwargs(ModelSettings(model="openai/x"))["response_format"]["json_schema"]["schema"]
+    first = seam._call_kwargs(ModelSettings(model="openai/x", api_base="http://127.0.0.1:9/v1"))["response_format"]["json_schema"]["schema"]
     first["properties"].clear()
-    second = seam._call_kwargs(ModelSettings(model="openai/x"))["response_format"]["json_schema"]["schema"]
+    second = seam._call_kwargs(ModelSettings(model="openai/x", api_base="http://127.0.0.1:9/v1"))["response_format"]["json_schema"]["schema"]
     assert second == verdict_schema()
 
 
@@ -163,11 +165,11 @@ def test_a_price_litellm_could_not_find_is_not_searched_again(monkeypatch):
         usage = None
         _hidden_params = {"response_cost": None}
 
-    outcome = CallOutcome(persona="p", persona_version="v", model="openai/unknown", status="ok")
-    ModelSeam()._account(Response(), ModelSettings(model="openai/unknown"), outcome)
+    outcome = CallOutcome(persona="p", persona_version="v", model="anthropic/unknown", status="ok")
+    ModelSeam()._account(Response(), ModelSettings(model="anthropic/unknown"), outcome)
     assert outcome.cost == 0.0
     Response._hidden_params = {"response_cost": 0.25}
-    ModelSeam()._account(Response(), ModelSettings(model="openai/unknown"), outcome)
+    ModelSeam()._account(Response(), ModelSettings(model="anthropic/unknown"), outcome)
     assert outcome.cost == 0.25
 
 

@@ -15,7 +15,7 @@ import signal
 import sqlite3
 
 import pytest
-from reliability_helpers import MODEL, FakeOpenAI
+from reliability_helpers import FakeOpenAI
 
 from panel.models import seam, workers
 from panel.models.workers import workers_to_start
@@ -23,6 +23,9 @@ from panel.models.workers import workers_to_start
 pytestmark = pytest.mark.skipif(not workers.available(), reason="worker processes are forked: Linux only")
 
 BRIEFS = ["alpha", "bravo", "charlie", "delta"]  # four briefs x five personas = 20 calls
+# Workers make the calls litellm makes: a server reached through litellm's own OpenAI client (calls
+# to openai/... go through the openai SDK in process, panel.models.openai_sdk).
+MODEL = "custom_openai/fake"
 
 
 class CountingFake(FakeOpenAI):

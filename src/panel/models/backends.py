@@ -8,18 +8,23 @@ here each kind says them once, and `backend_for` picks the record for a model st
 backend is adding a record to `BACKENDS` (plus, for a provider panel registers with litellm itself,
 its handler in panel.models.providers).
 
-Nothing here imports litellm until a hook needs it: checking an embedded model, a scripted one or a
-self-hosted OpenAI-compatible server costs no litellm import, so a stored re-run stays fast.
+OpenAI-compatible endpoints (OpenAI's own API, and `openai/`, `hosted_vllm/` or `litellm_proxy/`
+models at an --api-base) are called through the official openai SDK (panel.models.openai_sdk) and
+priced from litellm's bundled price map read as data (panel.models.prices): a review against one
+never imports litellm. Nothing here imports litellm until a hook needs it.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..core.errors import ModelConfigError
+from . import openai_sdk
+from .prices import token_cost
 from .providers import get_litellm
 
 # Key rules: what a backend needs for a key.
@@ -30,9 +35,15 @@ PER_DEPLOYMENT = "per deployment"  # a --router name: each deployment follows it
 
 STAND_IN = "no-key-needed"  # the key a self-hosted OpenAI-compatible server is sent when none is set
 # Providers that speak to an OpenAI-compatible server at --api-base, and the variable a real key for
-# one would be in (when it is set, litellm sends it and no stand-in is needed).
+# one would be in (when it is set, it is sent and no stand-in is needed).
 SELF_HOSTED = {"openai": "OPENAI_API_KEY", "text-completion-openai": "OPENAI_API_KEY",
-               "hosted_vllm": "HOSTED_VLLM_API_KEY"}
+               "hosted_vllm": "HOSTED_VLLM_API_KEY", "litellm_proxy": "LITELLM_PROXY_API_KEY",
+               "custom_openai": "OPENAI_API_KEY"}
+# Of those, the ones the openai SDK calls. litellm keeps text-completion-openai (the legacy
+# completions API) and custom_openai (litellm's own OpenAI client: a way to send a server's calls
+# through litellm and its worker processes, should the SDK path not suit it).
+SDK_PROVIDERS = ("openai", "hosted_vllm", "litellm_proxy")
+OPENAI_HOSTS = ("api.openai.com",)  # OpenAI's own API: the one endpoint known to honour `strict` schemas
 # Variables litellm lists as missing that are not credentials: each has a default or a clear error.
 _NOT_CREDENTIALS = ("_API_BASE", "_BASE_URL", "_API_VERSION", "_REGION_NAME")
 ENV_PREFIX = "os.environ/"  # LiteLLM resolves "os.environ/VAR" in a deployment's litellm_params itself
@@ -103,6 +114,7 @@ class Backend:
     # nothing about which model answers, so two servers' answers are never interchangeable.
     keyed_by_endpoint: bool = False
     calibrated: bool = False  # its ship/skip decision is calibrated per persona prompt (local.calibrate)
+    strict: bool = False  # takes `strict` json_schema output (constrained to the schema: no re-asks for shape)
     deployment_of: Callable[[Any, Any], str | None] | None = None  # (response, router): which one answered
 
     @property
@@ -112,12 +124,12 @@ class Backend:
 
     def api_key(self, model: str) -> str | None:
         """The key to send when a call names none: a stand-in for a server that needs no key but whose
-        client insists on one (without it every call is a 500 "Missing credentials"), unless a real
-        key is set. None: send none, litellm finds what it needs."""
+        client insists on one (without it every call is a 500 "Missing credentials"), or the real key
+        when its provider's variable is set. None: send none, the client finds what it needs."""
         if self.key != STAND_IN_KEY:
             return None
         variable = SELF_HOSTED.get(provider_of(model))
-        return None if variable and os.environ.get(variable) else STAND_IN
+        return (os.environ.get(variable) if variable else None) or STAND_IN
 
 
 def provider_of(model: str) -> str:
@@ -162,6 +174,12 @@ def _check_litellm(model: str, api_base: str | None, named: Named) -> None:
         raise ModelConfigError(named.missing(model, " and ".join(missing)))
 
 
+def _check_openai_key(model: str, api_base: str | None, named: Named) -> None:
+    """OpenAI's own API: a key in the environment (the openai SDK reads OPENAI_API_KEY)."""
+    if not named.own_credentials and not os.environ.get("OPENAI_API_KEY"):
+        raise ModelConfigError(named.missing(model, "OPENAI_API_KEY"))
+
+
 def missing_credentials(litellm, model: str, provider: str, api_base: str | None) -> list[str]:
     """The credential variables the provider needs and the environment lacks. A self-hosted
     OpenAI-compatible server (openai/... with --api-base) needs none: the seam sends a stand-in."""
@@ -196,12 +214,40 @@ def _litellm_cost(response, model: str) -> float:
     return float(cost or 0.0)
 
 
+def _sdk_cost(reply, model: str) -> float:
+    """An SDK reply: what the endpoint said it charged (LiteLLM's proxy says), else priced from
+    litellm's price map read as data (no litellm import)."""
+    if reply.charged is not None:
+        return reply.charged
+    return token_cost(reply.usage, model)
+
+
 def _router_deployment(response, router) -> str | None:
     return router.deployment_of(response)
 
 
-def _self_hosted(model: str, api_base: str | None) -> bool:
-    return bool(api_base) and provider_of(model) in SELF_HOSTED and bool(model.split("/", 1)[1].strip())
+def _named(model: str) -> bool:
+    return "/" in model and bool(model.split("/", 1)[1].strip())
+
+
+def _is_openai(api_base: str | None) -> bool:
+    """No --api-base (the SDK's default, or OPENAI_BASE_URL), or OpenAI's own host."""
+    if not api_base:
+        return True
+    from urllib.parse import urlsplit
+
+    return (urlsplit(api_base.strip()).hostname or "") in OPENAI_HOSTS
+
+
+def _openai_api(model: str, api_base: str | None) -> bool:
+    return provider_of(model) == "openai" and _named(model) and _is_openai(api_base)
+
+
+def _self_hosted(model: str, api_base: str | None, sdk: bool = True) -> bool:
+    """An OpenAI-compatible server at --api-base (`sdk`: one the openai SDK calls, else litellm)."""
+    provider = provider_of(model)
+    return (bool(api_base) and provider in SELF_HOSTED and (provider in SDK_PROVIDERS) == sdk
+            and _named(model))
 
 
 # --- the records -----------------------------------------------------------------------------------
@@ -216,15 +262,25 @@ LOCAL = Backend("local", lambda model, api_base, router: provider_of(model) == "
 # The scripted test model (panel.models.scripted): its script lives in this process.
 SCRIPTED = Backend("scripted", lambda model, api_base, router: provider_of(model) == "scripted",
                    _nothing_to_check, _send_litellm, _free, in_process=True, key=NO_KEY, any_schema=True)
-# An OpenAI-compatible server at --api-base (vLLM, llama.cpp's server, Ollama's /v1...): no key needed.
+# OpenAI's own API (openai/<name>, no --api-base or api.openai.com): the openai SDK, in this process.
+OPENAI_API = Backend("openai", lambda model, api_base, router: _openai_api(model, api_base),
+                     _check_openai_key, openai_sdk.send, _sdk_cost, in_process=True, key=ENV_KEY, strict=True)
+# An OpenAI-compatible server at --api-base (vLLM, llama.cpp's server, Ollama's /v1, LM Studio, the
+# LiteLLM proxy...): the openai SDK, in this process; no key needed.
 SELF_HOSTED_SERVER = Backend("self-hosted", lambda model, api_base, router: _self_hosted(model, api_base),
-                             _nothing_to_check, _send_litellm, _litellm_cost, in_process=False, key=STAND_IN_KEY,
-                             keyed_by_endpoint=True)
+                             _nothing_to_check, openai_sdk.send, _sdk_cost, in_process=True,
+                             key=STAND_IN_KEY, keyed_by_endpoint=True)
+# A server at --api-base that litellm speaks to (text-completion-openai/..., custom_openai/...).
+SELF_HOSTED_LITELLM = Backend("self-hosted via litellm",
+                              lambda model, api_base, router: _self_hosted(model, api_base, sdk=False),
+                              _nothing_to_check, _send_litellm, _litellm_cost, in_process=False,
+                              key=STAND_IN_KEY, keyed_by_endpoint=True)
 # Every other model string: whatever litellm serves.
 LITELLM = Backend("litellm", lambda model, api_base, router: True,
                   _check_litellm, _send_litellm, _litellm_cost, in_process=False, key=ENV_KEY)
 
-BACKENDS = (ROUTER, LOCAL, SCRIPTED, SELF_HOSTED_SERVER, LITELLM)  # first match wins; LITELLM takes the rest
+# First match wins; LITELLM takes the rest.
+BACKENDS = (ROUTER, LOCAL, SCRIPTED, OPENAI_API, SELF_HOSTED_SERVER, SELF_HOSTED_LITELLM, LITELLM)
 
 
 # A server that moved keeps its stored answers when the new address is mapped to the old one:
@@ -258,7 +314,16 @@ def _aliases() -> dict[str, str]:
 def backend_for(model: str, api_base: str | None = None, router=None) -> Backend:
     """The record serving `model` (at `api_base`, with the --router's PanelRouter if there is one).
     A name the router serves is the router's, whatever it looks like: the call goes there."""
-    return next(backend for backend in BACKENDS if backend.matches(model, api_base, router))
+    if router is not None and ROUTER.matches(model, api_base, router):
+        return ROUTER
+    return _record_for(model, api_base)
+
+
+@functools.lru_cache(maxsize=256)
+def _record_for(model: str, api_base: str | None) -> Backend:
+    """Without a router the answer depends on the two strings alone; the seam asks several times
+    per call, so it is worked out once (~0.15 ms of CPU per call otherwise, bench/bench_batch.py)."""
+    return next(backend for backend in BACKENDS if backend.matches(model, api_base, None))
 
 
 # --- pre-flight checks -----------------------------------------------------------------------------
@@ -282,7 +347,7 @@ def check_deployment(path: str, position: int, entry: dict) -> None:
     api_key, api_base = (_resolved(at, key, params.get(key)) for key in ("api_key", "api_base"))
     named = Deployed(at, params.get("custom_llm_provider"), own_credentials=bool(api_key or api_base))
     backend = backend_for(model, api_base)
-    if backend is SELF_HOSTED_SERVER and named.custom_llm_provider:
+    if backend.key == STAND_IN_KEY and named.custom_llm_provider:
         backend = LITELLM  # the named provider overrides the prefix: litellm says whether it knows it
     backend.check(model, api_base, named)
 

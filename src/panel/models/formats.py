@@ -11,6 +11,11 @@ this order and remembers, per (api_base, model), the first mode the server accep
   prompted      no response_format; the schema is described in the system message
 
 A reply in any mode is validated and re-asked in the same way.
+
+Where the endpoint honours it (OpenAI's own API: its backend record says `strict`) and the answer's
+schema allows it, json_schema is asked with `strict: true`: the model's decoding is constrained to
+the schema, so a reply that does not fit (and the re-ask it costs) cannot happen. Strict mode
+takes no string length limits; lengths are still checked on the reply.
 """
 
 from __future__ import annotations
@@ -39,10 +44,14 @@ def next_mode(mode: str) -> str | None:
     return MODES[at + 1] if at + 1 < len(MODES) else None
 
 
-def response_format(mode: str, answer: type[BaseModel] = Verdict) -> dict | None:
-    """The response_format a mode sends for an answer model (None: none at all)."""
+def response_format(mode: str, answer: type[BaseModel] = Verdict, strict: bool = False) -> dict | None:
+    """The response_format a mode sends for an answer model (None: none at all); `strict` where the
+    endpoint takes strict schemas (and this one qualifies)."""
     if mode == "json_schema":
         name = answer.__name__.lower()
+        if strict and strict_allowed(answer):
+            return {"type": "json_schema", "json_schema": {"name": name, "schema": _schema(answer, lengths=False),
+                                                           "strict": True}}
         return {"type": "json_schema", "json_schema": {"name": name, "schema": _schema(answer), "strict": False}}
     if mode == "json_object":
         # Without string length limits: llama.cpp turns maxLength 6000 into a grammar it refuses,
@@ -77,6 +86,25 @@ def is_format_refusal(exc: BaseException) -> bool:
     if any(marker in text for marker in _REFUSALS):
         return True
     return "response_format" in text and any(word in text for word in ("json_schema", "json_object", "type"))
+
+
+@functools.lru_cache(maxsize=8)
+def strict_allowed(answer: type[BaseModel]) -> bool:
+    """Can this schema be asked strictly? OpenAI's strict mode wants every object closed
+    (additionalProperties false) with every property required."""
+    return _closed(answer_schema(answer))
+
+
+def _closed(node) -> bool:
+    if isinstance(node, list):
+        return all(_closed(item) for item in node)
+    if not isinstance(node, dict):
+        return True
+    if node.get("type") == "object" or "properties" in node:
+        properties = node.get("properties", {})
+        if node.get("additionalProperties") is not False or set(node.get("required", [])) != set(properties):
+            return False
+    return all(_closed(value) for value in node.values())
 
 
 @functools.lru_cache(maxsize=8)

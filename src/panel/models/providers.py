@@ -31,16 +31,21 @@ def get_litellm():
         ]
         _skip_unheard_success_logs(litellm)
         _litellm = litellm
-        # litellm leaves ~400k long-lived objects behind its import; every full garbage collection
-        # walks them all again, which cost about 1 ms of CPU per call in a batch (measured in
-        # bench/bench_batch.py). Freezing moves what exists now out of the collector's sight.
-        gc.freeze()
-        # A batch allocates a few thousand short-lived objects per call (requests, responses,
-        # graph state); collecting the young generation every 700 allocations cost ~0.3 ms of CPU
-        # per call. Every 10,000 is still frequent enough that cyclic garbage never piles up.
-        threshold0, threshold1, threshold2 = gc.get_threshold()
-        gc.set_threshold(max(threshold0, 10_000), threshold1, threshold2)
+        settle_heap()  # litellm leaves ~400k long-lived objects behind its import
     return _litellm
+
+
+def settle_heap() -> None:
+    """After a model client's import (litellm's, or the openai SDK's with langgraph and pydantic
+    already in), before a batch: every full garbage collection would walk the hundreds of thousands
+    of long-lived objects those imports left behind again, which cost about 1 ms of CPU per call in
+    a batch (bench/bench_batch.py). Freezing moves what exists now out of the collector's sight.
+    A batch also allocates a few thousand short-lived objects per call (requests, responses, graph
+    state); collecting the young generation every 700 allocations cost ~0.3 ms of CPU per call.
+    Every 10,000 is still frequent enough that cyclic garbage never piles up."""
+    gc.freeze()
+    threshold0, threshold1, threshold2 = gc.get_threshold()
+    gc.set_threshold(max(threshold0, 10_000), threshold1, threshold2)
 
 
 # litellm's lists of logging callbacks; panel registers none (its audit trail is the SQLite store).

@@ -1,5 +1,10 @@
 """Retry policy for model calls: which failures are transient, how long to wait (the provider's
-Retry-After when it gives one), and how a failure is described in one line."""
+Retry-After when it gives one), and how a failure is described in one line.
+
+Failures are classified on the openai SDK's exception classes. litellm's exceptions subclass
+them (litellm.RateLimitError is an openai.RateLimitError, litellm.Timeout an
+openai.APITimeoutError...), so one classification serves calls made through the SDK
+(panel.models.openai_sdk) and through litellm, and classifying a failure never imports litellm."""
 
 from __future__ import annotations
 
@@ -8,7 +13,6 @@ import random
 import re
 import time
 
-from .providers import get_litellm
 from .redact import redact
 
 MAX_ATTEMPTS = 4  # per answer, for transient provider errors
@@ -65,6 +69,18 @@ _TRY_AGAIN = re.compile(r"try again in ([0-9]+(?:\.[0-9]+)?) seconds", re.IGNORE
 WINDOW_MARGIN_S = 1.0  # past the minute boundary, for clocks a little apart (the proxy's and ours)
 
 
+def _sdk():
+    """The openai package, whose exception classes both paths raise (imported by then: a call failed)."""
+    import openai
+
+    return openai
+
+
+# Statuses worth asking again, as the openai SDK's own retry rule has them: request timeout, lock
+# conflict, rate limit, and any server error (502/503 are not InternalServerError under litellm).
+_TRANSIENT_STATUS = (408, 409, 429)
+
+
 def _text(exc: BaseException) -> str:
     return str(getattr(exc, "message", "") or exc).lower()
 
@@ -77,19 +93,19 @@ def is_router_cooldown(exc: BaseException) -> bool:
 def is_budget_error(exc: BaseException) -> bool:
     """A Router or proxy budget (max_budget, provider_budget_config) is spent: asking again in
     seconds cannot help."""
-    return isinstance(exc, (ValueError, get_litellm().RateLimitError)) and any(t in _text(exc) for t in _BUDGET_TEXT)
+    return isinstance(exc, (ValueError, _sdk().RateLimitError)) and any(t in _text(exc) for t in _BUDGET_TEXT)
 
 
 def is_rate_window(exc: BaseException) -> bool:
     """Every deployment at its LiteLLM rpm/tpm cap (in process or behind a proxy) until the minute ends."""
     text = _text(exc)
-    return (isinstance(exc, get_litellm().RateLimitError) and not is_budget_error(exc)
+    return (isinstance(exc, _sdk().RateLimitError) and not is_budget_error(exc)
             and any(marker in text for marker in _WINDOW_TEXT))
 
 
 def is_deployment_race(exc: BaseException) -> bool:
     """One deployment filled up between the Router picking it and calling it; others may have room."""
-    return isinstance(exc, get_litellm().RateLimitError) and any(marker in _text(exc) for marker in _RACE_TEXT)
+    return isinstance(exc, _sdk().RateLimitError) and any(marker in _text(exc) for marker in _RACE_TEXT)
 
 
 def seconds_to_next_minute(now: float | None = None) -> float:
@@ -103,8 +119,7 @@ def router_wait_seconds(exc: BaseException, attempt: int = 1) -> float | None:
     then the usual rules apply). `attempt` is the attempt that just failed."""
     if is_router_cooldown(exc):
         return max(0.0, float(exc.cooldown_time or 0.0))
-    lt = get_litellm()
-    if not isinstance(exc, lt.RateLimitError) or is_budget_error(exc):
+    if not isinstance(exc, _sdk().RateLimitError) or is_budget_error(exc):
         return None
     said = _TRY_AGAIN.search(str(getattr(exc, "message", "") or exc))
     if said:
@@ -122,7 +137,7 @@ def is_credentials_error(exc: BaseException) -> bool:
 
 
 def _refuses_credentials(exc: BaseException) -> bool:
-    if isinstance(exc, get_litellm().AuthenticationError):
+    if isinstance(exc, _sdk().AuthenticationError):
         return True
     text = _text(exc)
     return any(marker in text for marker in _CREDENTIAL_TEXT) or is_proxy_key_refused(exc)
@@ -141,27 +156,22 @@ def is_deployment_refusal(exc: BaseException) -> bool:
 
 def is_proxy_key_refused(exc: BaseException) -> bool:
     """LiteLLM's proxy without a database refusing a key that is not its master key (a 400)."""
-    return isinstance(exc, get_litellm().BadRequestError) and _PROXY_KEY_TEXT in _text(exc)
+    return isinstance(exc, _sdk().BadRequestError) and _PROXY_KEY_TEXT in _text(exc)
 
 
 def is_transient(exc: BaseException) -> bool:
     """Rate limits, 5xx, timeouts and dropped connections; never auth or bad-request errors."""
-    lt = get_litellm()
+    sdk = _sdk()
     if is_router_cooldown(exc) or is_deployment_refusal(exc):
         return True  # all cooling down (a ValueError) ends after cooldown_time; another deployment may take the key
-    permanent = (lt.AuthenticationError, lt.BadRequestError, lt.NotFoundError, lt.PermissionDeniedError)
+    permanent = (sdk.AuthenticationError, sdk.BadRequestError, sdk.NotFoundError, sdk.PermissionDeniedError)
     if isinstance(exc, permanent) or is_credentials_error(exc) or is_budget_error(exc):
         return False
-    # 502/503 are not InternalServerError subclasses, and Timeout is not an APIConnectionError.
-    transient = (
-        lt.RateLimitError,
-        lt.InternalServerError,
-        lt.ServiceUnavailableError,
-        lt.BadGatewayError,
-        lt.Timeout,
-        lt.APIConnectionError,
-    )
-    return isinstance(exc, transient)
+    if isinstance(exc, sdk.APIConnectionError):  # timeouts (APITimeoutError) included
+        return True
+    status = getattr(exc, "status_code", None)
+    return isinstance(exc, sdk.APIStatusError) and isinstance(status, int) and (
+        status in _TRANSIENT_STATUS or status >= 500)
 
 
 def backoff_seconds(attempt: int, exc: BaseException | None) -> float:
@@ -178,19 +188,25 @@ def backoff_seconds(attempt: int, exc: BaseException | None) -> float:
     return min(8.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
 
 
+def first_wait(exc: BaseException) -> float:
+    """The wait after a first attempt that failed (made before tenacity takes over: ModelSeam._complete)."""
+    return backoff_seconds(1, exc)
+
+
 def wait_for_retry(retry_state) -> float:
-    """tenacity wait strategy: see backoff_seconds."""
+    """tenacity wait strategy for the attempts after the first (tenacity's attempt 1 is the second
+    in all): see backoff_seconds."""
     outcome = retry_state.outcome
     exc = outcome.exception() if outcome is not None else None
-    return backoff_seconds(retry_state.attempt_number, exc)
+    return backoff_seconds(retry_state.attempt_number + 1, exc)
 
 
 def describe_error(exc: BaseException, endpoint: str | None = None) -> str:
     """One line for a failed call: what kind of failure, in words, and the provider's own message
     without litellm's stacked exception names or Python object reprs. A failure to connect names
     the endpoint (`endpoint`: the --api-base, if one was given)."""
-    lt = get_litellm()
-    if isinstance(exc, lt.AuthenticationError):
+    sdk = _sdk()
+    if isinstance(exc, sdk.AuthenticationError):
         prefix = "authentication failed (check the provider's API key variable)"
     elif is_proxy_key_refused(exc):
         prefix = ("authentication failed: the LiteLLM proxy does not accept this key (a proxy without a"
@@ -201,23 +217,32 @@ def describe_error(exc: BaseException, endpoint: str | None = None) -> str:
         prefix = f"no deployment available: all are cooling down after failures for {exc.cooldown_time:g} s"
     elif is_rate_window(exc):
         prefix = "rate limited: every deployment is at its rpm/tpm cap for this minute"
-    elif isinstance(exc, lt.BadRequestError):
+    elif isinstance(exc, sdk.BadRequestError):
         prefix = "the provider rejected the request"
-    elif isinstance(exc, lt.NotFoundError):
+    elif isinstance(exc, sdk.NotFoundError):
         prefix = "model not found"
-    elif isinstance(exc, lt.Timeout):
+    elif isinstance(exc, sdk.APITimeoutError):
         prefix = "timed out"
-    elif isinstance(exc, lt.RateLimitError):
+    elif isinstance(exc, sdk.RateLimitError):
         prefix = "rate limited"
-    elif isinstance(exc, lt.APIConnectionError) or "connection error" in _text(exc).lower():
+    elif isinstance(exc, sdk.APIConnectionError) or "connection error" in _text(exc).lower():
         prefix = f"could not connect to {endpoint or 'the provider'}"
     else:
         prefix = type(exc).__name__
-    message = str(getattr(exc, "message", "") or exc).strip().splitlines()
+    message = _message(exc).strip().splitlines()
     detail = _OBJECT_REPR.sub("", _EXCEPTION_PREFIXES.sub("", message[0])).strip(" :-")[:300] if message else ""
     if is_proxy_key_refused(exc) or is_budget_error(exc) or is_rate_window(exc) or is_router_cooldown(exc):
         detail = _router_detail(detail)
     return redact(f"{prefix}: {detail}" if detail else prefix)
+
+
+def _message(exc: BaseException) -> str:
+    """The provider's own words: the SDK puts the JSON error's "message" in `body` (its `message`
+    is "Error code: 429 - {...}", the whole body as a dict repr); litellm's go in `message`."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict) and isinstance(body.get("message"), str) and body["message"].strip():
+        return body["message"]
+    return str(getattr(exc, "message", "") or exc)
 
 
 # "<ssl.SSLContext object at 0x7f...>": a Python object's repr that some clients put in their messages.

@@ -1,10 +1,14 @@
-"""Worker processes for a batch's remote model calls (`--workers N`).
+"""Worker processes for a batch's calls through litellm (`--workers N`).
 
 litellm spends several milliseconds of CPU on every call (building the request, parsing and
 pricing the reply, its logging object). From one event loop that caps a batch at a few hundred
 calls a second, and when a window of replies lands at once, the next window waits while the
-loop works through them. So a batch's remote calls can be spread over worker processes, each
-with its own event loop and its own `ModelSeam`.
+loop works through them. So a batch's litellm calls (Anthropic, Gemini, Bedrock... any provider
+litellm serves) can be spread over worker processes, each with its own event loop and its own
+`ModelSeam`. Calls to OpenAI-compatible endpoints go through the openai SDK in this process
+(panel.models.openai_sdk), which keeps up alone: measured at 5,000 calls and 200 in flight, the
+workers still take litellm's path from 1.39 × to 1.13 × the ideal wall time, while the SDK path
+needs none (bench/bench_batch.py, docs/scale.md).
 
 The workers are forked once litellm is imported, so none pays the import again. The main
 process keeps everything else: the plan, the cache, the store (its only writer: a verdict's
@@ -14,9 +18,10 @@ rows are small and written in one transaction), the budget and the one cap on ca
 over a pipe: a length-prefixed pickle each way, read and written by each side's event loop, so
 neither side ever blocks on a full pipe. Pickle is safe here: both ends are this program.
 
-Calls to the embedded model, the scripted test model and a `--router` stay in the main
-process: the first two live in the process, and the Router's rpm counts must be one count
-(each backend's record in panel.models.backends says which stay). Forking needs Linux; elsewhere
+Calls to the embedded model, the scripted test model, a `--router` and OpenAI-compatible endpoints
+stay in the main process: the first two live in the process, the Router's rpm counts must be one
+count, and the openai SDK needs no help (each backend's record in panel.models.backends says which
+stay). Forking needs Linux; elsewhere
 every call stays in process.
 
 This module sits above the seam: a worker runs a `ModelSeam`, and the seam only calls its pool's
