@@ -23,7 +23,8 @@ def test_blank_database_gets_every_table_and_column(tmp_path):
     assert columns(path, "calls")[:8] == ["id", "run_id", "slug", "brief_hash", "persona", "persona_version",
                                           "model", "params"]
     assert "attempts" in columns(path, "calls") and "cost" in columns(path, "calls")
-    assert columns(path, "panel_members") == ["panel_id", "persona", "verdict_id", "cached", "samples", "stability"]
+    assert columns(path, "panel_members") == ["panel_id", "persona", "verdict_id", "cached", "samples", "stability",
+                                              "jurors"]
     conn = sqlite3.connect(path)
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"briefs", "persona_versions", "runs", "calls", "verdicts", "panels", "verdicts_fts"} <= tables

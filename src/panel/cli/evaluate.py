@@ -27,6 +27,7 @@ def eval_command(
     personas: Optional[str] = typer.Option(None, "--personas", help="Comma-separated personas to score (default: "
                                                                     "all)."),
     samples: options.Samples = 1,
+    jury: options.Jury = None,
     concurrency: options.Concurrency = DEFAULT_CONCURRENCY,
     workers: options.Workers = None,
     fresh: options.Fresh = False,
@@ -60,7 +61,8 @@ def eval_command(
     only = [p.strip() for p in personas.split(",") if p.strip()] if personas else None
     review_options = ReviewOptions(model=model, default_model=default_model(), api_base=api_base,
                                    concurrency=concurrency, workers=workers, fresh=fresh, only_personas=only,
-                                   samples=samples, router=router, command=f"eval {eval_set.name}")
+                                   samples=samples, jury=options.jury_models(jury), router=router,
+                                   command=f"eval {eval_set.name}")
     sources = {brief.slug: str(eval_set.folder / f"{brief.slug}.yaml") for brief in eval_set.briefs}
     personas_found, plans = plan_batch(ws, eval_set.briefs, review_options, sources)
     label = review_options.label

@@ -37,6 +37,18 @@ Router = Annotated[Optional[str], typer.Option(
 Samples = Annotated[int, typer.Option(
     "--samples", min=1, max=MAX_SAMPLES, help="Independent answers per seat (each stored and cached apart); the seat's"
     " verdict is their majority, and an even split is shown as split, not counted.")]
+Jury = Annotated[Optional[str], typer.Option(
+    "--jury", metavar="M1,M2,...", help="Hold every seat with a jury of these models (comma-separated, two or"
+    " more): each answers apart (stored and cached apart); the seat's verdict is their strict majority, a seat"
+    " with none is shown as split and not counted, a juror that fails does not vote, and a juror whose vendor"
+    " makes the tool sits it out. A persona file's `models:` gives one persona a jury.")]
+
+
+def jury_models(jury: str | None) -> list[str] | None:
+    """--jury's comma-separated models (None when not given)."""
+    return [m.strip() for m in jury.split(",") if m.strip()] if jury else None
+
+
 By = Annotated[Optional[str], typer.Option(
     "--by", help="Who does this, for the record (default: $PANEL_EDITOR, else your OS user name).")]
 Out = Annotated[Optional[Path], typer.Option("--out", help="Folder for the Markdown reports (default: outputs/).")]

@@ -55,6 +55,7 @@ def review(
     workers: options.Workers = None,
     fresh: options.Fresh = False,
     samples: options.Samples = 1,
+    jury: options.Jury = None,
     max_cost: options.MaxCost = None,
     as_json: options.AsJson = False,
     db: options.Db = None,
@@ -75,7 +76,8 @@ def review(
     only = [p.strip() for p in personas.split(",") if p.strip()] if personas else None
     review_options = ReviewOptions(model=model, default_model=default_model(), api_base=api_base,
                                    concurrency=concurrency, workers=workers, fresh=fresh, only_personas=only,
-                                   max_cost=max_cost, samples=samples, router=router, operator=operator(by))
+                                   max_cost=max_cost, samples=samples, jury=options.jury_models(jury), router=router,
+                                   operator=operator(by))
     outcome = run_review_command(ws, briefs, review_options, db, as_json)
     out_dir = out or ws.outputs_dir
     standing = write_reports(ws.db_path(db), out_dir, outcome)
@@ -263,6 +265,9 @@ def show_panels(outcome, standing: dict) -> None:
                 "stored" if r.cached else "model",
             )
         out.print(table)
+        for r in panel.ordered():
+            if r.jurors:
+                out.print(f"[dim]{r.persona}'s jury: {r.jury_votes()}[/dim]")
         held = standing.get(panel.slug)
         fresh = {r.verdict_id for r in panel.results if r.status == "ok"}
         if not panel.complete and held is not None and held.reported and set(held.verdict_ids()) != fresh:

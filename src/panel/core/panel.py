@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from .verdict import PersonaResult, consensus
+from .verdict import Juror, PersonaResult, consensus
 
 
 def pct(value: float | None) -> str:
@@ -103,18 +103,29 @@ class PanelResult:
 
 
 def seat_result(samples: list[PersonaResult]) -> PersonaResult:
-    """One seat from its K samples (K = 1: the sample itself). The seat shows the first answer that
-    agrees with the majority, carries every answered sample's decision (so its stability can be
-    read), and fails only when no sample answered."""
+    """One seat from its K samples (K = 1: the sample itself), or from the answers of its jury (one
+    per model). The seat shows the first answer that agrees with the majority, carries every
+    answered sample's decision (so its stability can be read), and fails only when no sample
+    answered. The majority is strict among those that answered: a juror that gave no usable answer
+    does not vote (it is never a skip), and two jurors left disagreeing make the seat split."""
     if len(samples) == 1:
         return samples[0]
     answered = [r for r in samples if r.status == "ok"]
+    jurors = _jurors(samples)
     if not answered:
-        return samples[-1]
+        return replace(samples[-1], jurors=jurors)
     decisions = [r.verdict.verdict for r in answered]
     majority = consensus(decisions)
     shown = next((r for r in answered if r.verdict.verdict == majority), answered[0])
-    return replace(shown, sampled=decisions, cached=all(r.cached for r in samples))
+    return replace(shown, sampled=decisions, cached=all(r.cached for r in samples), jurors=jurors)
+
+
+def _jurors(answers: list[PersonaResult]) -> list[Juror] | None:
+    """A jury's votes, model by model (None for a seat of samples of one model)."""
+    if len({r.model for r in answers}) < 2:
+        return None
+    return [Juror(r.model, r.verdict.verdict if r.status == "ok" and r.verdict else None, r.verdict_id)
+            for r in answers]
 
 
 def aggregate(slug: str, brief_hash: str, seated: list[str], results: list[PersonaResult]) -> PanelResult:

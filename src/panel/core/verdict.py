@@ -133,6 +133,22 @@ def consensus(decisions: list[str]) -> str:
     return "ship" if ships > skips else "skip" if skips > ships else "split"
 
 
+RECUSED = "recused"  # a juror's vote when the tool is its own vendor's: it sits that one out
+
+
+@dataclass(frozen=True)
+class Juror:
+    """One model's vote on a jury seat: ship or skip; None when it gave no usable answer (it does
+    not vote, and is never a skip); RECUSED when the tool is its vendor's."""
+
+    model: str
+    vote: str | None
+    verdict_id: int | None = None
+
+    def to_row(self) -> list:
+        return [self.model, self.vote, self.verdict_id]
+
+
 @dataclass(frozen=True)
 class FailedAttempt:
     """An attempt that produced no usable verdict, shown beside the standing verdict, never instead."""
@@ -166,6 +182,9 @@ class PersonaResult:
     made_at: str | None = None  # when the model gave this answer (not when a run reused it)
     last_failure: "FailedAttempt | None" = None  # a failed attempt newer than this standing verdict
     sampled: list[str] | None = None  # with --samples K: the K samples' decisions (this is one of them)
+    # A seat held by a jury of models: each juror's vote. `sampled` then holds the decisions of the
+    # jurors that answered.
+    jurors: list["Juror"] | None = None
 
     @property
     def decision(self) -> str | None:
@@ -180,6 +199,12 @@ class PersonaResult:
         if not self.sampled:
             return None
         return round(max(self.sampled.count("ship"), self.sampled.count("skip")) / len(self.sampled), 3)
+
+    def jury_votes(self) -> str | None:
+        """A jury seat's votes in one line, as every page shows them: "m1 ship · m2 no answer · ..."."""
+        if not self.jurors:
+            return None
+        return " · ".join(f"{j.model} {j.vote or 'no answer'}" for j in self.jurors)
 
     @property
     def counted(self) -> bool:
@@ -217,4 +242,5 @@ class PersonaResult:
             "error": self.error,
             "samples": len(self.sampled) if self.sampled else 1,
             "stability": self.stability,
+            "jurors": [{"model": j.model, "verdict": j.vote} for j in self.jurors] if self.jurors else None,
         }

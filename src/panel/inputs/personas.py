@@ -14,7 +14,7 @@ from typing import Annotated
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from ..core.brief import ToolBrief
 from ..core.errors import PersonaError
@@ -36,10 +36,21 @@ class PersonaSpec(BaseModel):
     questions: list[Line] = Field(min_length=1, max_length=12)
     voice: Annotated[str, StringConstraints(max_length=2000)] | None = None
     model: Line | None = None
+    # A jury: several models hold this seat, each answering apart; the seat's verdict is their
+    # strict majority (panel.core.panel.seat_result). Instead of `model`, not with it.
+    models: list[Line] | None = Field(default=None, min_length=2, max_length=7)
     temperature: float | None = Field(default=None, ge=0, le=2)
     max_tokens: int | None = Field(default=None, ge=64, le=8192)
     system_template: Line = Field(default="_system.j2", description="file in personas/ for the system message")
     prompt_template: Line = Field(default="_review.j2", description="file in personas/ for the user message")
+
+    @model_validator(mode="after")
+    def _one_way_to_name_models(self):
+        if self.model and self.models:
+            raise ValueError("give `model` (one model) or `models` (a jury), not both")
+        if self.models and len(set(self.models)) != len(self.models):
+            raise ValueError("`models` names the same model twice")
+        return self
 
 
 @dataclass(frozen=True)

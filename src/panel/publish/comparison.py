@@ -56,6 +56,7 @@ class PersonaVerdict(BaseModel):
     last_failure: dict | None = None  # an attempt newer than this verdict that failed: shown beside it
     samples: int = 1  # with --samples K: the seat's answers; `agree` of them gave its verdict
     agree: int = 1
+    jury: str | None = None  # a seat held by a jury: each juror's vote ("m1 ship · m2 skip · m3 recused")
     conflict: str | None = None  # the model that wrote it is made by the tool's vendor
 
 
@@ -212,6 +213,7 @@ def panel_summary(db, panel: PanelResult, vendor: str = "", recuse: bool = False
             last_failure=r.last_failure.to_json() if r.last_failure else None,
             samples=len(r.sampled) if r.sampled else 1,
             agree=max(r.sampled.count("ship"), r.sampled.count("skip")) if r.sampled else 1,
+            jury=r.jury_votes(),
         ))
     verdicts += [PersonaVerdict(persona=p, title=title_of[p], outcome="recused", conflict=conflicts[p])
                  for p in conflicts if recuse]

@@ -21,7 +21,8 @@ from ..core.defaults import DEFAULT_CONCURRENCY, DEFAULT_MODEL, DEFAULT_TIMEOUT_
 from ..core.errors import PanelError, PersonaError
 from ..core.panel import PanelResult, aggregate
 from ..core.suggest import did_you_mean
-from ..core.verdict import PersonaResult, Verdict
+from ..core.vendors import conflict
+from ..core.verdict import RECUSED, Juror, PersonaResult, Verdict
 from ..inputs.operator import operator
 from ..inputs.personas import Persona, check_panel, render_messages
 from ..models.seam import ModelSettings
@@ -53,6 +54,7 @@ class ReviewOptions:
     command: str = "review"
     timeout: float = field(default_factory=timeout_from_env)  # per request, seconds
     samples: int = 1  # --samples K: independent answers per seat, decided by majority
+    jury: list[str] | None = None  # --jury m1,m2,m3: every seat held by these models, decided by majority
     router: str | None = None  # --router FILE: a LiteLLM Router model_list serving some model names
     workers: int | None = None  # --workers N: processes making remote calls (None: one per core; 0: none)
     operator: str = field(default_factory=operator)  # who ran it: PANEL_EDITOR, else the OS user
@@ -60,8 +62,17 @@ class ReviewOptions:
     def model_for(self, persona_model: str | None) -> str:
         return self.model or persona_model or self.default_model
 
+    def jury_for(self, spec) -> list[str] | None:
+        """The models holding a persona's seat, when a jury does: --jury, else (unless --model says
+        one model for every seat) the persona file's `models:`. None: one model."""
+        if self.jury:
+            return self.jury
+        return None if self.model else spec.models
+
     @property
     def label(self) -> str:
+        if self.jury:
+            return "jury: " + ", ".join(self.jury)
         return self.model or self.default_model
 
     def settings_for(self, persona: Persona, model: str | None = None, sample: int = 0) -> ModelSettings:
@@ -139,6 +150,7 @@ class PanelPlan:
     jobs: list[VerdictJob]
     kept: dict[str, PersonaResult] = field(default_factory=dict)  # persona -> verdict carried over
     previous: dict[str, dict] = field(default_factory=dict)  # persona -> its verdicts row before a re-run
+    recused: dict[str, list[str]] = field(default_factory=dict)  # persona -> jurors left out (their vendor's tool)
 
     @property
     def slug(self) -> str:
@@ -148,8 +160,15 @@ class PanelPlan:
         return {self.brief_hash: self.brief}
 
     def tally(self, results: list[PersonaResult]) -> PanelResult:
-        """The brief's panel, aggregated from its seats' results."""
-        return aggregate(self.slug, self.brief_hash, self.seated, results)
+        """The brief's panel, aggregated from its seats' results; a jury seat lists its recused jurors."""
+        panel = aggregate(self.slug, self.brief_hash, self.seated, results)
+        for seat in panel.results:
+            left_out = self.recused.get(seat.persona)
+            if left_out:
+                votes = seat.jurors or [Juror(seat.model, seat.decision if seat.status == "ok" else None,
+                                              seat.verdict_id)]
+                seat.jurors = votes + [Juror(model, RECUSED) for model in left_out]
+        return panel
 
     def finish(self, results: list[PersonaResult], store, run_id: int) -> PanelResult:
         """The brief's panel, recorded."""
@@ -180,6 +199,12 @@ def plan_review(briefs: list[ToolBrief], personas: dict[str, Persona], options: 
         raise PanelError("no briefs given")
     if not 1 <= options.samples <= MAX_SAMPLES:
         raise PanelError(f"--samples must be between 1 and {MAX_SAMPLES}, not {options.samples}")
+    if options.jury and options.model:
+        raise PanelError("--jury and --model both name the models: give one of them")
+    check_jury(options.jury, options)
+    for persona in personas.values():
+        if not options.jury and not options.model:
+            check_jury(persona.spec.models, options)
     slugs = [brief.slug for brief in briefs]
     duplicates = sorted({slug for slug in slugs if slugs.count(slug) > 1})
     if duplicates:
@@ -194,7 +219,33 @@ def plan_review(briefs: list[ToolBrief], personas: dict[str, Persona], options: 
         if not seated:
             raise PanelError(f"brief '{brief.slug}': no persona left to seat with --personas")
         digest = brief.content_hash()
-        jobs = [make_job(personas[name], brief, digest, options.settings_for(personas[name], sample=k))
-                 for name in seated for k in range(options.samples)]
-        plans.append(PanelPlan(brief=brief, brief_hash=digest, seated=seated, jobs=jobs))
+        plan = PanelPlan(brief=brief, brief_hash=digest, seated=seated, jobs=[])
+        for name in seated:
+            plan.jobs += seat_jobs(plan, personas[name], options)
+        plans.append(plan)
     return plans
+
+
+def seat_jobs(plan: PanelPlan, persona: Persona, options: ReviewOptions) -> list[VerdictJob]:
+    """The questions one seat asks: one model (K times with --samples), or each juror of its jury
+    once, but for a juror whose vendor makes the tool (recused: recorded on the plan). A seat whose
+    every juror is recused is held by the first of them, its conflict shown as any other's."""
+    brief, digest = plan.brief, plan.brief_hash
+    jury = options.jury_for(persona.spec)
+    if not jury:
+        return [make_job(persona, brief, digest, options.settings_for(persona, sample=k))
+                for k in range(options.samples)]
+    sitting = [model for model in jury if not conflict(model, brief.vendor)] or jury[:1]
+    if len(sitting) < len(jury):
+        plan.recused[persona.name] = [model for model in jury if model not in sitting]
+    return [make_job(persona, brief, digest, options.settings_for(persona, model=model)) for model in sitting]
+
+
+def check_jury(jury: list[str] | None, options: ReviewOptions) -> None:
+    """A jury is two or more different models, and is not combined with --model or --samples."""
+    if not jury:
+        return
+    if len(jury) < 2 or len(set(jury)) != len(jury):
+        raise PanelError(f"a jury needs two or more different models, not {', '.join(jury)}")
+    if options.samples > 1:
+        raise PanelError("--samples and a jury do not combine: a jury already asks several answers per seat")

@@ -413,7 +413,14 @@ def m014_editor_labels(db: Database) -> None:
     db["eval_runs"].add_column("judges", str)
 
 
+def m015_jury_members(db: Database) -> None:
+    """A seat held by a jury of models (issue 24): the member row keeps each juror's vote as JSON,
+    [[model, decision or null, verdict id or null], ...] ("recused" for a juror left out), so pages
+    and the standing panel show the jury's votes, not one juror's answer."""
+    db["panel_members"].add_column("jurors", str)
+
+
 MIGRATIONS = [m001_initial, m002_votes_and_comparisons, m003_audit_views, m004_editor_usage,
               m005_current_verdicts_and_response_modes, m006_samples, m007_evaluations, m008_deployments,
               m009_judgments, m010_calibrations, m011_call_endpoints, m012_vote_history, m013_publications,
-              m014_editor_labels]
+              m014_editor_labels, m015_jury_members]

@@ -11,7 +11,7 @@ import yaml
 
 from ..core.panel import PanelResult, seat_result
 from ..core.tally import Tally
-from ..core.verdict import FailedAttempt, PersonaResult
+from ..core.verdict import FailedAttempt, Juror, PersonaResult
 
 
 def rows(db, sql: str, params: list | tuple = ()) -> list[dict]:
@@ -85,7 +85,7 @@ def panel_by_id(db, panel_id: int) -> PanelResult:
     panel = rows(db, "SELECT * FROM panels WHERE id = ?", [panel_id])[0]
     members = rows(
         db,
-        "SELECT m.persona AS member, m.cached, m.samples, m.stability, v.* FROM panel_members m"
+        "SELECT m.persona AS member, m.cached, m.samples, m.stability, m.jurors, v.* FROM panel_members m"
         " JOIN verdicts v ON v.id = m.verdict_id WHERE m.panel_id = ? ORDER BY m.rowid",
         [panel_id],
     )
@@ -98,6 +98,8 @@ def _with_samples(result: PersonaResult, member: dict) -> PersonaResult:
     """A seat of K samples as it was recorded: the member row keeps K and the share that agreed, and
     the verdict shown is one of the majority (any one, on an even split), which is enough to give
     the seat back its decision (or split) and its stability."""
+    if member.get("jurors"):
+        return with_jurors(result, member["jurors"])
     k, stability = member.get("samples") or 1, member.get("stability")
     if k < 2 or stability is None or result.verdict is None:
         return result
@@ -134,6 +136,27 @@ def panel_history_rows(db, slug: str) -> tuple[list[dict], list[dict]]:
 # the last failed attempt. Every page, report and statistic reads verdicts through here.
 
 
+def with_jurors(result: PersonaResult, stored: str) -> PersonaResult:
+    """A jury seat as its member row recorded it: each juror's vote, and the answered ones' decisions."""
+    result.jurors = [Juror(*row) for row in json.loads(stored)]
+    result.sampled = [j.vote for j in result.jurors if j.vote in ("ship", "skip")] or None
+    return result
+
+
+def _jury_seats(db, slug: str, results: list[PersonaResult]) -> None:
+    """Seats whose standing verdict was a jury's: given back the jury's votes, from the newest panel
+    member row that recorded a jury with that verdict among its jurors."""
+    members = rows(db, "SELECT m.persona, m.jurors FROM panel_members m JOIN panels p ON p.id = m.panel_id"
+                       " WHERE p.slug = ? AND m.jurors IS NOT NULL ORDER BY m.rowid DESC", [slug])
+    for i, result in enumerate(results):
+        for member in members:
+            if member["persona"] != result.persona or result.verdict_id is None:
+                continue
+            if result.verdict_id in {row[2] for row in json.loads(member["jurors"])}:
+                results[i] = with_jurors(result, member["jurors"])
+            break
+
+
 def current_panel(db, slug: str, model: str | None = None) -> PanelResult | None:
     """A tool's standing panel: each seated persona's current verdict, or, for a persona that has
     none yet, its latest failed attempt. None when nothing at all is stored for the tool.
@@ -163,6 +186,7 @@ def current_panel(db, slug: str, model: str | None = None) -> PanelResult | None
         ok = standing.get(persona)
         family = samples.get(_sample_family(ok)[0], {}) if ok else {}
         results.append(_standing_result(ok, newest[persona], list(family.values())))
+    _jury_seats(db, slug, results)
     return PanelResult(slug=slug, brief_hash=judged["brief_hash"], seated=seated, results=results)
 
 

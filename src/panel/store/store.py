@@ -144,6 +144,7 @@ class Store:
                 insert(self.db, "panel_members", {
                     "panel_id": panel_id, "persona": r.persona, "verdict_id": r.verdict_id, "cached": int(r.cached),
                     "samples": len(r.sampled) if r.sampled else 1, "stability": r.stability,
+                    "jurors": json.dumps([j.to_row() for j in r.jurors]) if r.jurors else None,
                 })
         return panel_id
 
