@@ -139,3 +139,30 @@ def test_a_persona_file_naming_model_and_models_is_refused(workspace, run_cli, m
                     encoding="utf-8")
     res = run_cli("review", "gadget")
     assert res.exit_code == 2 and "not both" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_eval_jury_scores_the_jury_beside_each_of_its_models(workspace, run_cli, make_brief):
+    """Hand-computed: juror a is always right, b always ships, c never answers in JSON. The jury's
+    seats agree on the three good tools (ship) and split on the three duds (a skip, b ship; c does
+    not vote), so the jury answers 3 of 6 cases, all right; a alone is right on 6 of 6 (κ 1), b
+    alone on 3 of 6 (κ 0: it always ships), c answers none."""
+    folder = workspace / "evals" / "six"
+    for slug in ("g1", "g2", "g3", "d1", "d2", "d3"):
+        make_brief(slug, folder=folder)
+    (folder / "labels.csv").write_text("slug,expected\ng1,ship\ng2,ship\ng3,ship\nd1,skip\nd2,skip\nd3,skip\n")
+    scripted.script("a", lambda messages: verdict("ship" if "slug: g" in messages[-1]["content"] else "skip"))
+    scripted.script("b", always("ship"))
+    scripted.script("c", lambda messages: "No JSON from me.")
+    res = run_cli("eval", "six", "--jury", JURY, "--personas", "builder,skeptic", "--json")
+    assert res.exit_code == 0, res.stderr
+    rows = {row["who"]: row for row in json.loads(res.stdout)["jury"]}
+    assert list(rows) == ["jury", "scripted/a", "scripted/b", "scripted/c"]
+    assert (rows["jury"]["answered"], rows["jury"]["accuracy"]) == (3, 1.0)
+    a, b = rows["scripted/a"], rows["scripted/b"]
+    assert (a["answered"], a["accuracy"], a["kappa"]) == (6, 1.0, 1.0)
+    assert (b["accuracy"], b["kappa"], b["balanced_accuracy"]) == (0.5, 0.0, 0.5)
+    assert rows["scripted/c"]["answered"] == 0 and rows["scripted/c"]["accuracy"] is None
+    report = (workspace / "outputs" / "eval" / "six-1.md").read_text()
+    assert "## The jury beside each of its models alone" in report and "| **jury** | 3/6 | 1.00 |" in report
+    html = (workspace / "outputs" / "eval" / "six-1.html").read_text()
+    assert "The jury beside each of its models alone</h2>" in html

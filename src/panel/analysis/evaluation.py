@@ -32,6 +32,7 @@ class Evaluation:
     versions: dict[str, str] = field(default_factory=dict)  # persona -> the version evaluated
     verdict_ids: dict[tuple[str, str], int] = field(default_factory=dict)  # (slug, persona) -> verdict
     costs: dict[int, float] = field(default_factory=dict)  # verdict id -> the cost of its call (for judge cards)
+    jury: list | None = None  # with a jury: the jury beside each of its models alone (analysis.jury.JuryRow)
     run_id: int | None = None
     eval_id: int | None = None
     created_at: str | None = None
@@ -71,6 +72,7 @@ class Evaluation:
             "community": {k: m.to_json() for k, m in self.metrics("community").items()},
             "independence": self.independence(),
             "judges": [card.to_json() for card in self.judge_cards()],
+            "jury": [row.to_json() for row in self.jury] if self.jury else None,
             "items": [{"persona": who, "slug": i.slug, "expected": i.expected, "decision": i.decision,
                        "p_ship": None if i.p_ship is None else round(i.p_ship, 4)}
                       for who, items in self.items.items() for i in items],

@@ -80,6 +80,7 @@ def eval_command(
     with Store(ws.db_path(db)) as store:
         evaluation = evaluate(eval_set, panels, queries.tallies(store.db, list(panels)), label, samples, seated)
         evaluation.costs = queries.verdict_costs(store.db, list(evaluation.verdict_ids.values()))
+        evaluation.jury = jury_comparison(store.db, eval_set, panels, seated)
         evaluation.run_id = outcome.run_id
         compared = before(evaluation, panels) if before else None
         evaluation.eval_id = store.save_evaluation(evaluation)
@@ -94,6 +95,19 @@ def eval_command(
         show_evaluation(evaluation, compared)
         typer.echo(f"Report: {md_path}", err=True)
     raise typer.Exit(EXIT_OK if outcome.complete else EXIT_PARTIAL)
+
+
+def jury_comparison(db, eval_set, panels: dict, seated: list[str]):
+    """With juries: the jury's panel beside each of its models alone (analysis.jury), else None."""
+    from ..analysis.jury import compare_jury
+    from ..store import queries
+
+    if not any(r.jurors for panel in panels.values() for r in panel.results):
+        return None
+    members = queries.juror_panels(db, panels)
+    ids = [j.verdict_id for p in panels.values() for r in p.results for j in (r.jurors or []) if j.verdict_id]
+    ids += [r.verdict_id for p in panels.values() for r in p.results if r.verdict_id]
+    return compare_jury(eval_set, panels, members, seated, queries.verdict_costs(db, ids))
 
 
 def comparison_baseline(db, eval_set, plans, against: str | None, baseline: int | None):
@@ -168,6 +182,14 @@ def show_evaluation(evaluation, compared) -> None:
                       score(m.balanced_accuracy), share(m.ship_rate), share(m.ship_rate_on_skips), score(m.auc),
                       score(m.brier))
     out.print(table)
+    if evaluation.jury:
+        jury = Table(title="The jury beside each of its models alone", title_justify="left")
+        for column in ("", "Answered", "Acc.", "Bal. acc.", "κ", "Independent votes", "Cost"):
+            jury.add_column(column, justify="left" if not column else "right")
+        for row in evaluation.jury:
+            jury.add_row(row.who, f"{row.answered}/{row.cases}", score(row.accuracy), score(row.balanced_accuracy),
+                         score(row.kappa), score(row.effective_votes), f"${row.cost:.4f}")
+        out.print(jury)
     ind = evaluation.independence()
     if ind["effective_votes"] is not None:
         out.print(f"Independent votes: {ind['effective_votes']:.1f} of {len(ind['personas'])} (mean error correlation"

@@ -72,8 +72,10 @@ class PanelResult:
 
     @property
     def models(self) -> list[str]:
-        """The models behind the verdicts reported (a failed attempt wrote nothing here)."""
-        return sorted({r.model for r in self.results if r.status == "ok"})
+        """The models behind the verdicts reported (a failed attempt wrote nothing here), every
+        voting juror of a jury seat included."""
+        voted = {j.model for r in self.results for j in (r.jurors or []) if j.vote in ("ship", "skip")}
+        return sorted({r.model for r in self.results if r.status == "ok"} | voted)
 
     def split(self) -> dict[str, list[str]]:
         """Persona names grouped by outcome: ship, skip, unscored, error (and split, with --samples)."""

@@ -9,9 +9,9 @@ import json
 
 import yaml
 
-from ..core.panel import PanelResult, seat_result
+from ..core.panel import PanelResult, aggregate, seat_result
 from ..core.tally import Tally
-from ..core.verdict import FailedAttempt, Juror, PersonaResult
+from ..core.verdict import RECUSED, FailedAttempt, Juror, PersonaResult
 
 
 def rows(db, sql: str, params: list | tuple = ()) -> list[dict]:
@@ -409,6 +409,37 @@ def persona_first_seen(db, versions: set[str]) -> dict[str, str]:
     marks = ",".join("?" * len(versions))
     found = db.execute(f"SELECT version, first_seen FROM persona_versions WHERE version IN ({marks})", versions)
     return dict(found.fetchall())
+
+
+def juror_panels(db, panels: dict[str, PanelResult]) -> dict[str, dict[str, PanelResult]]:
+    """model -> slug -> the panel that one juror would have made alone: every jury seat held by its
+    own stored answer (a recused juror leaves that seat empty). Tools it sat on no seat of get an
+    empty panel, so each model is scored on the whole set."""
+    ids = [j.verdict_id for p in panels.values() for r in p.results for j in (r.jurors or []) if j.verdict_id]
+    found = {row["id"]: row for row in _rows_by_id(db, "verdicts", ids)}
+    seats: dict[str, dict[str, list[PersonaResult]]] = {}
+    for slug, panel in panels.items():
+        for r in panel.results:
+            for juror in r.jurors or []:
+                row = found.get(juror.verdict_id)
+                if juror.vote == RECUSED:
+                    seats.setdefault(juror.model, {})
+                    continue
+                seat = PersonaResult.from_row(row, cached=True) if row else PersonaResult(
+                    persona=r.persona, persona_version=r.persona_version, model=juror.model, status="error")
+                seats.setdefault(juror.model, {}).setdefault(slug, []).append(seat)
+    return {model: {slug: aggregate(slug, panel.brief_hash, panel.seated, by_slug.get(slug, []))
+                    for slug, panel in panels.items()}
+            for model, by_slug in seats.items()}
+
+
+def _rows_by_id(db, table: str, ids: list[int]) -> list[dict]:
+    ids = sorted(set(ids))
+    found = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found += rows(db, f"SELECT * FROM {table} WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+    return found
 
 
 def verdict_costs(db, verdict_ids: list[int]) -> dict[int, float]:
