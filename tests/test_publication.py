@@ -435,6 +435,17 @@ def test_editor_calls_are_labels_the_personas_are_scored_against(workspace, run_
     assert "against the editors' own calls on 5 tools, with scripted/kind" in method
     assert "skeptic 5 100% 1.00" in method and "builder 5 80% 0.00" in method
     assert "agreed with the editors on 80% of the tools" in method  # the majority ships t5 too (1 of 2 ship)
+    # --against: a prompt author sees whether an edit moved the skeptic away from the editors.
+    before = data["versions"]["skeptic"]
+    path = workspace / "personas" / "skeptic.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("questions:\n", "questions:\n  - Would I pay for it?\n"),
+                    encoding="utf-8")
+    scripted.script("kind", reviewer({}))  # the edited skeptic ships t5 too
+    res = run_cli("eval", "--labels", "editors", "--model", "scripted/kind", "--against", before[:10], "--json")
+    assert res.exit_code == 0, res.stderr
+    compared = json.loads(res.stdout)["comparison"]
+    assert compared["baseline"].startswith(f"skeptic version {before[:10]}")
+    assert [(f["persona"], f["slug"], f["outcome"]) for f in compared["flips"]] == [("skeptic", "t5", "broke")]
     empty = run_cli("eval", "--labels", "editors", "--model", "scripted/kind", "--until", "2020-01-01")
     assert empty.exit_code == 2 and "no editor calls in that window" in empty.stderr
     for args, message in ((("eval", "standard", "--labels", "editors"), "not both"),
