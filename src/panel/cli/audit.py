@@ -287,6 +287,29 @@ def audit_history(
             out.print(f"      {escape(r['headline'])}", style="dim")
 
 
+@audit_app.command("flags")
+@guarded
+def audit_flags(slug: Optional[str] = typer.Argument(None, help="Only this tool."), as_json: options.AsJson = False,
+                db: options.Db = None):
+    """What the brief linter flags in the newest stored brief of each tool (text addressed to the
+    reviewers, hidden characters, comments, links whose text and target disagree, superlatives)."""
+    from ..core.brief import ToolBrief
+    from ..inputs.lint import lint
+    from ..store.queries import latest_briefs
+
+    with reading(db) as store:
+        stored = latest_briefs(store.db, slug)
+    found = [(row["slug"], lint(ToolBrief.model_validate_json(row["json"]))) for row in stored]
+    if as_json:
+        return print_json({"briefs": [{"slug": s, "flags": [f.to_json() for f in flags]} for s, flags in found]})
+    flagged = [(s, flags) for s, flags in found if flags]
+    for s, flags in flagged:
+        typer.echo(f"{s}: {len(flags)} flag(s)")
+        for flag in flags:
+            typer.echo(f"  {flag.line()}")
+    typer.echo(f"{len(flagged)} of {len(found)} stored brief(s) flagged.", err=True)
+
+
 # --- agreement --------------------------------------------------------------------------------------
 
 

@@ -152,9 +152,12 @@ def show_briefs(rows: list[dict]) -> None:
 @guarded
 def briefs_validate(paths: list[Path] = typer.Argument(..., help="Brief files or folders of briefs.")):
     """Check brief files (and that the personas a brief seats exist in this workspace): one line per
-    problem, exit 2 if any is invalid."""
+    problem, exit 2 if any is invalid. A valid brief the linter flags (text addressed to the
+    reviewers, hidden characters, comments, a link whose text and target disagree, piled-up
+    superlatives) gets one warning line per flag; publishing it then needs `panel publish --ack-flags`."""
     from ..core.errors import BriefError, PersonaError
     from ..inputs.briefs import load_brief
+    from ..inputs.lint import lint
     from ..inputs.personas import check_panel, persona_names
 
     ws = workspace()
@@ -170,7 +173,10 @@ def briefs_validate(paths: list[Path] = typer.Argument(..., help="Brief files or
             problems += 1
             echo_error(exc)
             continue
-        typer.echo(f"ok  {brief.slug}  {path}")
+        flags = lint(brief)
+        typer.echo(f"{'flagged' if flags else 'ok'}  {brief.slug}  {path}")
+        for flag in flags:
+            typer.echo(f"  warning: {flag.line()}")
     if problems:
         raise typer.Exit(EXIT_BAD_INPUT)
 

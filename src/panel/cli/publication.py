@@ -26,6 +26,9 @@ def publish(
     draft: Optional[int] = typer.Option(None, "--draft", metavar="PANEL_ID",
                                         help="Publish this draft instead of the newest (see `panel publications "
                                              "SLUG --drafts`); only with one SLUG."),
+    ack_flags: bool = typer.Option(False, "--ack-flags", help="Publish although the brief linter flags the brief"
+                                   " (text addressed to the reviewers, hidden characters, comments...); the flags"
+                                   " you acknowledge are recorded with the publication."),
     as_json: options.AsJson = False,
     db: options.Db = None,
 ):
@@ -46,7 +49,8 @@ def publish(
         raise PublishError("--draft picks one panel: give exactly one SLUG with it")
     ws = workspace()
     settings = load_workspace_settings(ws)
-    requests = [PublishRequest(slug=s, operator=operator(by), note=note, at=at, draft=draft) for s in slugs]
+    requests = [PublishRequest(slug=s, operator=operator(by), note=note, at=at, draft=draft, ack_flags=ack_flags)
+                for s in slugs]
     results = []
     known = known_tools(ws, db) if editor_call is not None else set()
     with open_store(db, must_exist=True) as store:
@@ -203,6 +207,7 @@ def after_run(ws, db_path: Path, outcome, quiet: bool, by: str) -> None:
     from ..store.store import Store
 
     settings = load_workspace_settings(ws)
+    warn_flags(db_path, outcome.panels)
     slugs = [panel.slug for panel in outcome.panels if panel.reported]
     if not slugs:
         return
@@ -221,6 +226,20 @@ def after_run(ws, db_path: Path, outcome, quiet: bool, by: str) -> None:
                 continue
             if not quiet:
                 typer.echo(describe_publication(slug, row, settings), err=True)
+
+
+def warn_flags(db_path: Path, panels) -> None:
+    """A reviewed brief the linter flags is a warning on its draft (stderr: --json keeps stdout)."""
+    from ..publish.publication import brief_flags
+    from ..store.store import Store
+
+    with Store(db_path) as store:
+        flagged = {panel.slug: brief_flags(store.db, panel.brief_hash) for panel in panels}
+    for slug, flags in flagged.items():
+        if flags:
+            more = f" (and {len(flags) - 1} more)" if len(flags) > 1 else ""
+            typer.echo(f"Warning: {slug}'s brief is flagged: {flags[0].line()}{more}. `panel briefs validate {slug}`"
+                       " lists every flag; publishing it needs --ack-flags.", err=True)
 
 
 EDITOR_CALLS = ("ship", "skip")

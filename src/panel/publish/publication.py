@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+from ..core.brief import ToolBrief
 from ..core.errors import PublishError
 from ..core.panel import PanelResult, pct
+from ..inputs.lint import lint
 from ..store import queries
 
 
@@ -32,6 +34,7 @@ class PublishRequest:
     note: str | None = None
     at: str | None = None  # --at, as typed
     draft: int | None = None  # --draft PANEL_ID (default: the tool's newest draft)
+    ack_flags: bool = False  # --ack-flags: the editor has read the brief's lint flags (recorded with them)
 
 
 def panel_call(panel: PanelResult) -> str | None:
@@ -95,6 +98,11 @@ def plan_publication(db, request: PublishRequest, zone: ZoneInfo, now: str) -> d
     changes = describe_changes(db, previous, panel, call) if previous else []
     if withdrawn:
         changes.insert(0, f"Published again after its withdrawal on {withdrawn['visible_from'][:10]}.")
+    flags = brief_flags(db, panel.brief_hash)
+    if flags and not request.ack_flags:
+        kinds = ", ".join(dict.fromkeys(flag.kind for flag in flags))
+        raise PublishError(f"'{request.slug}': its brief has {len(flags)} flag(s) ({kinds}); read them with"
+                           f" `panel briefs validate {request.slug}` and publish with --ack-flags to acknowledge them")
     if previous and previous["call"] != call and not request.note:
         raise PublishError(f"'{request.slug}': the panel's call moves from {previous['call'] or 'none'} to"
                            f" {call} ({pct(previous['ship_pct'])} → {pct(panel.ship_pct)}); a correction needs"
@@ -106,7 +114,14 @@ def plan_publication(db, request: PublishRequest, zone: ZoneInfo, now: str) -> d
         "persona_versions": json.dumps(persona_versions(panel)),
         "previous_id": previous["id"] if previous else None, "changes": json.dumps(changes),
         "note": request.note, "operator": request.operator, "recorded_at": now, "visible_from": visible_from,
+        "acknowledged_flags": json.dumps([flag.to_json() for flag in flags]) if flags else None,
     }
+
+
+def brief_flags(db, brief_hash: str) -> list:
+    """The linter's flags on a stored brief version (panel.inputs.lint)."""
+    stored = queries.brief_json(db, brief_hash)
+    return lint(ToolBrief.model_validate(stored)) if stored else []
 
 
 def plan_withdrawal(db, slug: str, note: str, operator: str, now: str) -> dict:

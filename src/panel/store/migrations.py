@@ -420,7 +420,14 @@ def m015_jury_members(db: Database) -> None:
     db["panel_members"].add_column("jurors", str)
 
 
+def m016_acknowledged_flags(db: Database) -> None:
+    """Publishing a tool whose brief the linter flags (issue 25) needs `--ack-flags`; the flags the
+    editor acknowledged are kept with the publication, as JSON."""
+    db["publications"].add_column("acknowledged_flags", str)
+
+
 MIGRATIONS = [m001_initial, m002_votes_and_comparisons, m003_audit_views, m004_editor_usage,
               m005_current_verdicts_and_response_modes, m006_samples, m007_evaluations, m008_deployments,
               m009_judgments, m010_calibrations, m011_call_endpoints, m012_vote_history, m013_publications,
-              m014_editor_labels, m015_jury_members]
+              m014_editor_labels, m015_jury_members,
+              m016_acknowledged_flags]

@@ -74,6 +74,13 @@ def brief_json(db, brief_hash: str) -> dict | None:
     return json.loads(row[0]) if row else None
 
 
+def latest_briefs(db, slug: str | None = None) -> list[dict]:
+    """The newest stored version of each tool's brief (slug, hash, json), by slug."""
+    where, params = ("WHERE slug = ?", [slug]) if slug else ("", [])
+    return rows(db, f"""SELECT slug, hash, json FROM briefs WHERE rowid IN (
+                            SELECT max(rowid) FROM briefs {where} GROUP BY slug) ORDER BY slug""", params)
+
+
 def latest_panel_row(db, slug: str) -> dict | None:
     """The newest stored panel of a tool (its panels row), or None."""
     found = rows(db, "SELECT * FROM panels WHERE slug = ? ORDER BY id DESC LIMIT 1", [slug])
