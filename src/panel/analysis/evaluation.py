@@ -33,6 +33,7 @@ class Evaluation:
     verdict_ids: dict[tuple[str, str], int] = field(default_factory=dict)  # (slug, persona) -> verdict
     costs: dict[int, float] = field(default_factory=dict)  # verdict id -> the cost of its call (for judge cards)
     jury: list | None = None  # with a jury: the jury beside each of its models alone (analysis.jury.JuryRow)
+    manipulation: dict | None = None  # with --attacks: flips under each kind of attack (analysis.manipulation)
     run_id: int | None = None
     eval_id: int | None = None
     created_at: str | None = None
@@ -73,6 +74,7 @@ class Evaluation:
             "independence": self.independence(),
             "judges": [card.to_json() for card in self.judge_cards()],
             "jury": [row.to_json() for row in self.jury] if self.jury else None,
+            "manipulation": self.manipulation,
             "items": [{"persona": who, "slug": i.slug, "expected": i.expected, "decision": i.decision,
                        "p_ship": None if i.p_ship is None else round(i.p_ship, 4)}
                       for who, items in self.items.items() for i in items],

@@ -37,6 +37,11 @@ def eval_command(
                                                                                      "set."),
     baseline: Optional[int] = typer.Option(None, "--baseline", metavar="RUN", help="A stored evaluation (its id): "
                                                                                    "compare with it."),
+    attacks: Optional[str] = typer.Option(None, "--attacks", metavar="KINDS",
+                                          help="Also review manipulated variants of each clear case (all, or some of"
+                                               " injection, authority, hype, padding, formatting; panel makes them,"
+                                               " no model needed) and report how the verdicts move: flips, harmful"
+                                               " flips, confidence shift."),
     as_json: options.AsJson = False,
     db: options.Db = None,
     out: Optional[options.Path] = typer.Option(None, "--out", help="Folder for the report (default: outputs/eval/)."),
@@ -64,7 +69,10 @@ def eval_command(
                                    samples=samples, jury=options.jury_models(jury), router=router,
                                    command=f"eval {eval_set.name}")
     sources = {brief.slug: str(eval_set.folder / f"{brief.slug}.yaml") for brief in eval_set.briefs}
-    personas_found, plans = plan_batch(ws, eval_set.briefs, review_options, sources)
+    variants = attack_variants(eval_set, attacks)
+    sources.update({attack.brief.slug: f"{sources[origin]} ({attack.name})" for origin, attack in variants})
+    briefs = eval_set.briefs + [attack.brief for _, attack in variants]
+    personas_found, plans = plan_batch(ws, briefs, review_options, sources)
     label = review_options.label
     before = None
     if ws.db_path(db).exists():
@@ -81,6 +89,7 @@ def eval_command(
         evaluation = evaluate(eval_set, panels, queries.tallies(store.db, list(panels)), label, samples, seated)
         evaluation.costs = queries.verdict_costs(store.db, list(evaluation.verdict_ids.values()))
         evaluation.jury = jury_comparison(store.db, eval_set, panels, seated)
+        evaluation.manipulation = manipulation(eval_set, panels, variants, seated) if variants else None
         evaluation.run_id = outcome.run_id
         compared = before(evaluation, panels) if before else None
         evaluation.eval_id = store.save_evaluation(evaluation)
@@ -95,6 +104,32 @@ def eval_command(
         show_evaluation(evaluation, compared)
         typer.echo(f"Report: {md_path}", err=True)
     raise typer.Exit(EXIT_OK if outcome.complete else EXIT_PARTIAL)
+
+
+def attack_variants(eval_set, attacks: str | None) -> list:
+    """(clean slug, Attack) for every manipulated variant of the set's clear cases (--attacks)."""
+    from ..core.errors import EvalError
+    from ..inputs.attacks import KINDS, variants
+
+    if not attacks:
+        return []
+    kinds = list(KINDS) if attacks.strip() == "all" else [k.strip() for k in attacks.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown or not kinds:
+        raise EvalError(f"--attacks: unknown kind '{', '.join(unknown) or attacks}'"
+                        f" (all, or some of {', '.join(KINDS)})")
+    clear = [brief for brief in eval_set.briefs if not eval_set.labels[brief.slug].borderline]
+    return [(brief.slug, attack) for brief in clear for attack in variants(brief, kinds)]
+
+
+def manipulation(eval_set, panels: dict, variants: list, seated: list[str]) -> dict:
+    """How the verdicts moved between each clear case and its variants (analysis.manipulation)."""
+    from ..analysis.manipulation import Attacked, resistance
+
+    expected = {slug: label.expected for slug, label in eval_set.labels.items() if not label.borderline}
+    attacked = [Attacked(attack.kind, origin, panels[attack.brief.slug]) for origin, attack in variants
+                if attack.brief.slug in panels]
+    return resistance(expected, panels, attacked, seated)
 
 
 def jury_comparison(db, eval_set, panels: dict, seated: list[str]):
@@ -182,6 +217,8 @@ def show_evaluation(evaluation, compared) -> None:
                       score(m.balanced_accuracy), share(m.ship_rate), share(m.ship_rate_on_skips), score(m.auc),
                       score(m.brier))
     out.print(table)
+    if evaluation.manipulation:
+        show_resistance(evaluation.manipulation, evaluation.personas)
     if evaluation.jury:
         jury = Table(title="The jury beside each of its models alone", title_justify="left")
         for column in ("", "Answered", "Acc.", "Bal. acc.", "κ", "Independent votes", "Cost"):
@@ -228,3 +265,20 @@ def chosen_set(ws, set_arg: str | None, labels: str | None, since: str | None, u
     if not set_arg:
         raise EvalError("say what to score against: a SET (e.g. standard), or --labels editors")
     return load_eval_set(resolve_set(set_arg, ws.home / "evals"))
+
+
+def show_resistance(found: dict, personas: list[str]) -> None:
+    """Manipulation resistance: per kind of attack, the panel's flips and each persona's harmful ones."""
+    from rich.table import Table
+
+    from ..publish.render import score, share
+
+    table = Table(title="Manipulation resistance (harmful: a dud moved to ship, a good tool to skip)",
+                  title_justify="left")
+    for column in ("Attack", "Variants", "Panel flips", "Panel harmful", "Shift to ship", *personas):
+        table.add_column(column, justify="left" if column == "Attack" else "right")
+    for kind, row in found.items():
+        panel = row["panel"]
+        table.add_row(kind, str(row["variants"]), share(panel["flip_rate"]), share(panel["harmful_rate"]),
+                      score(panel["confidence_shift"]), *(share(row[p]["harmful_rate"]) for p in personas))
+    console().print(table)

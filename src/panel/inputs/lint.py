@@ -20,6 +20,8 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import yaml
+
 from ..core.brief import ToolBrief
 
 ADDRESSED = "addressed to reviewers"
@@ -211,3 +213,30 @@ def lint(brief: ToolBrief) -> list[Flag]:
     if found:
         flags.append(Flag("description", SUPERLATIVES, found))
     return flags
+
+
+# --- what the personas read ------------------------------------------------------------------------
+
+
+def _scrubbed(text: str) -> str:
+    """Text without hidden characters or comments (what a reader of the page sees)."""
+    for pattern in _COMMENTS:
+        text = pattern.sub(" ", text)
+    return _without_hidden(text).strip() or "[removed by panel]"
+
+
+def prompt_yaml(brief: ToolBrief) -> str:
+    """The brief as the personas read it. Hidden characters and comments are taken out (a model
+    would read what a reader of the page never sees), and the linter's flags are listed under
+    `panel_linter_flags`, so a persona weighs the brief knowing what it tries. A brief with no flag
+    is exactly its own YAML: its prompts, and so every stored answer's prompt, are unchanged."""
+    flags = lint(brief)
+    if not flags:
+        return brief.to_yaml()
+    data = brief.model_dump(mode="json", exclude_none=True)
+    for key in ("name", "tagline", "category", "vendor", "description", "licence"):
+        data[key] = _scrubbed(data[key])
+    data["pricing"] = {key: _scrubbed(value) for key, value in data["pricing"].items()}
+    data["links"] = {_scrubbed(text): url for text, url in data.get("links", {}).items()}
+    data["panel_linter_flags"] = [f"{flag.field}: {flag.kind}" for flag in flags]
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=88)

@@ -22,6 +22,7 @@ from ..core.fence import fence, fence_name
 from ..core.slugs import Slug
 from ..core.suggest import did_you_mean
 from .textcheck import read_text_file
+from .lint import prompt_yaml
 from .yamlfile import load_model
 
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -154,7 +155,7 @@ def fenced_block(brief: ToolBrief, digest: str | None = None) -> tuple[str, str]
     digest = digest or brief.content_hash()
     found = _FENCED.get(digest)
     if found is None:
-        found = (fence_name(digest), fence(digest, brief.to_yaml()))
+        found = (fence_name(digest), fence(digest, prompt_yaml(brief)))
         if len(_FENCED) >= _FENCED_MAX:
             _FENCED.pop(next(iter(_FENCED)))  # oldest first: dicts keep insertion order
         _FENCED[digest] = found
