@@ -108,11 +108,11 @@ def eval_command(
 
 def attack_variants(eval_set, attacks: str | None) -> list:
     """(clean slug, Attack) for every manipulated variant of the set's clear cases (--attacks)."""
+    if not attacks:
+        return []
     from ..core.errors import EvalError
     from ..inputs.attacks import KINDS, variants
 
-    if not attacks:
-        return []
     kinds = list(KINDS) if attacks.strip() == "all" else [k.strip() for k in attacks.split(",") if k.strip()]
     unknown = [k for k in kinds if k not in KINDS]
     if unknown or not kinds:
