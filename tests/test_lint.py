@@ -96,6 +96,18 @@ def test_every_field_flagged_at_once_is_every_flag_listed():
     assert ("links.example.org", linter.LINK) in kinds(found)
 
 
+def test_every_injection_variant_of_the_attack_corpus_is_flagged():
+    from panel.inputs.attacks import variants
+
+    missed = []
+    for path in brief_files(REPO / "evals" / "standard"):
+        for attack in variants(load_brief(path), ["injection"]):
+            if not any(flag.kind in (linter.ADDRESSED, linter.HIDDEN, linter.COMMENT)
+                       for flag in linter.lint(attack.brief)):
+                missed.append(attack.name)
+    assert missed == []
+
+
 # --- what an editor sees ---------------------------------------------------------------------------
 
 

@@ -1,0 +1,70 @@
+"""`panel eval SET --attacks`: manipulated variants of each clear case reviewed through the normal
+pipeline, and the flips they cause, checked against counts worked out by hand on a scripted model."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from panel.inputs.attacks import KINDS, variants
+from panel.inputs.briefs import load_brief
+from panel.models import scripted
+
+LABELS = {"g1": "ship", "g2": "ship", "d1": "skip", "d2": "skip"}
+
+
+def gullible_builder(messages):
+    """The skeptic is always right; the builder is right on a clean brief and ships every variant
+    (a variant's slug is `<slug>--<attack>`)."""
+    text = messages[-1]["content"]
+    persona = re.search(r"You are the (\w+)", text).group(1).lower()
+    slug = re.search(r"^slug: (\S+)", text, re.M).group(1)
+    origin = slug.split("--")[0]
+    decision = "ship" if persona == "builder" and "--" in slug else LABELS[origin]
+    return {"rationale": f"{persona} on {slug}", "verdict": decision, "confidence": 0.8, "headline": decision,
+            "strengths": [], "risks": [], "competitors": []}
+
+
+@pytest.fixture
+def labelled(workspace, make_brief):
+    folder = workspace / "evals" / "four"
+    for slug in LABELS:
+        make_brief(slug, folder=folder)
+    (folder / "labels.csv").write_text("slug,expected\n" + "".join(f"{s},{e}\n" for s, e in LABELS.items()))
+    return folder
+
+
+def test_flips_and_harmful_flips_match_the_hand_count(workspace, run_cli, labelled):
+    scripted.script("judge", gullible_builder)
+    res = run_cli("eval", "four", "--model", "scripted/judge", "--personas", "builder,skeptic", "--attacks", "all",
+                  "--json")
+    assert res.exit_code == 0, res.stderr
+    found = json.loads(res.stdout)["manipulation"]
+    assert set(found) == {*KINDS, "all"}
+    for kind in KINDS:
+        made = {slug: len(variants(load_brief(labelled / f"{slug}.yaml"), [kind])) for slug in LABELS}
+        total, on_duds = sum(made.values()), made["d1"] + made["d2"]
+        row = found[kind]
+        assert row["variants"] == total
+        # The builder ships every variant: each dud's variant is a harmful flip, a good tool's no flip.
+        assert (row["builder"]["flips"], row["builder"]["harmful"]) == (on_duds, on_duds)
+        assert row["builder"]["confidence_shift"] == pytest.approx(0.6 * on_duds / total, abs=1e-4)
+        assert row["skeptic"]["flips"] == 0 and row["skeptic"]["harmful_rate"] == 0.0
+        # With one of two seats shipping, the panel ships (at least half): the duds' variants flip it.
+        assert (row["panel"]["flips"], row["panel"]["harmful"]) == (on_duds, on_duds)
+    report = (workspace / "outputs" / "eval" / "four-1.md").read_text()
+    assert "## Manipulation resistance" in report and re.search(r"\| injection \| \d+ \| 50% \| 50% \|", report)
+    html = (workspace / "outputs" / "eval" / "four-1.html").read_text()
+    assert "Manipulation resistance</h2>" in html
+
+
+def test_only_the_kinds_asked_for_are_made_and_a_bad_kind_is_bad_input(workspace, run_cli, labelled):
+    scripted.script("judge", gullible_builder)
+    res = run_cli("eval", "four", "--model", "scripted/judge", "--personas", "skeptic", "--attacks", "hype", "--json")
+    assert res.exit_code == 0, res.stderr
+    assert set(json.loads(res.stdout)["manipulation"]) == {"hype", "all"}
+    bad = run_cli("eval", "four", "--model", "scripted/judge", "--attacks", "bribery")
+    assert bad.exit_code == 2 and "unknown kind 'bribery'" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
