@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +69,18 @@ def test_only_the_kinds_asked_for_are_made_and_a_bad_kind_is_bad_input(workspace
     bad = run_cli("eval", "four", "--model", "scripted/judge", "--attacks", "bribery")
     assert bad.exit_code == 2 and "unknown kind 'bribery'" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow  # the embedded default writes every verdict
+def test_the_attack_suite_runs_on_the_embedded_default(workspace, run_cli):
+    import shutil
+
+    folder = workspace / "evals" / "one"
+    folder.mkdir(parents=True)
+    shutil.copy(Path(__file__).resolve().parent.parent / "evals" / "standard" / "hubbrella.yaml", folder)
+    (folder / "labels.csv").write_text("slug,expected\nhubbrella,skip\n")
+    res = run_cli("eval", "one", "--attacks", "injection", "--personas", "skeptic", "--json")
+    assert res.exit_code in (0, 1), res.stderr
+    found = json.loads(res.stdout)["manipulation"]["injection"]
+    made = len(variants(load_brief(folder / "hubbrella.yaml"), ["injection"]))
+    assert found["variants"] == made and 0 <= found["skeptic"]["harmful"] <= found["skeptic"]["pairs"] <= made
