@@ -132,6 +132,17 @@ async def run_panel(home: Path, url: str, concurrency: int, n: int | None, worke
             "complete_panels": complete, "workers": outcome.workers}
 
 
+async def timed_gather(one, requests: list) -> dict:
+    """`one(messages)` for every request under asyncio.gather, timed (a bare script's measured part)."""
+    GC.reset()
+    PROFILE.start()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    responses = await asyncio.gather(*(one(m) for m in requests))
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    PROFILE.stop()
+    return {"wall": wall, "cpu": cpu, "calls": len(responses), "complete_panels": None}
+
+
 async def run_bare(home: Path, url: str, concurrency: int, n: int | None) -> dict:
     """The same requests through litellm.acompletion under asyncio.gather, litellm as installed."""
     from panel.models.seam import ModelSeam, ModelSettings
@@ -151,13 +162,7 @@ async def run_bare(home: Path, url: str, concurrency: int, n: int | None) -> dic
         async with gate:
             return await litellm.acompletion(messages=messages, **kwargs)
 
-    GC.reset()
-    PROFILE.start()
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    responses = await asyncio.gather(*(one(m) for m in requests))
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    PROFILE.stop()
-    return {"wall": wall, "cpu": cpu, "calls": len(responses), "complete_panels": None}
+    return await timed_gather(one, requests)
 
 
 async def run_sdk(home: Path, url: str, concurrency: int, n: int | None) -> dict:
@@ -180,13 +185,7 @@ async def run_sdk(home: Path, url: str, concurrency: int, n: int | None) -> dict
         async with gate:
             return await client.chat.completions.create(messages=messages, **create)
 
-    GC.reset()
-    PROFILE.start()
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    responses = await asyncio.gather(*(one(m) for m in requests))
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    PROFILE.stop()
-    return {"wall": wall, "cpu": cpu, "calls": len(responses), "complete_panels": None}
+    return await timed_gather(one, requests)
 
 
 async def run_seam(home: Path, url: str, concurrency: int, n: int | None, store_too: bool = False) -> dict:

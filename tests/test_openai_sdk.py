@@ -6,10 +6,10 @@ tests/fake_openai.py on 127.0.0.1."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from types import SimpleNamespace
 
 import pytest
+from conftest import stored_calls
 from pydantic import BaseModel, ConfigDict
 from reliability_helpers import FakeOpenAI, fresh_python
 
@@ -86,22 +86,13 @@ def openai_api(monkeypatch, workspace, make_brief):
         yield server
 
 
-def calls(workspace) -> list[dict]:
-    con = sqlite3.connect(workspace / "outputs" / "panel.db")
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute("SELECT * FROM calls ORDER BY id")]
-    finally:
-        con.close()
-
-
 def test_openai_api_asks_strictly_prices_and_needs_no_reask(run_cli, workspace, openai_api):
     res = run_cli("review", "gadget", "--model", "openai/gpt-4o-mini", "--json")
     assert res.exit_code == 0, res.stderr
     assert openai_api.requests == 5  # strict: every answer fits, no re-ask
     assert all(entry["response_format"]["json_schema"]["strict"] is True for entry in openai_api.log)
     assert all(entry["model"] == "gpt-4o-mini" for entry in openai_api.log)
-    rows = calls(workspace)
+    rows = stored_calls(workspace)
     for row in rows:
         usage = SimpleNamespace(prompt_tokens=row["prompt_tokens"], completion_tokens=row["completion_tokens"])
         assert row["cost"] == pytest.approx(prices.token_cost(usage, "openai/gpt-4o-mini")) and row["cost"] > 0
@@ -111,7 +102,7 @@ def test_without_strict_the_same_server_costs_reasks(run_cli, workspace, openai_
     res = run_cli("review", "gadget", "--model", "openai/gpt-4o-mini", "--api-base", openai_api.url, "--json")
     assert res.exit_code == 0, res.stderr
     assert openai_api.requests > 5  # a third of the answers needed asking again
-    rows = calls(workspace)
+    rows = stored_calls(workspace)
     assert [row["outcome"] for row in rows] == ["ok"] * 5  # the re-ask mended them
     assert sum(row["attempts"] - 1 for row in rows) == openai_api.requests - 5
 
@@ -127,7 +118,7 @@ def test_a_missing_openai_key_is_bad_input_before_anything_is_written(run_cli, w
 def test_an_sdk_failure_reads_as_the_providers_words(run_cli, workspace, openai_api):
     openai_api.add_faults("401")
     res = run_cli("review", "gadget", "--model", "openai/gpt-4o-mini", "--concurrency", "1", "--json")
-    errors = {row["error"] for row in calls(workspace) if row["error"]}
+    errors = {row["error"] for row in stored_calls(workspace) if row["error"]}
     assert openai_api.requests == 1  # a refused key stops the model for the rest of the batch
     first = next(e for e in errors if not e.startswith("not attempted"))
     assert first.startswith("authentication failed (check the provider's API key variable):"
