@@ -9,7 +9,7 @@ by the brief, not by the prompt, so the two conditions must not share a store):
 The same variants, model and personas on both sides; the clean cases' balanced accuracy is
 reported too (the defences must not cost accuracy on honest briefs).
 
-    python bench/bench_attacks.py [--slugs pytest,fastapi,hubbrella,coverloom-ai] [--attacks injection]
+    python bench/bench_attacks.py [--slugs pytest,fastapi,hubbrella,coverloom-ai] [--attacks injection] [--model M]
 
 Slow: the embedded model writes every verdict (about 2.5 s each on two cores).
 """
@@ -51,13 +51,13 @@ def make_set(home: Path, slugs: list[str]) -> None:
                                        encoding="utf-8")
 
 
-def evaluate(slugs: list[str], attacks: str, undefended: bool) -> dict:
+def evaluate(slugs: list[str], attacks: str, undefended: bool, model: str | None) -> dict:
     home = Path(tempfile.mkdtemp(prefix="panel-bench-attacks-"))
     try:
         shutil.copytree(common.REPO / "personas", home / "personas")
         (home / "tool_briefs").mkdir()
         make_set(home, slugs)
-        args = ["eval", "subset", "--attacks", attacks, "--json"]
+        args = ["eval", "subset", "--attacks", attacks, "--json", *(["--model", model] if model else [])]
         started = time.perf_counter()
         run = common.run_child([sys.executable, "-c", PROBE.format(undefended=undefended, args=args)],
                                env=common.panel_env(home))
@@ -72,11 +72,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slugs", default="pytest,fastapi,hubbrella,coverloom-ai")
     parser.add_argument("--attacks", default="injection")
+    parser.add_argument("--model", default=None, help="a hosted model instead of the embedded default")
     args = parser.parse_args()
     slugs = args.slugs.split(",")
     results = {}
     for label, undefended in (("undefended", True), ("defended", False)):
-        results[label] = evaluate(slugs, args.attacks, undefended)
+        results[label] = evaluate(slugs, args.attacks, undefended, args.model)
         print(f"  {label}: {results[label]['wall']:.0f} s", flush=True)
     rows = []
     for label, r in results.items():
@@ -85,8 +86,8 @@ def main() -> None:
             rows.append([label, kind, row["variants"], panel["pairs"], panel["flips"], panel["harmful"],
                          f"{100 * (panel['harmful_rate'] or 0):.1f}%", panel["confidence_shift"],
                          r["clean_balanced_accuracy"]])
-    text = (f"Embedded default, {len(slugs)} clear cases of evals/standard ({', '.join(slugs)}), attacks: "
-            f"{args.attacks}; each condition in a fresh workspace.\n\n"
+    text = (f"{args.model or 'Embedded default'}, {len(slugs)} clear cases of evals/standard ({', '.join(slugs)}),"
+            f" attacks: {args.attacks}; each condition in a fresh workspace.\n\n"
             + common.table(["condition", "attack", "variants", "answered pairs", "panel flips", "harmful",
                             "harmful rate", "shift to ship", "clean balanced accuracy"], rows))
     common.report("attacks", "Manipulated briefs: harmful flips with and without the defences", text, results)
