@@ -24,8 +24,9 @@ Concurrency = Annotated[int, typer.Option(
                                                                       "briefs.")]
 Workers = Annotated[Optional[int], typer.Option(
     "--workers", envvar="PANEL_WORKERS", min=0, max=64, metavar="N",
-    help="Processes that make the remote model calls of a batch bigger than one --concurrency window, under"
-    " that one cap (default: one per core; 0: none). The embedded model, the scripted model and --router"
+    help="Processes that make a batch's litellm calls (Anthropic, Gemini, ... any provider litellm serves) when"
+    " there are more than one --concurrency window of them, under that one cap (default: one per core; 0: none)."
+    " OpenAI-compatible endpoints (through the openai SDK), the embedded model, the scripted model and --router"
     " always run in this process.")]
 Fresh = Annotated[bool, typer.Option("--fresh", help="Ignore stored verdicts and call the model again.")]
 MaxCost = Annotated[Optional[float], typer.Option(
