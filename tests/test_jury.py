@@ -11,7 +11,7 @@ import sqlite3
 import pytest
 
 from panel.models import scripted
-from panel.store.queries import current_panel
+from panel.store.stored_panels import current_panel
 from panel.store.store import Store
 
 JURY = "scripted/a,scripted/b,scripted/c"

@@ -12,7 +12,7 @@ from panel.core.errors import PanelError, PersonaError
 from panel.inputs.personas import load_personas
 from panel.review.plan import ReviewOptions
 from panel.review.run import run_review
-from panel.store import queries
+from panel.store import stored_panels
 from panel.store.store import Store
 
 
@@ -116,7 +116,7 @@ def test_everything_is_stored_for_audit(workspace, make_brief):
     assert run_row["status"] == "complete" and run_row["calls_made"] == 4 and run_row["model"] == "scripted/p"
     verdicts = list(db.query("SELECT * FROM verdicts_fts WHERE verdicts_fts MATCH 'Because'"))
     assert len(verdicts) == 4
-    stored = queries.latest_panel(Store(workspace / "outputs" / "panel.db").db, "quartet")
+    stored = stored_panels.latest_panel(Store(workspace / "outputs" / "panel.db").db, "quartet")
     assert stored.ship_pct == 75.0 and stored.seated == outcome.panels[0].seated
 
 

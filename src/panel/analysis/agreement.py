@@ -91,7 +91,7 @@ Ratings = dict[str, dict[str, str]]  # slug -> persona -> "ship" | "skip"
 
 def ratings_from_panels(panels) -> tuple[Ratings, set[str]]:
     """Current verdicts as ratings, and the tools whose every seated persona has one (complete).
-    `panels` are standing panels (panel.store.queries.current_panel)."""
+    `panels` are standing panels (panel.store.stored_panels.current_panel)."""
     ratings: Ratings = {}
     for panel in panels:
         for r in panel.results:

@@ -323,7 +323,8 @@ def audit_agreement(
 
     Uses each persona's latest ok verdict per tool; see docs/audit.md for the exact rules."""
     from ..analysis.agreement import agreement_report
-    from ..store.queries import current_panel, judged_slugs
+    from ..store.queries import judged_slugs
+    from ..store.stored_panels import current_panel
 
     store = reading(db)
     try:

@@ -135,11 +135,11 @@ def manipulation(eval_set, panels: dict, variants: list, seated: list[str]) -> d
 def jury_comparison(db, eval_set, panels: dict, seated: list[str]):
     """With juries: the jury's panel beside each of its models alone (analysis.jury), else None."""
     from ..analysis.jury import compare_jury
-    from ..store import queries
+    from ..store import queries, stored_panels
 
     if not any(r.jurors for panel in panels.values() for r in panel.results):
         return None
-    members = queries.juror_panels(db, panels)
+    members = stored_panels.juror_panels(db, panels)
     ids = [j.verdict_id for p in panels.values() for r in p.results for j in (r.jurors or []) if j.verdict_id]
     ids += [r.verdict_id for p in panels.values() for r in p.results if r.verdict_id]
     return compare_jury(eval_set, panels, members, seated, queries.verdict_costs(db, ids))
@@ -150,7 +150,7 @@ def comparison_baseline(db, eval_set, plans, against: str | None, baseline: int 
     evaluation and its panels returning an EvalComparison, or None."""
     from ..analysis.evaluation import compare_evaluations, evaluate, items_from_rows
     from ..core.errors import EvalError
-    from ..store import queries
+    from ..store import queries, stored_panels
     from ..store.audit import stored_version
 
     if against and baseline:
@@ -169,7 +169,7 @@ def comparison_baseline(db, eval_set, plans, against: str | None, baseline: int 
     version = stored_version(db, persona, against)["version"]
     jobs = [job for plan in plans for job in plan.jobs if job.name == persona and job.settings.sample == 0]
     hashes = {job.brief.slug: job.brief_hash for job in jobs}
-    seats = queries.version_seats(db, version, hashes, jobs[0].settings.model)
+    seats = stored_panels.version_seats(db, version, hashes, jobs[0].settings.model)
     missing = sorted(set(hashes) - set(seats))
     if missing:
         raise EvalError(f"version {version} of {persona} has no stored verdict on {len(missing)} brief(s) of this"

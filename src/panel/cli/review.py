@@ -216,7 +216,7 @@ def panel_line(plan, results: list, seconds: float) -> str:
 def write_reports(db_path: Path, out_dir: Path, outcome) -> dict:
     """Rewrite the reports whose standing panel changed; returns each tool's standing panel."""
     from ..publish.reports import write_current_reports
-    from ..store.queries import current_panel
+    from ..store.stored_panels import current_panel
     from ..store.store import Store
 
     slugs = [panel.slug for panel in outcome.panels]

@@ -23,6 +23,7 @@ from ..core.errors import CompareError
 from ..core.panel import PanelResult
 from ..core.tally import Tally
 from ..store import queries
+from ..store import stored_panels
 from .headtohead_view import HeadToHeadView, head_to_head_view
 from .pricing import PricingRead, pricing_read
 from .prose import DISAGREE_POINTS, answer, closing_verdict, community_note, fairness_notes
@@ -244,7 +245,7 @@ def community_of(tally: Tally) -> Community:
 def tool_column(db, panel: PanelResult, tally: Tally, current_hash: str | None, recuse: bool = False,
                 quorum: int | None = None) -> ToolColumn:
     """One tool's column, from a panel (its published one on the site; its standing one,
-    panel.store.queries.current_panel, in `panel compare`). With `quorum`, a panel with fewer
+    panel.store.stored_panels.current_panel, in `panel compare`). With `quorum`, a panel with fewer
     counted verdicts shows no ship %."""
     slug = panel.slug
     brief = queries.brief_json(db, panel.brief_hash)
@@ -270,7 +271,7 @@ def check_slugs(slugs: list[str]) -> None:
 
 def standing_panels(db, slugs: list[str], model: str | None = None) -> dict[str, PanelResult | None]:
     """Each tool's current panel, or None when it has no verdict yet (nothing, or only failures)."""
-    panels = {slug: queries.current_panel(db, slug, model) for slug in slugs}
+    panels = {slug: stored_panels.current_panel(db, slug, model) for slug in slugs}
     return {slug: panel if panel is not None and panel.reported else None for slug, panel in panels.items()}
 
 
@@ -327,7 +328,7 @@ def _with_seat_models(db, panel: PanelResult, seat_models: dict[str, str]) -> Pa
     swapped = []
     for r in panel.results:
         other = seat_models.get(r.persona)
-        found = queries.current_panel(db, panel.slug, other) if other else None
+        found = stored_panels.current_panel(db, panel.slug, other) if other else None
         seat = next((s for s in found.results if s.persona == r.persona), None) if found else None
         swapped.append(seat or r)
     return replace(panel, results=swapped)

@@ -22,6 +22,7 @@ from ..core.errors import PublishError
 from ..core.panel import PanelResult, pct
 from ..inputs.lint import lint
 from ..store import queries
+from ..store import stored_panels
 
 
 CALL_MOVED = "The panel's call: "  # the sentence that makes a republication a correction
@@ -76,7 +77,7 @@ def choose_draft(db, slug: str, draft: int | None) -> tuple[dict, PanelResult]:
             raise PublishError(f"--draft {draft}: not a panel of '{slug}' (its drafts, newest first: {ids})")
     else:
         row = found[0]
-    panel = queries.panel_by_id(db, row["id"])
+    panel = stored_panels.panel_by_id(db, row["id"])
     if not panel.reported:
         which = f"draft {row['id']}" if draft is not None else "the newest draft"
         raise PublishError(f"{which} of '{slug}' has no verdict to publish (every seat failed); run"
@@ -211,7 +212,7 @@ def public_history(db, slug: str, at: str) -> list[dict]:
 
 
 def published_panels(db, at: str) -> dict[str, PanelResult]:
-    return {slug: queries.panel_by_id(db, row["panel_id"]) for slug, row in visible_publications(db, at).items()}
+    return {slug: stored_panels.panel_by_id(db, row["panel_id"]) for slug, row in visible_publications(db, at).items()}
 
 
 def pending(db, at: str) -> list[dict]:
@@ -229,7 +230,7 @@ def newer_draft(db, shown: dict) -> dict | None:
     drafts = queries.draft_rows(db, shown["slug"])
     if not drafts or drafts[0]["id"] <= shown["panel_id"]:
         return None
-    newest = queries.panel_by_id(db, drafts[0]["id"]).verdict_ids()
+    newest = stored_panels.panel_by_id(db, drafts[0]["id"]).verdict_ids()
     return drafts[0] if newest != json.loads(shown["verdict_ids"]) else None
 
 

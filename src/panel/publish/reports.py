@@ -7,6 +7,7 @@ from pathlib import Path
 from ..core.brief import ToolBrief
 from ..core.panel import PanelResult
 from ..store import queries
+from ..store import stored_panels
 from .render import render_markdown, write_atomic
 
 
@@ -28,7 +29,7 @@ def write_current_reports(db, out_dir: Path, slugs: list[str]) -> list[Path]:
     """Reports for the standing panels of these tools, rewritten only where one changed."""
     written = []
     for slug in slugs:
-        panel = queries.current_panel(db, slug)
+        panel = stored_panels.current_panel(db, slug)
         if panel is None:
             continue
         brief = ToolBrief.model_validate(queries.brief_json(db, panel.brief_hash))

@@ -30,6 +30,7 @@ from ..core.errors import SiteError
 from ..core.panel import PanelResult
 from ..inputs.settings import Settings
 from ..store import queries
+from ..store import stored_panels
 from ..store.db import now
 from .comparison import (
     Comparison,
@@ -272,12 +273,12 @@ def build_site(db, request: SiteRequest) -> BuiltSite:
     out_dir = Path(request.out_dir)
     quorum = request.settings.quorum
     if request.drafts:
-        panels = {slug: queries.panel_by_id(db, drafts[0]["id"]) for slug in queries.judged_slugs(db)
+        panels = {slug: stored_panels.panel_by_id(db, drafts[0]["id"]) for slug in queries.judged_slugs(db)
                   if (drafts := queries.draft_rows(db, slug))}
         shown = {}
     else:
         shown = visible_publications(db, at)
-        panels = {slug: queries.panel_by_id(db, row["panel_id"]) for slug, row in shown.items()}
+        panels = {slug: stored_panels.panel_by_id(db, row["panel_id"]) for slug, row in shown.items()}
     slugs = sorted(panels)
     counts = queries.tallies(db, slugs)
     tools = [tool_column(db, panels[s], counts[s], request.brief_hashes.get(s), quorum=quorum) for s in slugs]

@@ -20,6 +20,7 @@ from ..inputs.headtohead_prompts import masked, render_judgment_messages
 from ..inputs.personas import Persona
 from ..models.seam import ModelSettings
 from ..store import queries
+from ..store import stored_panels
 from .plan import PanelPlan, ReviewOptions, cache_key, plan_review, seated_personas
 
 
@@ -180,7 +181,7 @@ def plan_comparison(db, slugs: list[str], personas: dict[str, Persona], options:
     fresh review of that tool. `panels` (slug -> PanelResult: the published ones) replaces the
     current panels."""
     check_conflict_flags(recuse, conflict_model)
-    panels = panels or {slug: queries.current_panel(db, slug, options.model) for slug in slugs}
+    panels = panels or {slug: stored_panels.current_panel(db, slug, options.model) for slug in slugs}
     briefs = [ToolBrief.model_validate(queries.brief_json(db, panels[s].brief_hash)) for s in slugs]
     judged = judged_by_the_panels_model(options, panels.values())
     if judged.model != options.model and not judged.api_base:
