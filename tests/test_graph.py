@@ -65,9 +65,16 @@ def test_fan_out_runs_one_node_per_seated_persona_concurrently(workspace):
 
 
 def submit_in_process(brief: dict, **context):
+    """A submission through the served graph, in a workspace that accepts submissions by itself
+    (so it is reviewed at once; the queue is tests/test_submissions.py's)."""
+    import os
+    from pathlib import Path
+
     from panel.review.graph import PanelContext
 
-    return asyncio.run(served_graph().ainvoke({"brief": brief}, context=PanelContext(**context)))
+    (Path(os.environ["PANEL_HOME"]) / "panel.yaml").write_text("submissions: {auto_accept: true}\n", encoding="utf-8")
+    submission = {"brief": brief, "submitter": {"name": "Graph Tests", "contact": "graph@example.org"}}
+    return asyncio.run(served_graph().ainvoke(submission, context=PanelContext(**context)))
 
 
 def lantern(make_brief) -> dict:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .app import app
 from . import catalog, review, rerun, audit, persona_history, compare, votes, evaluate  # noqa: F401  (registers)
-from . import publication  # noqa: F401  (registers)
+from . import publication, submissions  # noqa: F401  (registers)
 
 
 def main() -> None:

@@ -207,7 +207,7 @@ def briefs_new(
     from ..core.errors import BriefError
     from ..inputs.personas import check_panel, persona_names
     from ..inputs.yamlfile import describe_validation_error
-    from ..publish.render import write_atomic
+    from ..core.files import write_atomic
 
     values = {"slug": slug, "name": name, "tagline": tagline, "category": category, "vendor": vendor,
               "description": description, "pricing_model": pricing_model, "entry_price": entry_price,

@@ -78,17 +78,24 @@ def review(
                                    concurrency=concurrency, workers=workers, fresh=fresh, only_personas=only,
                                    max_cost=max_cost, samples=samples, jury=options.jury_models(jury), router=router,
                                    operator=operator(by))
-    outcome = run_review_command(ws, briefs, review_options, db, as_json)
-    out_dir = out or ws.outputs_dir
-    standing = write_reports(ws.db_path(db), out_dir, outcome)
+    outcome = review_and_report(ws, briefs, review_options, db, out, as_json)
     if as_json:
         print_json(review_json(outcome))
-    else:
+    raise typer.Exit(EXIT_OK if outcome.complete else EXIT_PARTIAL)
+
+
+def review_and_report(ws, brief_args, review_options, db, out, quiet: bool):
+    """A review as `panel review` makes it: run with progress, reports written, the panels shown
+    (unless quiet: --json), then published or left as drafts. Returns the outcome."""
+    outcome = run_review_command(ws, brief_args, review_options, db, quiet)
+    out_dir = out or ws.outputs_dir
+    standing = write_reports(ws.db_path(db), out_dir, outcome)
+    if not quiet:
         show_panels(outcome, standing)
         console().print(f"[dim]Stored in {ws.db_path(db)} (run {outcome.run_id}); reports in {out_dir}/[/dim]")
-    after_run(ws, ws.db_path(db), outcome, as_json, review_options.operator)
-    report_budget_stop(outcome, max_cost)
-    raise typer.Exit(EXIT_OK if outcome.complete else EXIT_PARTIAL)
+    after_run(ws, ws.db_path(db), outcome, quiet, review_options.operator)
+    report_budget_stop(outcome, review_options.max_cost)
+    return outcome
 
 
 def report_budget_stop(outcome, max_cost) -> None:

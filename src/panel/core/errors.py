@@ -66,5 +66,15 @@ class EditorError(PanelError):
     exit_code = 1
 
 
+class SubmissionError(PanelError):
+    """A submission refused (too large, unknown fields, a flood from one submitter, a copy of a
+    pending one), or a queue action that cannot be done. `status` is the HTTP status the server's
+    /submissions route answers with."""
+
+    def __init__(self, message: str, status: int = 422):
+        super().__init__(message)
+        self.status = status
+
+
 class VerdictParseError(ValueError):
     """A model reply that is not a valid verdict; its message is sent back to the model."""

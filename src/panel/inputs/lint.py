@@ -53,7 +53,9 @@ _READER = (r"(?:review(?:er|ers|ing)?|evaluat(?:or|ors|ing)|judg(?:e|es|ing)|gra
 _ADDRESSED = [
     re.compile(p, re.IGNORECASE | re.DOTALL) for p in (
         r"\b(?:ignore|disregard|forget|override|bypass)\b.{0,40}\b(?:instructions?|prompts?|rules|guidelines|"
-        r"criteria|directions|above|previous|prior|everything)\b",
+        r"criteria|rubrics?|directions|above|previous|prior|everything)\b",
+        rf"\b{_READER}\s*[,:;!]\s*(?:please\s+)?(?:ignore|disregard|ship|approve|rate|vote|give|recommend|mark|"
+        r"score)\b",
         r"\b(?:previous|prior|earlier|above)\s+(?:instructions?|prompts?|rules)\b",
         rf"\b(?:note|message|memo|instructions?|reminder|notice|attention|dear|hey|hello)\b\s*(?:to|for)?\s*(?:the|all|any|"
         rf"every)?\s*{_READER}\b",

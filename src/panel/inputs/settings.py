@@ -5,6 +5,10 @@
     timezone: Europe/Berlin        # how pages and the digest show dates (stored times stay UTC)
     auto_publish: false            # true: every finished review is published at once (no sign-off)
     quorum: 3                      # no ship % is published from fewer counted verdicts
+    submissions:                   # the queue of new tools (docs/submissions.md)
+      auto_accept: false           # true: a valid submission is accepted and reviewed at once
+      max_per_day: 5               # submissions one submitter (by contact) may make in 24 hours
+      max_bytes: 20000             # a larger submission is refused
 """
 
 from __future__ import annotations
@@ -22,6 +26,16 @@ from .yamlfile import load_model
 SETTINGS_FILE = "panel.yaml"
 
 
+class SubmissionSettings(BaseModel):
+    """The submission queue's rules (panel.inputs.submission, panel.store.queue)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    auto_accept: StrictBool = False
+    max_per_day: StrictInt = Field(5, ge=1, le=10_000)
+    max_bytes: StrictInt = Field(20_000, ge=1_000, le=1_000_000)
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -30,6 +44,7 @@ class Settings(BaseModel):
     timezone: str = "UTC"
     auto_publish: StrictBool = False
     quorum: StrictInt = Field(3, ge=1, le=50)
+    submissions: SubmissionSettings = Field(default_factory=SubmissionSettings)
 
     @field_validator("title")
     @classmethod

@@ -27,7 +27,8 @@ from ..store import stored_panels
 from .headtohead_view import HeadToHeadView, head_to_head_view
 from .pricing import PricingRead, pricing_read
 from .prose import DISAGREE_POINTS, answer, closing_verdict, community_note, fairness_notes
-from .render import render_html, render_markdown, write_atomic
+from ..core.files import write_atomic
+from .render import render_html, render_markdown
 
 Outcome = Literal["ship", "skip", "split", "unscored", "error", "not seated", "recused"]
 QUESTION = "Which one should you ship with?"

@@ -13,7 +13,8 @@ from pathlib import Path
 from ..inputs.settings import Settings
 from ..store import queries
 from .feed import comparison_items, publication_item
-from .render import day, render_html, render_markdown, write_atomic
+from ..core.files import write_atomic
+from .render import day, render_html, render_markdown
 
 
 @dataclass

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..analysis.metrics import METRIC_LABELS
-from .render import render_html, render_markdown, write_atomic
+from ..core.files import write_atomic
+from .render import render_html, render_markdown
 
 
 def eval_view(evaluation, comparison=None) -> dict:

@@ -8,7 +8,8 @@ from ..core.brief import ToolBrief
 from ..core.panel import PanelResult
 from ..store import queries
 from ..store import stored_panels
-from .render import render_markdown, write_atomic
+from ..core.files import write_atomic
+from .render import render_markdown
 
 
 def render_panel_markdown(brief: ToolBrief, panel: PanelResult) -> str:

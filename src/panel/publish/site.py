@@ -46,7 +46,8 @@ from .feed import render_feed, what_changed
 from .headtohead_view import HeadToHeadView
 from .prose import join_words
 from .publication import newer_draft, pending, public_history, visible_publications
-from .render import day, local_time, render_html, write_atomic
+from ..core.files import write_atomic
+from .render import day, local_time, render_html
 
 
 @dataclass(frozen=True)

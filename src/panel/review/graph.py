@@ -9,9 +9,10 @@ langgraph is imported only when the graph is built (it costs about a second): `r
 the same node steps in place when a batch has no model call to make.
 
 Two ways in. A batch (the CLI) passes a plan as `plan`, with itself as the context. Under
-LangGraph's server (or `served_graph().ainvoke({"brief": {...}})`) the graph is given a brief as
-data: the `submit` node of panel.review.service validates it like a brief file, reviews it as a
-one-brief batch built from the configuration (PANEL_HOME, PANEL_DB, PANEL_MODEL, ...) and returns
+LangGraph's server (or `served_graph().ainvoke({"brief": {...}, "submitter": {...}})`) the graph
+is given a submission as data: the `submit` node of panel.review.service validates it like a brief
+file and queues it for an editor; a workspace that accepts by itself reviews it at once, as a
+one-brief batch built from the configuration (PANEL_HOME, PANEL_DB, PANEL_MODEL, ...), and returns
 it as `panel review --json` prints it.
 """
 
@@ -40,11 +41,21 @@ class PanelContext:
 
 
 class PanelState(TypedDict, total=False):
-    brief: dict  # in: a brief as data, when the graph runs on its own
+    brief: dict  # in: a brief as data, when the graph runs on its own (a submission)
+    submitter: dict  # in, with brief: {"name", "contact"} of who submits it (kept private)
+    submission: dict  # out, on its own: the submission's public fields (id, state, flags, ...)
     plan: Plan  # in: planned work (a brief's panel, a pair of tools), when a batch runs the graph
     results: Annotated[list[Union[PersonaResult, JudgmentResult]], operator.add]
     panel: dict  # out: the finished plan as JSON (a panel as `panel review --json` prints it)
     run: dict  # out, on its own: {"run_id", "calls_made", "calls_reused"}
+
+
+class PanelOutput(TypedDict, total=False):
+    """What a run of the graph answers: never its input back (a submission's contact stays private)."""
+
+    panel: dict
+    run: dict
+    submission: dict
 
 
 class JobTask(TypedDict):
@@ -81,7 +92,7 @@ def build_graph(submit=None):
     a batch's graph needs none, since a batch always gives it a plan."""
     from langgraph.graph import END, START, StateGraph
 
-    builder = StateGraph(PanelState, context_schema=PanelContext)
+    builder = StateGraph(PanelState, context_schema=PanelContext, output_schema=PanelOutput)
     builder.add_node("persona", persona_node)
     builder.add_node("aggregate", aggregate_node)
     routes = ["persona", "aggregate"]

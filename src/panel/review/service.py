@@ -1,5 +1,7 @@
-"""A brief submitted as data (LangGraph's server, or `graph.ainvoke({"brief": ...})`): validated like a
-brief file, reviewed as a one-brief batch built from the configuration, answered as JSON.
+"""A brief submitted as data (LangGraph's server, its /submissions route, or
+`graph.ainvoke({"brief": ..., "submitter": ...})`): queued for an editor (panel.review.intake), or,
+with `submissions.auto_accept`, accepted and reviewed at once as a one-brief batch built from the
+configuration, answered as JSON.
 
 The configuration is the CLI's: the workspace is PANEL_HOME (else the current folder), the store
 PANEL_DB (else outputs/panel.db there), the model PANEL_MODEL (else the embedded default), and
@@ -14,14 +16,17 @@ on any provider, or make it open any file as a `local/<path>` model.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 
-from ..core.brief import ToolBrief
 from ..core.defaults import DEFAULT_CONCURRENCY, DEFAULT_MODEL, DEFAULT_SUBMIT_MAX_SAMPLES
-from ..core.errors import BriefError, ModelConfigError, PanelError
+from ..core.errors import ModelConfigError, PanelError
 from ..inputs.personas import load_personas
 from ..inputs.workspace import Workspace
+from ..store import queue
+from ..store.store import Store
+from . import intake
 from .graph import PanelContext, PanelState, build_graph
 from .plan import ReviewOptions
 from .run import run_review
@@ -34,7 +39,8 @@ def served_graph():
 
 
 async def submit_node(state: PanelState, runtime) -> dict:
-    return await review_submission(state.get("brief"), runtime.context or PanelContext())
+    data = {"brief": state.get("brief"), "submitter": state.get("submitter")}
+    return await review_submission(data, runtime.context or PanelContext())
 
 
 def offered_models() -> list[str]:
@@ -66,20 +72,6 @@ def options_from_env(context) -> ReviewOptions:
     )
 
 
-def parse_brief(data) -> ToolBrief:
-    """The same validation as a brief file, with the same one-line message."""
-    from pydantic import ValidationError
-
-    from ..inputs.yamlfile import describe_validation_error
-
-    if not isinstance(data, dict):
-        raise BriefError("submitted brief: expected a mapping of fields (slug, name, tagline, ...)")
-    try:
-        return ToolBrief.model_validate(data)
-    except ValidationError as exc:
-        raise BriefError(f"submitted brief: {describe_validation_error(exc, ToolBrief)}") from None
-
-
 _SHOWN: dict[type, type] = {}
 
 
@@ -99,20 +91,34 @@ def shown_to_client(exc: PanelError) -> PanelError:
 
 
 async def review_submission(data, context) -> dict:
-    """Review one brief given as data; everything that makes it bad input is found before any write.
-    A PanelError (a bad brief, an unknown persona, an unusable model) is raised as itself, and
-    shown_to_client keeps its one-line message for the server's client."""
+    """Take one submission given as data ({"brief": ..., "submitter": ...}): queued as pending, or,
+    when the workspace accepts by itself, accepted and reviewed as a draft. Everything that makes
+    it bad input is found before any write. A PanelError (a bad brief, an unknown persona, an
+    unusable model, a refusal of the queue) is raised as itself, and shown_to_client keeps its
+    one-line message for the server's client."""
     try:
-        return await _review(data, context)
+        return await take_submission(data, context, source="langgraph")
     except PanelError as exc:
         raise shown_to_client(exc) from exc
 
 
-async def _review(data, context) -> dict:
-    brief = parse_brief(data)
+async def take_submission(data, context, *, source: str) -> dict:
+    """{"submission": its public fields} (never the submitter's name or contact), plus "panel" and
+    "run" as `panel review --json` prints them when it was accepted and reviewed at once."""
     check_client_choices(context)
-    workspace = Workspace.from_env()
-    personas = load_personas(workspace.personas_dir)
-    outcome = await run_review([brief], personas, workspace.db_path(), options_from_env(context))
-    return {"panel": outcome.panels[0].to_json(),
+    ws = Workspace.from_env()
+    db_path = ws.db_path()
+    personas = load_personas(ws.personas_dir)
+    row = await asyncio.to_thread(intake.submit, ws, db_path, data, source=source)
+    if not await asyncio.to_thread(intake.auto_accepts, ws, row):
+        return {"submission": queue.public(row)}
+    accepted = await asyncio.to_thread(intake.accept, ws, db_path, row["id"], by=intake.AUTO)
+    outcome = await run_review([accepted.brief], personas, db_path, options_from_env(context))
+    await asyncio.to_thread(_attach_run, db_path, row["id"], outcome.run_id)
+    return {"submission": queue.public(accepted.row), "panel": outcome.panels[0].to_json(),
             "run": {"run_id": outcome.run_id, "calls_made": outcome.calls_made, "calls_reused": outcome.calls_reused}}
+
+
+def _attach_run(db_path, submission_id: int, run_id: int) -> None:
+    with Store(db_path) as store:
+        queue.attach_run(store.db, submission_id, run_id)

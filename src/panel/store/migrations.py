@@ -426,8 +426,30 @@ def m016_acknowledged_flags(db: Database) -> None:
     db["publications"].add_column("acknowledged_flags", str)
 
 
+def m017_submissions(db: Database) -> None:
+    """The submission queue (issue 26): a submitted brief waits as `pending` until an editor
+    accepts or rejects it. `contact` is the submitter's private address (never on a page, in the
+    feed or in a public command's --json); `contact_key` is it case-folded, for the daily limit.
+    `flags` are the linter's flags and `duplicates` the possible duplicates, both JSON. Every change
+    of state is a row of submission_events, with who and when."""
+    db["submissions"].create(
+        {"id": int, "slug": str, "name": str, "brief": str, "brief_hash": str, "submitter": str, "contact": str,
+         "contact_key": str, "source": str, "state": str, "flags": str, "duplicates": str,
+         "submitted_at": str, "decided_at": str, "decided_by": str, "reason": str, "accepted_as": str,
+         "run_id": int},
+        pk="id", not_null={"slug", "name", "brief", "brief_hash", "submitter", "contact", "contact_key", "source",
+                           "state", "submitted_at"},
+    )
+    db["submissions"].create_index(["state"])
+    db["submissions"].create_index(["contact_key", "submitted_at"])
+    db["submission_events"].create(
+        {"id": int, "submission_id": int, "state": str, "at": str, "by": str, "note": str},
+        pk="id", not_null={"submission_id", "state", "at", "by"}, foreign_keys=[("submission_id", "submissions", "id")],
+    )
+
+
 MIGRATIONS = [m001_initial, m002_votes_and_comparisons, m003_audit_views, m004_editor_usage,
               m005_current_verdicts_and_response_modes, m006_samples, m007_evaluations, m008_deployments,
               m009_judgments, m010_calibrations, m011_call_endpoints, m012_vote_history, m013_publications,
               m014_editor_labels, m015_jury_members,
-              m016_acknowledged_flags]
+              m016_acknowledged_flags, m017_submissions]
