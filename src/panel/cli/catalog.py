@@ -244,3 +244,46 @@ def briefs_new(
         raise BriefError(f"{path} already exists; choose another slug or edit that file")
     write_atomic(path, brief.to_yaml())
     typer.echo(f"Wrote {path}")
+
+
+@briefs_app.command("draft")
+@guarded
+def briefs_draft(
+    source: Optional[Path] = typer.Argument(None, help="A local repository checkout (README, LICENSE, "
+                                                       "pyproject.toml / package.json / Cargo.toml, git history)."),
+    from_dist: Optional[str] = typer.Option(None, "--from-dist", metavar="NAME",
+                                            help="Draft from an installed Python distribution's metadata instead."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Where to write it (default: "
+                                                           "tool_briefs/unfinished/<slug>.yaml; - for stdout)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing draft file."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (the draft, its evidence and what is missing)."),
+):
+    """Draft a brief from a tool's own files for an editor to finish. Fields the source lacks stay
+    empty and are listed (pricing and category never come from a project's files); nothing is
+    guessed. What panel read itself (the licence file and what it reads as, first and latest commit,
+    tags, contributors, tests, docs) goes under `evidence:`, each fact with where it was read; the
+    personas see it apart from the vendor's claims, and pages show it apart."""
+    from ..core.errors import BriefError
+    from ..core.files import write_atomic
+    from ..inputs.evidence import from_checkout, from_distribution
+
+    if (source is None) == (from_dist is None):
+        raise BriefError("give a repository folder or --from-dist NAME (one of them)")
+    draft = from_distribution(from_dist) if from_dist else from_checkout(source)
+    text = draft.to_yaml()
+    path = None
+    if str(out) != "-":
+        path = out or workspace().briefs_dir / "unfinished" / f"{draft.slug}.yaml"
+        if path.exists() and not force:
+            raise BriefError(f"{path} already exists; --force overwrites it, --out writes elsewhere")
+        write_atomic(path, text)
+    if as_json:
+        return print_json({"path": str(path) if path else None, "slug": draft.slug, "claims": draft.claims,
+                           "links": draft.links, "missing": draft.missing,
+                           "evidence": [fact.model_dump() for fact in draft.evidence]})
+    if path is None:
+        return typer.echo(text, nl=False)
+    typer.echo(f"Wrote {path}: {len(draft.evidence)} facts of evidence.")
+    if draft.missing:
+        typer.echo(f"Fill in: {', '.join(draft.missing)} (not in {draft.source}). Then move it to "
+                   f"{workspace().briefs_dir}/ and check it with `panel briefs validate`.")

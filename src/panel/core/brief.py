@@ -36,6 +36,23 @@ class Pricing(BaseModel):
     notes: Text | None = None
 
 
+# A fact's words are panel's own, never the vendor's: short values from a closed alphabet (dates,
+# counts, SPDX ids, versions, file names), so evidence shown outside the brief's fence cannot carry
+# an instruction.
+FactText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120,
+                                            pattern=r"^[A-Za-z0-9 .,:;/+_()'@#=<>!~*\[\]-]+$")]
+
+
+class Fact(BaseModel):
+    """One thing panel read itself, with where it read it: `licence file: MIT` from `LICENSE`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fact: FactText
+    value: FactText
+    source: FactText
+
+
 class ToolBrief(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -49,11 +66,23 @@ class ToolBrief(BaseModel):
     licence: Line
     links: dict[Annotated[str, StringConstraints(max_length=40)], Url] = Field(default_factory=dict)
     panel: list[Slug] | None = Field(default=None, description="personas to seat; default: all")
+    evidence: list[Fact] | None = Field(default=None, max_length=40, description="what panel read itself "
+                                        "(`panel briefs draft`), apart from the vendor's claims")
 
     def content_hash(self) -> str:
-        """Hash of the brief's meaning, not its formatting: reflowing the YAML re-runs nothing."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        """Hash of the brief's meaning, not its formatting: reflowing the YAML re-runs nothing. A
+        brief without evidence hashes as it did before evidence existed (its stored verdicts stay its own)."""
+        canonical = json.dumps(self.model_dump(mode="json", exclude=self.unset()), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def unset(self) -> set[str] | None:
+        """Fields added after briefs were first stored, left out of the hash and the stored JSON
+        while empty."""
+        return {"evidence"} if self.evidence is None else None
+
+    def claims(self) -> dict:
+        """The vendor's part of the brief (everything but panel's evidence), as YAML shows it."""
+        return self.model_dump(mode="json", exclude_none=True, exclude={"evidence"})
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(

@@ -186,7 +186,7 @@ def _excerpt(text: str, start: int, end: int, limit: int = 120) -> str:
 
 
 def text_fields(brief: ToolBrief) -> list[tuple[str, str]]:
-    """Every piece of text a vendor wrote, with the name a flag gives it."""
+    """Every piece of text in a brief, with the name a flag gives it."""
     fields = [(name, getattr(brief, name)) for name in ("name", "tagline", "category", "vendor", "description",
                                                          "licence")]
     fields += [("pricing.model", brief.pricing.model), ("pricing.entry", brief.pricing.entry)]
@@ -194,6 +194,9 @@ def text_fields(brief: ToolBrief) -> list[tuple[str, str]]:
         fields.append(("pricing.notes", brief.pricing.notes))
     for text in brief.links:
         fields.append((f"links.{shown(text)}", text))
+    # Evidence is panel's own, but a brief file is editable: an instruction planted there is flagged too.
+    for i, fact in enumerate(brief.evidence or []):
+        fields.append((f"evidence.{i}", f"{fact.fact}: {fact.value} ({fact.source})"))
     return fields
 
 
@@ -231,11 +234,12 @@ def prompt_yaml(brief: ToolBrief) -> str:
     """The brief as the personas read it. Hidden characters and comments are taken out (a model
     would read what a reader of the page never sees), and the linter's flags are listed under
     `panel_linter_flags`, so a persona weighs the brief knowing what it tries. A brief with no flag
-    is exactly its own YAML: its prompts, and so every stored answer's prompt, are unchanged."""
+    is exactly its own YAML: its prompts, and so every stored answer's prompt, are unchanged. Panel's
+    own evidence is not the vendor's and is shown apart (panel.inputs.personas.evidence_block)."""
     flags = lint(brief)
     if not flags:
-        return brief.to_yaml()
-    data = brief.model_dump(mode="json", exclude_none=True)
+        return yaml.safe_dump(brief.claims(), sort_keys=False, allow_unicode=True, width=88)
+    data = brief.claims()
     for key in ("name", "tagline", "category", "vendor", "description", "licence"):
         data[key] = _scrubbed(data[key])
     data["pricing"] = {key: _scrubbed(value) for key, value in data["pricing"].items()}

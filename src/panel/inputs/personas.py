@@ -155,11 +155,23 @@ def fenced_block(brief: ToolBrief, digest: str | None = None) -> tuple[str, str]
     digest = digest or brief.content_hash()
     found = _FENCED.get(digest)
     if found is None:
-        found = (fence_name(digest), fence(digest, prompt_yaml(brief)))
+        found = (fence_name(digest), fence(digest, prompt_yaml(brief)) + evidence_block(brief))
         if len(_FENCED) >= _FENCED_MAX:
             _FENCED.pop(next(iter(_FENCED)))  # oldest first: dicts keep insertion order
         _FENCED[digest] = found
     return found
+
+
+def evidence_block(brief: ToolBrief) -> str:
+    """What panel read itself (`panel briefs draft`), after the vendor's fenced text and labelled
+    as panel's: a persona weighs the vendor's claims against it. Facts are short values from a
+    closed alphabet (panel.core.brief.Fact), so nothing here can carry an instruction. Empty for a
+    brief without evidence, whose prompt is unchanged."""
+    if not brief.evidence:
+        return ""
+    lines = [f"- {fact.fact}: {fact.value} (from {fact.source})" for fact in brief.evidence]
+    return ("\n\nEvidence panel gathered itself from the tool's own files (not the vendor's words):\n"
+            + "\n".join(lines))
 
 
 def _render(persona: Persona, which: str, source: str, brief: ToolBrief, fenced: tuple[str, str]) -> str:

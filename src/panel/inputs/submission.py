@@ -71,6 +71,9 @@ def parse_submission(data, max_bytes: int, where: str = "submission") -> Submiss
         brief = ToolBrief.model_validate(data.get("brief"))
     except ValidationError as exc:
         raise SubmissionError(f"{where}: brief: {describe_validation_error(exc, ToolBrief)}") from None
+    if brief.evidence is not None:
+        raise SubmissionError(f"{where}: brief: evidence: only panel writes evidence (`panel briefs draft`);"
+                              " send the brief without it")
     try:
         submitter = Submitter.model_validate(data.get("submitter"))
     except ValidationError as exc:

@@ -97,6 +97,7 @@ class ToolColumn(BaseModel):
     panel: PanelSummary
     community: Community
     brief_changed: bool = False  # the brief file differs from the one this panel judged
+    evidence: list[dict] = []  # what panel read itself (fact, value, source), shown apart from the claims
 
 
 class SplitRow(BaseModel):
@@ -255,6 +256,7 @@ def tool_column(db, panel: PanelResult, tally: Tally, current_hash: str | None, 
     return ToolColumn(
         slug=slug, name=brief["name"], tagline=brief["tagline"], category=brief["category"],
         vendor=brief["vendor"], description=brief["description"], links=brief.get("links") or {},
+        evidence=brief.get("evidence") or [],
         pricing=pricing_read(brief["pricing"], brief["licence"]),
         panel=withhold_below_quorum(panel_summary(db, panel, brief["vendor"], recuse), quorum),
         community=community_of(tally),

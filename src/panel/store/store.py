@@ -70,7 +70,8 @@ class Store:
         digest = digest or brief.content_hash()
         with write_lock(self.db):
             insert(self.db, "briefs", {"hash": digest, "slug": brief.slug, "name": brief.name,
-                                       "json": brief.model_dump_json(), "first_seen": now()}, or_ignore=True)
+                                       "json": brief.model_dump_json(exclude=brief.unset()),
+                                       "first_seen": now()}, or_ignore=True)
         return digest
 
     def save_persona_version(self, persona) -> None:
