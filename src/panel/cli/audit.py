@@ -149,7 +149,8 @@ def show_run(detail: dict) -> None:
     for call in detail["calls"]:
         body = Text()
         at = f" at {call['api_base']}" if call.get("api_base") else ""
-        body.append(f"persona version {call['persona_version']} · {call['model']}{at}\n", style="dim")
+        version = f"persona version {call['persona_version']}" if call["persona_version"] else "no persona"
+        body.append(f"{version} · {call['model']}{at}\n", style="dim")
         mode = f" · format {call['response_mode']}" if call.get("response_mode") else ""
         body.append(f"{call['outcome']} · {call['attempts']} attempt(s) · {call['latency']:.2f}s{mode}\n", style="dim")
         body.append(f"{call['prompt_tokens']}+{call['completion_tokens']} tokens · {money(call['cost'])}\n\n",

@@ -256,6 +256,11 @@ def briefs_draft(
     out: Optional[Path] = typer.Option(None, "--out", help="Where to write it (default: "
                                                            "tool_briefs/unfinished/<slug>.yaml; - for stdout)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing draft file."),
+    model: Optional[str] = typer.Option(None, "--model", help="Also have this model write the description from the "
+                                                              "README (stored and priced like any call; checked, "
+                                                              "else the README's first paragraph stays)."),
+    api_base: Optional[str] = typer.Option(None, "--api-base", envvar="PANEL_API_BASE",
+                                           help="Base URL of an OpenAI-compatible server (with openai/<name>)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (the draft, its evidence and what is missing)."),
 ):
     """Draft a brief from a tool's own files for an editor to finish. Fields the source lacks stay
@@ -270,6 +275,8 @@ def briefs_draft(
     if (source is None) == (from_dist is None):
         raise BriefError("give a repository folder or --from-dist NAME (one of them)")
     draft = from_distribution(from_dist) if from_dist else from_checkout(source)
+    if model:
+        describe(draft, model, api_base)
     text = draft.to_yaml()
     path = None
     if str(out) != "-":
@@ -287,3 +294,19 @@ def briefs_draft(
     if draft.missing:
         typer.echo(f"Fill in: {', '.join(draft.missing)} (not in {draft.source}). Then move it to "
                    f"{workspace().briefs_dir}/ and check it with `panel briefs validate`.")
+
+
+def describe(draft, model: str, api_base: str | None) -> None:
+    """Have `model` write the draft's description from its README (panel.review.describe)."""
+    from ..inputs.operator import operator
+    from ..review.describe import write_description
+
+    if not draft.readme:
+        return typer.echo(f"Warning: --model {model}: {draft.source} has no README to describe from.", err=True)
+    done = write_description(draft.readme, draft.slug, workspace().db_path(None), model, api_base, operator())
+    if done.text is None:
+        typer.echo(f"Warning: --model {model}: its description was not used ({done.problem}); the README's first"
+                   f" paragraph stays. `panel audit show {done.run_id}` shows the calls.", err=True)
+        return
+    draft.claims["description"] = done.text
+    draft.described_by = f"{model} (run {done.run_id}, ${done.cost:.4f})"

@@ -61,6 +61,8 @@ class Draft:
     claims: dict = field(default_factory=dict)  # brief fields found, dotted ("pricing.entry") for nested ones
     links: dict = field(default_factory=dict)
     evidence: list[Fact] = field(default_factory=list)
+    readme: str | None = None  # the README (or long description) as read, for a model to describe
+    described_by: str | None = None  # "MODEL (run N)" when a model wrote the description
 
     @property
     def slug(self) -> str:
@@ -88,7 +90,9 @@ class Draft:
         data["evidence"] = [fact.model_dump() for fact in self.evidence]
         missing = ", ".join(self.missing) or "nothing"
         header = (f"# Drafted by `panel briefs draft` from {self.source} on {date.today().isoformat()}.\n"
-                  f"# Fill in: {missing} (the source has none).\n"
+                  + (f"# The description was written by {self.described_by} from the README.\n"
+                     if self.described_by else "")
+                  + f"# Fill in: {missing} (the source has none).\n"
                   "# The fields above `evidence` are the project's own words; `evidence` is what panel read\n"
                   "# itself: keep it as it is. Then move this file to tool_briefs/ (`panel briefs validate`).\n")
         return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=88)
@@ -218,6 +222,7 @@ def readme_claims(draft: Draft, folder: Path) -> None:
         draft.add("readme", "none found", "repository root")
         return
     text = readme.read_text(encoding="utf-8", errors="replace")
+    draft.readme = text
     draft.add("readme", f"{readme.name}, {len(text.split())} words", readme.name)
     opening = first_paragraph(text)
     if opening:
@@ -343,7 +348,8 @@ def from_distribution(name: str) -> Draft:
                            "licence": licence,
                            "version": meta.get("Version"), "python": meta.get("Requires-Python"),
                            "links": _home_links(urls)}, where)
-    opening = first_paragraph(meta.get_payload() or meta.get("Description") or "")
+    draft.readme = meta.get_payload() or meta.get("Description") or None
+    opening = first_paragraph(draft.readme or "")
     if opening:
         draft.claims["description"] = opening
     files = [str(f) for f in dist.files or []]

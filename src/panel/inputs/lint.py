@@ -78,7 +78,8 @@ _ADDRESSED = [
 ]
 
 
-def _addressed(text: str) -> str | None:
+def addressed_text(text: str) -> str | None:
+    """The excerpt of `text` that addresses reviewers or models, or None."""
     plain = _without_hidden(text)
     for pattern in _ADDRESSED:
         found = pattern.search(plain)
@@ -204,7 +205,7 @@ def lint(brief: ToolBrief) -> list[Flag]:
     """Every flag on a brief, field by field, in a stable order."""
     flags = []
     for field, text in text_fields(brief):
-        for kind, check in ((ADDRESSED, _addressed), (HIDDEN, _hidden), (COMMENT, _comment)):
+        for kind, check in ((ADDRESSED, addressed_text), (HIDDEN, _hidden), (COMMENT, _comment)):
             found = check(text)
             if found:
                 flags.append(Flag(field, kind, found))

@@ -133,6 +133,18 @@ class Store:
                 "status": call.status, "raw": call.raw,
             })
 
+    def record_text_call(self, run_id: int, slug: str, call, settings) -> int:
+        """Store a plain-text call that answers no persona (a drafted brief's description): the
+        prompt, the answer, tokens and cost, for `panel audit show`; returns its id."""
+        with write_lock(self.db):
+            return insert(self.db, "calls", {
+                "run_id": run_id, "slug": slug, "persona": call.persona, "model": call.model,
+                "params": json.dumps(settings.params()), "request": json.dumps(call.request), "response": call.raw,
+                "attempts": call.attempts, "latency": call.latency, "prompt_tokens": call.prompt_tokens,
+                "completion_tokens": call.completion_tokens, "cost": call.cost, "outcome": call.status,
+                "error": call.error, "created_at": now(), "api_base": settings.api_base,
+                "deployment": call.deployment, "response_mode": call.response_mode})
+
     def record_panel(self, run_id: int, panel: PanelResult) -> int:
         lo, hi = panel.interval
         with write_lock(self.db):
