@@ -54,3 +54,22 @@ def find_control_char(text: str) -> str | None:
         return None
     line = text.count("\n", 0, match.start()) + 1
     return f"control character U+{ord(match.group()):04X} on line {line}"
+
+
+_LIST_OR_HEADING = re.compile(r"^\s*(#|[-*•]\s|\d+[.)]\s)", re.M)
+
+
+def prose_problem(text: str, accepted: tuple[int, int], asked: str) -> str | None:
+    """Why a model's answer is not plain prose of about the length asked for, or None: the rule
+    for text a model writes onto a page or into a brief (an editor's summary, a description)."""
+    body = text.strip()
+    if not body:
+        return "it is empty"
+    if body[:1] in "{[" or "```" in body or "<<<" in body:
+        return "it is JSON or code, not prose"
+    if _LIST_OR_HEADING.search(body):
+        return "it has headings or lists; plain prose was asked for"
+    words = len(body.split())
+    if not accepted[0] <= words <= accepted[1]:
+        return f"it is {words} words long; {asked} were asked for"
+    return None
