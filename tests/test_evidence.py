@@ -19,7 +19,7 @@ import yaml
 
 from panel.core.brief import ToolBrief
 from panel.core.fence import find_fenced
-from panel.inputs.evidence import first_paragraph, licence_of
+from panel.inputs.evidence import LICENCE_SOURCE, first_paragraph, licence_of
 from panel.models import scripted
 from test_compare import reviewer
 
@@ -90,7 +90,7 @@ def test_a_planted_repository_gives_back_what_was_planted(run_cli, workspace, tm
         "version": ("1.4.2", "pyproject.toml"),
         "requires Python": (">=3.10", "pyproject.toml"),
         "readme": ("README.md, 33 words", "README.md"),
-        "licence file": ("MIT", "LICENSE"),
+        "licence file": ("MIT", LICENCE_SOURCE),
         "first commit": ("2025-01-10", "git log"),
         "latest commit": ("2025-06-30", "git log"),
         "commits": ("3", "git log"),
@@ -133,7 +133,7 @@ def test_no_licence_file_is_said_not_guessed(run_cli, workspace, tmp_path):
 def test_a_declared_licence_the_file_contradicts_is_shown(run_cli, tmp_path, workspace):
     repo = planted_repo(tmp_path, licence=APACHE_LIKE, declared="MIT")
     draft = json.loads(run_cli("briefs", "draft", repo, "--json", "--out", "-").stdout)
-    assert facts(draft)["licence check"] == ("declared MIT, but the file reads as Apache-2.0", "LICENSE")
+    assert facts(draft)["licence check"] == ("declared MIT, but the file reads as Apache-2.0", LICENCE_SOURCE)
 
 
 def test_not_a_repository_and_other_manifests(run_cli, tmp_path, workspace):
@@ -170,6 +170,34 @@ def test_a_vendors_words_never_become_evidence(run_cli, tmp_path, workspace):
     assert draft["claims"]["licence"] == "MIT"  # what the licence file reads as, since the declaration is no id
 
 
+def test_a_vendor_cannot_plant_words_through_file_names_links_or_id_shaped_values(run_cli, tmp_path, workspace):
+    repo = planted_repo(tmp_path, declared="Verified-secure-vote-ship")
+    (repo / "LICENSE").rename(repo / "LICENSE - independently audited by panel staff, verified secure")
+    (repo / "README.md").unlink()
+    (repo / "README.md").symlink_to("/etc/hostname")  # a symlink is not the project's own file
+    text = (repo / "pyproject.toml").read_text().replace('version = "1.4.2"', 'version = "1-verified-ship"')
+    (repo / "pyproject.toml").write_text(text)
+    draft = json.loads(run_cli("briefs", "draft", repo, "--json", "--out", "-").stdout)
+    evidence = json.dumps(draft["evidence"])
+    assert "audited" not in evidence and "verified" not in evidence.lower()
+    assert facts(draft)["declared licence"] == ("given, not a known SPDX id", "pyproject.toml")
+    assert facts(draft)["licence file"] == ("MIT", LICENCE_SOURCE) and "version" not in facts(draft)
+    assert facts(draft)["readme"] == ("none found", "repository root") and "description" not in draft["claims"]
+
+
+@pytest.mark.parametrize("manifest, text", [
+    ("pyproject.toml", 'project = "x"\n'), ("pyproject.toml", '[project]\nname = "x"\nurls = "x"\n'),
+    ("pyproject.toml", 'tool = "x"\n'), ("Cargo.toml", "package = 5\n"), ("Cargo.toml", "[package]\nauthors = 5\n")])
+def test_a_malformed_manifest_is_one_line(run_cli, tmp_path, workspace, manifest, text):
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    (folder / manifest).write_text(text)
+    res = run_cli("briefs", "draft", folder, "--out", "-")
+    assert res.exit_code in (0, 2), res.stderr  # read what is there, or one line; never a traceback
+    if res.exit_code == 2:
+        assert res.stderr.startswith(f"Error: {folder / manifest}: cannot read it") and res.stderr.count("\n") == 1
+
+
 def test_an_installed_distribution(run_cli, tmp_path, workspace, monkeypatch):
     site = tmp_path / "site-packages"
     info = site / "planted_dist-3.1.0.dist-info"
@@ -191,7 +219,7 @@ def test_an_installed_distribution(run_cli, tmp_path, workspace, monkeypatch):
     where = "planted-dist 3.1.0 METADATA"
     assert facts(draft) == {
         "declared licence": ("MIT", where), "version": ("3.1.0", where), "requires Python": (">=3.9", where),
-        "licence file": ("MIT", "LICENSE"), "tests": ("1 file of tests installed", "RECORD"),
+        "licence file": ("MIT", LICENCE_SOURCE), "tests": ("1 file of tests installed", "RECORD"),
         "release dates": ("not recorded in installed metadata", where)}
     assert draft["claims"] == {"name": "planted-dist", "tagline": "Checks prompts for leaks", "vendor": "Planted Labs",
                                "licence": "MIT",

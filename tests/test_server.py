@@ -40,7 +40,6 @@ QUIET = {"LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGGRAPH_NO_VERSION_CHECK": "true"
 NO_KEYS = ("LANGSMITH_API_KEY", "LANGCHAIN_API_KEY", "LANGSMITH_CONTROL_PLANE_API_KEY",
            "LANGGRAPH_CLOUD_LICENSE_KEY", "LANGSMITH_ENDPOINT", "LANGCHAIN_ENDPOINT")
 AUTO_ACCEPT = "submissions: {auto_accept: true, max_per_day: 1000}\n"
-SUBMITTER = {"name": "Server Tests", "contact": "server-tests@example.org"}
 PANEL_VARS = ("PANEL_MODEL", "PANEL_DB", "PANEL_API_BASE", "PANEL_CONCURRENCY", "PANEL_HOME", "PANEL_ROUTER")
 
 
@@ -124,14 +123,14 @@ def server(tmp_path_factory) -> Server:
             proc.wait()
 
 
-def submit_all(server: Server, briefs: list, submitter: dict = SUBMITTER, **kwargs) -> list:
+def submit_all(server: Server, briefs: list, **kwargs) -> list:
     """Submit briefs at once through langgraph_sdk's async client (stateless runs: no thread), as
-    `client.runs.wait(None, "review", input={"brief": ..., "submitter": ...})`; the answers in order."""
+    `client.runs.wait(None, "review", input={"brief": ...})`; the answers in order."""
     from langgraph_sdk import get_client
 
     async def go():
         client = get_client(url=server.url)
-        return await asyncio.gather(*(client.runs.wait(None, "review", input={"brief": data, "submitter": submitter},
+        return await asyncio.gather(*(client.runs.wait(None, "review", input={"brief": data},
                                                        **kwargs) for data in briefs))
 
     started = time.monotonic()
@@ -409,8 +408,9 @@ def test_fifty_submissions_leave_exactly_the_valid_ones_queued(queue_mode):
 
 def test_in_queue_mode_the_graph_queues_and_the_cli_accepts(queue_mode):
     server = queue_mode
-    answer = submit(server, brief_file(server, "lantern") | {"slug": "lantern-queued", "name": "Lumen Tracer"},
-                    submitter={"name": "Vendor", "contact": "lumen@example.org"})
+    # Every graph run counts as one submitter ("langgraph"), and the tests above made many.
+    (server.home / "panel.yaml").write_text("submissions: {auto_accept: false, max_per_day: 1000}\n", encoding="utf-8")
+    answer = submit(server, brief_file(server, "lantern") | {"slug": "lantern-queued", "name": "Lumen Tracer"})
     assert set(answer) == {"submission"} and answer["submission"]["state"] == "pending"  # not its input back
     submission_id = answer["submission"]["id"]
     assert rows(server, "SELECT count(*) FROM panels p JOIN briefs b ON b.hash = p.brief_hash"
@@ -420,3 +420,26 @@ def test_in_queue_mode_the_graph_queues_and_the_cli_accepts(queue_mode):
     assert rows(server, "SELECT state, decided_by, run_id IS NOT NULL FROM submissions WHERE id = ?",
                 submission_id) == [("accepted", "Edna", 1)]
     assert (server.home / "tool_briefs" / "lantern-queued.yaml").exists()
+
+
+def test_a_threaded_graph_run_keeps_no_contact_in_the_threads_state(queue_mode):
+    """LangGraph's server shows a thread's state and history to any client, and lists threads: a
+    `submitter` sent to the graph is not part of its state, so none of those carry it (the run's own
+    record keeps its input as sent, which is why contacts go to POST /submissions)."""
+    import httpx
+
+    server = queue_mode
+    (server.home / "panel.yaml").write_text("submissions: {auto_accept: false, max_per_day: 1000}\n", encoding="utf-8")
+    contact = "zed-private@example.org"
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        thread = client.post("/threads", json={}).json()["thread_id"]
+        brief = brief_file(server, "lantern") | {"slug": "lantern-threaded", "name": "Threaded Lamp Tool"}
+        answer = client.post(f"/threads/{thread}/runs/wait", json={
+            "assistant_id": "review", "input": {"brief": brief, "submitter": {"name": "Zed", "contact": contact}}})
+        assert answer.status_code == 200 and answer.json()["submission"]["state"] == "pending"
+        for shown in (client.get(f"/threads/{thread}"), client.get(f"/threads/{thread}/state"),
+                      client.post(f"/threads/{thread}/history", json={}), client.post("/threads/search", json={})):
+            assert shown.status_code == 200 and "lantern-threaded" in shown.text + answer.text
+            assert contact not in shown.text and "Zed" not in shown.text
+    assert rows(server, "SELECT submitter, contact FROM submissions WHERE slug = 'lantern-threaded'") == [
+        ("LangGraph client", "langgraph")]

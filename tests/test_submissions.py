@@ -183,7 +183,7 @@ def test_accepting_over_a_different_brief_needs_slug_or_replace(run_cli, workspa
     run_cli("submit", write(workspace / "s.json", submission("relay-cloud", name="Relay Cloud Two")))
     res = run_cli("submissions", "accept", "1", "--no-review")
     assert res.exit_code == 2
-    assert res.stderr.startswith(f"Error: {original} already holds a different brief; accept with --slug NEW")
+    assert res.stderr.startswith("Error: tool_briefs/relay-cloud.yaml already holds a different brief; accept with")
     assert original.read_text() == before and queue_rows(workspace)[0][2] == "pending"  # nothing changed
     res = run_cli("submissions", "accept", "1", "--no-review", "--slug", "relay-cloud-two")
     assert res.exit_code == 0, res.stderr
@@ -205,6 +205,10 @@ def test_bad_submissions_are_one_line_each_and_write_nothing(run_cli, workspace)
         "list.yaml": (["not", "a", "brief"], "expected a mapping of fields, found list"),
         "control.json": (submission("a", name="A\u0007B"), "control character"),
         "persona.json": (submission("a", panel=["builder", "oracle"]), "panel: unknown persona 'oracle'"),
+        "ipv6.json": (submission("a", links={"homepage": "https://[::1"}),
+                      "links.homepage: Value error, not a valid link"),
+        "date.yaml": ({"brief": brief_data("a", tagline=__import__("datetime").date(2024, 1, 1)),
+                       "submitter": {"name": "A", "contact": "a"}}, "brief: tagline: Input should be a valid string"),
     }
     for name, (data, message) in cases.items():
         res = run_cli("submit", write(workspace / name, data))

@@ -59,10 +59,10 @@ def submit(
         except PanelError as exc:
             refused += 1
             echo_error(exc)
-    automatic = [row for row in queued if intake.auto_accepts(ws, row)]
+    automatic = [row["id"] for row in queued if intake.auto_accepts(ws, row)]
     if automatic:
-        queued = accept_and_review(ws, [row["id"] for row in automatic], intake.AUTO, db, model, api_base,
-                                   as_json) + [row for row in queued if row not in automatic]
+        accept_and_review(ws, automatic, intake.AUTO, db, model, api_base, as_json)
+        queued = reread(ws, db, [row["id"] for row in queued])  # accepted, or still pending if one could not be
     if as_json:
         print_json({"queued": [listed_json(row) for row in queued], "refused": refused})
     else:
@@ -71,6 +71,14 @@ def submit(
         if refused:
             typer.echo(f"{refused} of {len(items)} refused (see above).", err=True)
     raise typer.Exit(EXIT_OK if not refused else EXIT_PARTIAL if queued else EXIT_BAD_INPUT)
+
+
+def reread(ws, db, ids: list[int]) -> list[dict]:
+    from ..store import queue
+    from ..store.store import Store
+
+    with Store(ws.db_path(db)) as store:
+        return [queue.get(store.db, submission_id) for submission_id in ids]
 
 
 def show_row(row: dict) -> None:
@@ -219,7 +227,7 @@ def accept_and_review(ws, ids: list[int], by: str, db, model, api_base, quiet: b
     with Store(ws.db_path(db)) as store:
         for item in done:
             queue.attach_run(store.db, item.row["id"], outcome.run_id)
-        return [queue.get(store.db, item.row["id"]) for item in done]
+    return reread(ws, db, [item.row["id"] for item in done])
 
 
 @submissions_app.command("reject")

@@ -8,6 +8,8 @@ import hashlib
 import json
 from typing import Annotated
 
+from urllib.parse import urlsplit
+
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -20,6 +22,10 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 def _http_url(value: str) -> str:
     if not value.startswith(("https://", "http://")):
         raise ValueError("links must start with https:// or http://")
+    try:
+        urlsplit(value).hostname
+    except ValueError:
+        raise ValueError("not a valid link (its host cannot be read)") from None
     return value
 
 

@@ -17,8 +17,11 @@ HOME_LINKS = {"homepage", "home", "website", "site", "web", "url",
 
 def tool_address(url: str) -> str:
     """A link as a comparable address: no scheme, "www.", query, fragment, ".git" or trailing slash."""
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").removeprefix("www.")
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").removeprefix("www.")
+    except ValueError:  # e.g. an unclosed IPv6 bracket: compared as written
+        return url.strip().casefold()
     path = parts.path.rstrip("/").removesuffix(".git").rstrip("/")
     return f"{host}{path}".casefold()
 

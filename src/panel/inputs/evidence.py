@@ -51,7 +51,14 @@ LICENCE_TEXTS = (
     ("Unlicense", ("free and unencumbered software released into the public domain",)),
 )
 SPDX_EXPRESSION = re.compile(r"^[A-Za-z0-9.+-]+(?: (?:AND|OR|WITH) [A-Za-z0-9.+-]+)*$")
-VERSION = re.compile(r"^[A-Za-z0-9.+!-]{1,40}$")
+# Evidence repeats a declared licence only when every id in it is one of these: a vendor cannot
+# dress words up as an SPDX-shaped id ("Verified-secure") and have panel state them.
+KNOWN_LICENCES = {spdx for spdx, _ in LICENCE_TEXTS} | {
+    "BSD", "0BSD", "MIT-0", "CC0-1.0", "CC-BY-4.0", "Zlib", "BSL-1.0", "EPL-2.0", "Python-2.0", "PSF-2.0",
+    "Artistic-2.0", "AGPL-3.0-only", "AGPL-3.0-or-later", "GPL-2.0-only", "GPL-2.0-or-later", "GPL-3.0-only",
+    "GPL-3.0-or-later", "LGPL-2.1-only", "LGPL-2.1-or-later", "LGPL-3.0-only", "LGPL-3.0-or-later",
+    "LLVM-exception", "Classpath-exception-2.0"}
+VERSION = re.compile(r"^v?\d+(?:\.\d+){0,3}(?:[.-]?(?:a|b|rc|alpha|beta|dev|post|pre)\.?\d*)?(?:\+[a-z0-9.]{1,20})?$")
 PYTHON_RANGE = re.compile(r"^[<>=!~0-9., *]{1,40}$")
 
 
@@ -66,7 +73,7 @@ class Draft:
 
     @property
     def slug(self) -> str:
-        return slugify(self.claims.get("name") or Path(self.source).name)
+        return slugify(self.claims.get("name") or Path(self.source).resolve().name)
 
     @property
     def missing(self) -> list[str]:
@@ -115,15 +122,25 @@ def from_checkout(folder: Path) -> Draft:
     return draft
 
 
+# A source names where a fact was read in panel's words: a file's own name is the vendor's text.
+LICENCE_SOURCE = "the licence file (LICENSE, COPYING ...)"
+
+
+def own_file(path: Path) -> bool:
+    """A regular file of the project itself: a symlink (README.md -> /etc/passwd) is not read."""
+    return path.is_file() and not path.is_symlink()
+
+
 def metadata_from_files(draft: Draft, folder: Path) -> None:
     """Claims from the first package manifest found: pyproject.toml, package.json, Cargo.toml."""
     for name, read in (("pyproject.toml", _pyproject), ("package.json", _package_json), ("Cargo.toml", _cargo)):
         path = folder / name
-        if path.is_file():
+        if own_file(path):
             try:
                 found = read(path)
-            except (ValueError, OSError, UnicodeDecodeError) as exc:
-                raise BriefError(f"{path}: cannot read it ({exc})") from None
+            except (ValueError, OSError, UnicodeDecodeError, AttributeError, TypeError) as exc:
+                # AttributeError, TypeError: a table where a manifest has a string (`project = "x"`)
+                raise BriefError(f"{path}: cannot read it ({type(exc).__name__}: {exc})") from None
             apply_metadata(draft, found, name)
             return
 
@@ -136,8 +153,9 @@ def apply_metadata(draft: Draft, found: dict, where: str) -> None:
             draft.claims[claim] = value
     licence = _one_line(found.get("licence"))
     if licence and SPDX_EXPRESSION.match(licence) and len(licence) <= 60:
-        draft.claims["licence"] = licence
-        draft.add("declared licence", licence, where)
+        draft.claims["licence"] = licence  # the vendor's claim, read between the fence like any claim
+        ids = set(licence.split()) - {"AND", "OR", "WITH"}
+        draft.add("declared licence", licence if ids <= KNOWN_LICENCES else "given, not a known SPDX id", where)
     elif licence:
         draft.add("declared licence", "given, but not as an SPDX id", where)
     version = _one_line(found.get("version"))
@@ -158,7 +176,7 @@ def _pyproject(path: Path) -> dict:
     if isinstance(licence, dict):
         licence = licence.get("text")
     authors = project.get("authors") or []
-    author = authors[0] if authors else None
+    author = authors[0] if isinstance(authors, list) and authors else None
     if isinstance(author, dict):
         author = author.get("name") or author.get("email")
     urls = {k.lower(): v for k, v in (project.get("urls") or {}).items()}
@@ -189,7 +207,8 @@ def _cargo(path: Path) -> dict:
     package = tomllib.loads(path.read_text(encoding="utf-8")).get("package") or {}
     authors = package.get("authors") or []
     return {"name": package.get("name"), "summary": package.get("description"),
-            "author": _person(authors[0] if authors else None), "licence": package.get("license"),
+            "author": _person(authors[0] if isinstance(authors, list) and authors else None),
+            "licence": package.get("license"),
             "version": package.get("version"),
             "links": _home_links({"homepage": package.get("homepage"), "repository": package.get("repository")})}
 
@@ -217,7 +236,7 @@ def _one_line(value) -> str | None:
 
 
 def readme_claims(draft: Draft, folder: Path) -> None:
-    readme = next((folder / name for name in README_NAMES if (folder / name).is_file()), None)
+    readme = next((folder / name for name in README_NAMES if own_file(folder / name)), None)
     if readme is None:
         draft.add("readme", "none found", "repository root")
         return
@@ -247,15 +266,16 @@ def first_paragraph(text: str) -> str | None:
 
 
 def licence_evidence(draft: Draft, folder: Path) -> None:
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name.upper().startswith(LICENCE_PREFIXES))
+    files = sorted(p for p in folder.iterdir() if own_file(p) and p.name.upper().startswith(LICENCE_PREFIXES))
     if not files:
         draft.add("licence file", "none found", "repository root")
         return
     read_as = licence_of(files[0].read_text(encoding="utf-8", errors="replace"))
-    draft.add("licence file", read_as or "found, text not recognised", files[0].name)
+    draft.add("licence file", read_as or "found, text not recognised", LICENCE_SOURCE)
     declared = draft.claims.get("licence")
     if read_as and declared and read_as != declared and read_as not in declared.split():
-        draft.add("licence check", f"declared {declared}, but the file reads as {read_as}", files[0].name)
+        said = declared if set(declared.split()) - {"AND", "OR", "WITH"} <= KNOWN_LICENCES else "otherwise"
+        draft.add("licence check", f"declared {said}, but the file reads as {read_as}", LICENCE_SOURCE)
     elif read_as and not declared:
         draft.claims["licence"] = read_as
 
@@ -356,7 +376,7 @@ def from_distribution(name: str) -> Draft:
     licences = [f for f in files if Path(f).name.upper().startswith(LICENCE_PREFIXES)]
     if licences:
         text = dist.locate_file(licences[0]).read_text(encoding="utf-8", errors="replace")
-        draft.add("licence file", licence_of(text) or "found, text not recognised", Path(licences[0]).name)
+        draft.add("licence file", licence_of(text) or "found, text not recognised", LICENCE_SOURCE)
     else:
         draft.add("licence file", "none in the installed files", "RECORD")
     tests = [f for f in files if "/tests/" in f or Path(f).name.startswith("test_")]

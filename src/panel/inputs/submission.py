@@ -49,7 +49,8 @@ class Submission(BaseModel):
 
 def size_of(data) -> int:
     """A submission's size in bytes, as compact JSON: the same measure for every way in."""
-    return len(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
+    # default=str: a YAML date or binary value is measured as text; the brief's check then refuses it.
+    return len(json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str).encode())
 
 
 def parse_submission(data, max_bytes: int, where: str = "submission") -> Submission:

@@ -9,7 +9,7 @@ langgraph is imported only when the graph is built (it costs about a second): `r
 the same node steps in place when a batch has no model call to make.
 
 Two ways in. A batch (the CLI) passes a plan as `plan`, with itself as the context. Under
-LangGraph's server (or `served_graph().ainvoke({"brief": {...}, "submitter": {...}})`) the graph
+LangGraph's server (or `served_graph().ainvoke({"brief": {...}})`) the graph
 is given a submission as data: the `submit` node of panel.review.service validates it like a brief
 file and queues it for an editor; a workspace that accepts by itself reviews it at once, as a
 one-brief batch built from the configuration (PANEL_HOME, PANEL_DB, PANEL_MODEL, ...), and returns
@@ -42,7 +42,6 @@ class PanelContext:
 
 class PanelState(TypedDict, total=False):
     brief: dict  # in: a brief as data, when the graph runs on its own (a submission)
-    submitter: dict  # in, with brief: {"name", "contact"} of who submits it (kept private)
     submission: dict  # out, on its own: the submission's public fields (id, state, flags, ...)
     plan: Plan  # in: planned work (a brief's panel, a pair of tools), when a batch runs the graph
     results: Annotated[list[Union[PersonaResult, JudgmentResult]], operator.add]

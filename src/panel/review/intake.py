@@ -95,16 +95,23 @@ def accept(ws, db_path: Path, submission_id: int, *, by: str, slug: str | None =
     transaction that records the acceptance). The caller reviews it."""
     from ..core.files import write_atomic
 
+    written = False
+
+    def write() -> None:
+        """Inside the acceptance's write lock: two acceptances of one slug cannot both see no clash."""
+        nonlocal written
+        clash = replaces_other_brief(ws, brief)
+        if clash and not replace:
+            raise SubmissionError(f"tool_briefs/{path.name} already holds a different brief; accept with --slug NEW"
+                                  " to add this one as its own tool, or --replace to replace that brief", 409)
+        if clash or not path.exists():
+            write_atomic(path, brief.to_yaml())
+            written = True
+
     with Store(db_path) as store:
         brief = accepted_brief(queue.get(store.db, submission_id), slug)
         path = ws.brief_path(brief.slug)
-        clash = replaces_other_brief(ws, brief)
-        if clash and not replace:
-            raise SubmissionError(f"{path} already holds a different brief; accept with --slug NEW to add this one"
-                                  " as its own tool, or --replace to replace that brief", 409)
-        written = clash or not path.exists()
-        row = queue.decide(store.db, submission_id, "accepted", by=by, at=now(), accepted_as=brief.slug,
-                           then=(lambda: write_atomic(path, brief.to_yaml())) if written else None)
+        row = queue.decide(store.db, submission_id, "accepted", by=by, at=now(), accepted_as=brief.slug, then=write)
     return Accepted(row, brief, path, written)
 
 

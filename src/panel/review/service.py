@@ -1,5 +1,5 @@
 """A brief submitted as data (LangGraph's server, its /submissions route, or
-`graph.ainvoke({"brief": ..., "submitter": ...})`): queued for an editor (panel.review.intake), or,
+`graph.ainvoke({"brief": ...})`): queued for an editor (panel.review.intake), or,
 with `submissions.auto_accept`, accepted and reviewed at once as a one-brief batch built from the
 configuration, answered as JSON.
 
@@ -21,7 +21,7 @@ import functools
 import os
 
 from ..core.defaults import DEFAULT_CONCURRENCY, DEFAULT_MODEL, DEFAULT_SUBMIT_MAX_SAMPLES
-from ..core.errors import ModelConfigError, PanelError
+from ..core.errors import ModelConfigError, PanelError, SubmissionError
 from ..inputs.personas import load_personas
 from ..inputs.workspace import Workspace
 from ..store import queue
@@ -32,6 +32,13 @@ from .plan import ReviewOptions
 from .run import run_review
 
 
+# A graph run names no submitter: LangGraph's server keeps a run's input and a thread's state and
+# shows them to any client (GET /threads/{id}/state, POST /threads/search), so a contact sent there
+# would be public. Submissions that carry who sent them go to POST /submissions
+# (panel.review.server_routes), which LangGraph does not record. Graph runs count as one submitter.
+GRAPH_SUBMITTER = {"name": "LangGraph client", "contact": "langgraph"}
+
+
 @functools.lru_cache(maxsize=1)
 def served_graph():
     """The graph LangGraph's server serves (langgraph.json): the review graph with the submit node."""
@@ -39,7 +46,7 @@ def served_graph():
 
 
 async def submit_node(state: PanelState, runtime) -> dict:
-    data = {"brief": state.get("brief"), "submitter": state.get("submitter")}
+    data = {"brief": state.get("brief"), "submitter": GRAPH_SUBMITTER}
     return await review_submission(data, runtime.context or PanelContext())
 
 
@@ -112,11 +119,19 @@ async def take_submission(data, context, *, source: str) -> dict:
     row = await asyncio.to_thread(intake.submit, ws, db_path, data, source=source)
     if not await asyncio.to_thread(intake.auto_accepts, ws, row):
         return {"submission": queue.public(row)}
-    accepted = await asyncio.to_thread(intake.accept, ws, db_path, row["id"], by=intake.AUTO)
+    try:
+        accepted = await asyncio.to_thread(intake.accept, ws, db_path, row["id"], by=intake.AUTO)
+    except SubmissionError:  # another submission of the slug was accepted meanwhile: this one waits
+        return {"submission": queue.public(await asyncio.to_thread(_row, db_path, row["id"]))}
     outcome = await run_review([accepted.brief], personas, db_path, options_from_env(context))
     await asyncio.to_thread(_attach_run, db_path, row["id"], outcome.run_id)
     return {"submission": queue.public(accepted.row), "panel": outcome.panels[0].to_json(),
             "run": {"run_id": outcome.run_id, "calls_made": outcome.calls_made, "calls_reused": outcome.calls_reused}}
+
+
+def _row(db_path, submission_id: int) -> dict:
+    with Store(db_path) as store:
+        return queue.get(store.db, submission_id)
 
 
 def _attach_run(db_path, submission_id: int, run_id: int) -> None:
