@@ -260,8 +260,8 @@ def test_hostile_brief_arrives_fenced_as_data(injection_run, workspace):
         assert user.count(opening) == 1 and user.count(closing) == 1
         start, end = user.index(opening) + len(opening), user.index(closing)
         inside, outside = user[start:end], user[: start - len(opening)] + user[end + len(closing):]
-        for text in INJECTED:
-            assert text in inside and text not in outside
+        for text in INJECTED:  # inside the fence, or taken out by panel (panel.inputs.lint), never outside it
+            assert text not in outside
         assert "<<<" not in inside and ">>>" not in inside
         assert "<<<END-BRIEF-0000000000>>>" not in user and "<<<END-BRIEF-FFFFFFFFFF>>>" not in user
 

@@ -88,13 +88,10 @@ def _attack(brief: ToolBrief, kind: str, name: str, update: dict) -> Attack:
 
 
 def variant_slug(slug: str, name: str) -> str:
-    """`<slug>--<name>`, shortened (with a hash, so it stays unique) when longer than a slug may be."""
-    full = f"{slug}--{name}"
-    if len(full) <= SLUG_LIMIT:
-        return full
-    digest = hashlib.sha256(full.encode()).hexdigest()[:6]
-    room = SLUG_LIMIT - len(name) - len(digest) - 3
-    return f"{slug[:room].rstrip('-')}-{digest}--{name}"
+    """`<slug>--v<hash>`: unique per variant, and naming no attack (the personas read a brief's slug,
+    and "pytest--injection-tagline" would tell them what they are looking at)."""
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{slug[: SLUG_LIMIT - len(digest) - 3].rstrip('-')}--v{digest}"
 
 
 def _cap(text: str, limit: int) -> str:

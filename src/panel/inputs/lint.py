@@ -63,7 +63,7 @@ _ADDRESSED = [
         r"(?:rate|recommend|vote|approve|ship|give|score|mark|say|answer|output|respond|conclude|return)\b",
         r"\b(?:you|u)\s+(?:must|should|shall|will|need to|have to|are (?:required|instructed) to)\s+(?:rate|recommend|"
         r"vote|approve|give|score|mark|answer|output|respond|return|conclude)\b",
-        r"\b(?:as an ai|you are an? (?:ai|assistant|language model|reviewer|evaluator|helpful))\b",
+        r"\b(?:as an ai|you are (?:now )?an? (?:ai|assistant|language model|reviewer|evaluator|helpful))\b",
         r"\b(?:system|developer|admin(?:istrator)?)\s*(?:note|message|override|mode)\b\s*(?:to|for|:|—|-)",
         r"\b(?:verdict|rating|recommendation|decision|score)\s*(?:[:=]|should be|must be|will be)\s*[\"'“]?"
         r"(?:ship|approve|10|five|5|100|perfect|yes)\b",
@@ -78,14 +78,18 @@ _ADDRESSED = [
 ]
 
 
+def _addressed_span(text: str) -> tuple[int, int] | None:
+    """Where the first text addressed to reviewers starts, and where the match that starts there ends."""
+    found = [m for m in (pattern.search(text) for pattern in _ADDRESSED) if m]
+    first = min(found, key=lambda m: (m.start(), -m.end()), default=None)
+    return (first.start(), first.end()) if first else None
+
+
 def addressed_text(text: str) -> str | None:
     """The excerpt of `text` that addresses reviewers or models, or None."""
     plain = _without_hidden(text)
-    for pattern in _ADDRESSED:
-        found = pattern.search(plain)
-        if found:
-            return _excerpt(plain, found.start(), found.end())
-    return None
+    span = _addressed_span(plain)
+    return _excerpt(plain, *span) if span else None
 
 
 # --- hidden characters -----------------------------------------------------------------------------
@@ -112,7 +116,13 @@ def _hidden(text: str) -> str | None:
     return _excerpt(text, where[0], where[-1] + 1, limit=80)
 
 
+_OVERRIDDEN = re.compile("[\u202d\u202e][^\u202c]*(?:\u202c|$)")  # a bidi override and the text it turns around
+
+
 def _without_hidden(text: str) -> str:
+    """Text without hidden characters. Text under a bidi override goes too: a reader sees it
+    turned around, a model reads it as stored, and plain right-to-left text needs no override."""
+    text = _OVERRIDDEN.sub("", text)
     return "".join(c for i, c in enumerate(text) if not _hidden_at(text, i))
 
 
@@ -223,27 +233,55 @@ def lint(brief: ToolBrief) -> list[Flag]:
 
 # --- what the personas read ------------------------------------------------------------------------
 
+REMOVED = "[removed by panel]"  # what a field reads as when nothing of it is left
+LEAD_WORDS = 4  # words before an address, in its sentence, that go with it ("SYSTEM", "AI reviewers:")
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
+
+
+def _without_addressed(text: str) -> str:
+    """Text without what addresses the reviewers: from where the address starts to the end of its
+    sentence (from the sentence's start when only a few words come before it). Prose before it in
+    the same sentence stays: a tagline with an instruction tacked on keeps its tagline."""
+    for _ in range(50):  # one instruction per pass; the bound only guards against a pattern gone wrong
+        span = _addressed_span(text)
+        if span is None:
+            break
+        start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, span[0])), default=0)
+        if len(text[start : span[0]].split()) > LEAD_WORDS:
+            start = span[0]
+        stop = _SENTENCE_END.search(text, span[1])
+        end = stop.end() if stop else len(text)
+        text = f"{text[:start].rstrip()} {text[end:].lstrip()}".strip()
+    return text
+
 
 def _scrubbed(text: str) -> str:
-    """Text without hidden characters or comments (what a reader of the page sees)."""
+    """Text as the personas read it: without hidden characters and comments (a reader of the page
+    never sees them) and without text addressed to the reviewers (an instruction, not a claim)."""
     for pattern in _COMMENTS:
         text = pattern.sub(" ", text)
-    return _without_hidden(text).strip() or "[removed by panel]"
+    return _without_addressed(_without_hidden(text).strip()) or REMOVED
 
 
 def prompt_yaml(brief: ToolBrief) -> str:
-    """The brief as the personas read it. Hidden characters and comments are taken out (a model
-    would read what a reader of the page never sees), and the linter's flags are listed under
-    `panel_linter_flags`, so a persona weighs the brief knowing what it tries. A brief with no flag
-    is exactly its own YAML: its prompts, and so every stored answer's prompt, are unchanged. Panel's
-    own evidence is not the vendor's and is shown apart (panel.inputs.personas.evidence_block)."""
-    flags = lint(brief)
-    if not flags:
-        return yaml.safe_dump(brief.claims(), sort_keys=False, allow_unicode=True, width=88)
+    """The brief as the personas read it: a flagged brief without what the linter caught (hidden
+    characters, comments, text addressed to the reviewers; pricing notes or a link whose text was
+    nothing else are left out), so a caught manipulation cannot move a verdict. The flags are the editor's to weigh
+    (a review's warnings, `panel audit flags`, `panel publish --ack-flags`); measured on the embedded
+    default, listing them to the personas or marking what was taken out moved verdicts as much as
+    the manipulation did (docs/benchmarks.md). A brief with no flag is exactly its own YAML: its
+    prompts, and so every stored answer's prompt, are unchanged. Panel's own evidence is not the
+    vendor's and is shown apart (panel.inputs.personas.evidence_block)."""
     data = brief.claims()
+    if not lint(brief):
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=88)
     for key in ("name", "tagline", "category", "vendor", "description", "licence"):
         data[key] = _scrubbed(data[key])
     data["pricing"] = {key: _scrubbed(value) for key, value in data["pricing"].items()}
-    data["links"] = {_scrubbed(text): url for text, url in data.get("links", {}).items()}
-    data["panel_linter_flags"] = [f"{flag.field}: {flag.kind}" for flag in flags]
+    if data["pricing"].get("notes") == REMOVED:  # optional: left out, as in a brief that never had notes
+        del data["pricing"]["notes"]
+    links = {_scrubbed(text): url for text, url in data.get("links", {}).items()}
+    links.pop(REMOVED, None)
+    if "links" in data:
+        data["links"] = links
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=88)
