@@ -121,6 +121,16 @@ def test_a_planted_repository_gives_back_what_was_planted(run_cli, workspace, tm
     assert again.exit_code == 2 and "already exists; --force overwrites it" in again.stderr
 
 
+def test_a_shallow_clone_is_not_counted_as_the_whole_history(run_cli, workspace, tmp_path):
+    repo = planted_repo(tmp_path)
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo}", str(shallow)], check=True,
+                   capture_output=True)
+    draft = json.loads(run_cli("briefs", "draft", shallow, "--json", "--out", "-").stdout)
+    found = facts(draft)
+    assert found["git history"] == ("not counted (a shallow clone)", "git") and "commits" not in found
+
+
 def test_no_licence_file_is_said_not_guessed(run_cli, workspace, tmp_path):
     repo = planted_repo(tmp_path, licence=None, declared="")
     (repo / "pyproject.toml").write_text('[project]\nname = "bare-tool"\n', encoding="utf-8")

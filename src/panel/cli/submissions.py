@@ -58,7 +58,8 @@ def submit(
             queued.append(intake.submit(ws, ws.db_path(db), data, source="cli", where=where))
         except PanelError as exc:
             refused += 1
-            echo_error(exc)
+            message = str(exc)  # every refusal names its file and row, the queue's own ones too
+            echo_error(message if message.startswith(where) else f"{where}: {message}")
     automatic = [row["id"] for row in queued if intake.auto_accepts(ws, row)]
     if automatic:
         accept_and_review(ws, automatic, intake.AUTO, db, model, api_base, as_json)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import tomllib
 from dataclasses import dataclass, field
@@ -300,9 +301,15 @@ def git(folder: Path, *args: str) -> str | None:
 
 
 def git_evidence(draft: Draft, folder: Path) -> None:
+    if shutil.which("git") is None:
+        draft.add("git history", "not read (git is not installed here)", "git")
+        return
     top = git(folder, "rev-parse", "--show-toplevel")
     if top is None or Path(top).resolve() != folder.resolve():
         draft.add("git history", "none (not the top of a git repository)", "git")
+        return
+    if git(folder, "rev-parse", "--is-shallow-repository") == "true":  # its few commits are not the history
+        draft.add("git history", "not counted (a shallow clone)", "git")
         return
     dates = (git(folder, "log", "--format=%as") or "").split()
     if not dates:

@@ -7,7 +7,7 @@
     quorum: 3                      # no ship % is published from fewer counted verdicts
     submissions:                   # the queue of new tools (docs/submissions.md)
       auto_accept: false           # true: a valid submission is accepted and reviewed at once
-      max_per_day: 5               # submissions one submitter (by contact) may make in 24 hours
+      max_per_day: 5               # submissions one submitter (by contact) may send the server in 24 hours
       max_bytes: 20000             # a larger submission is refused
 """
 

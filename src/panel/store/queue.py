@@ -22,9 +22,10 @@ STATES = ("pending", "accepted", "rejected")
 PUBLIC_FIELDS = ("id", "slug", "name", "state", "submitted_at", "decided_at", "flags", "duplicates")
 
 
-def add(db, submission, *, source: str, flags: list[dict], duplicates: list[dict], max_per_day: int,
+def add(db, submission, *, source: str, flags: list[dict], duplicates: list[dict], max_per_day: int | None,
         at: str) -> dict:
-    """Queue a checked submission (panel.inputs.submission.Submission) as pending; its row."""
+    """Queue a checked submission (panel.inputs.submission.Submission) as pending; its row.
+    `max_per_day` None: no daily limit (an editor's own batch)."""
     brief = submission.brief
     digest = brief.content_hash()
     with write_lock(db):
@@ -34,7 +35,7 @@ def add(db, submission, *, source: str, flags: list[dict], duplicates: list[dict
         since = (datetime.fromisoformat(at) - timedelta(days=1)).isoformat(timespec="milliseconds")
         (made,) = db.execute("SELECT count(*) FROM submissions WHERE contact_key = ? AND submitted_at > ?",
                              [submission.submitter.key, since]).fetchone()
-        if made >= max_per_day:
+        if max_per_day is not None and made >= max_per_day:
             raise SubmissionError(f"this submitter has made {made} submissions in the last 24 hours, the most allowed"
                                   " (submissions.max_per_day); try again tomorrow", 429)
         row_id = insert(db, "submissions", {
@@ -53,7 +54,8 @@ def _event(db, submission_id: int, state: str, at: str, by: str, note: str | Non
 
 
 def get(db, submission_id: int) -> dict:
-    found = rows(db, "SELECT * FROM submissions WHERE id = ?", [submission_id])
+    in_range = 0 < submission_id < 2**63  # SQLite's integers; a larger one would not even bind
+    found = rows(db, "SELECT * FROM submissions WHERE id = ?", [submission_id]) if in_range else []
     if not found:
         raise SubmissionError(f"no submission #{submission_id} (`panel submissions list --state all` lists them)")
     return _decoded(found[0])
