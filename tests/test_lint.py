@@ -154,6 +154,12 @@ def test_a_flagged_tool_is_published_only_with_its_flags_acknowledged(workspace,
     assert acknowledged[0]["field"] == "description" and acknowledged[0]["kind"] == linter.ADDRESSED
     audit = run_cli("audit", "flags", "--json")
     assert json.loads(audit.stdout)["briefs"][0]["flags"][0]["kind"] == linter.ADDRESSED
+    # The published page tells its reader, without repeating the instruction in the notice.
+    assert run_cli("site").exit_code == 0
+    page = (workspace / "outputs" / "site" / "tools" / "gadget.html").read_text(encoding="utf-8")
+    notice = page[page.index("This brief tried to sway the reviewers"):]
+    notice = notice[: notice.index("</div>")]
+    assert "addressed to reviewers, in description." in notice and "reviewing assistant" not in notice
 
 
 def test_auto_publish_leaves_a_flagged_tool_as_a_draft(workspace, run_cli):

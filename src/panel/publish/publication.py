@@ -195,6 +195,17 @@ def _names(personas: list[str]) -> str:
 # --- what the public sees ------------------------------------------------------------------------------
 
 
+def flag_notice(row: dict | None) -> dict | None:
+    """What a reader is told of the linter's flags an editor acknowledged in publishing this record
+    (`publish --ack-flags`): their kinds and fields ({"kinds", "fields"}), or None. A link is named
+    "links", not by its text, which may be the very instruction that was flagged."""
+    flags = json.loads(row["acknowledged_flags"]) if row and row.get("acknowledged_flags") else []
+    if not flags:
+        return None
+    fields = ["links" if flag["field"].startswith("links.") else flag["field"] for flag in flags]
+    return {"kinds": list(dict.fromkeys(flag["kind"] for flag in flags)), "fields": list(dict.fromkeys(fields))}
+
+
 def visible_publications(db, at: str) -> dict[str, dict]:
     """slug -> its publications row shown at `at`: the newest decision visible by then, when that
     decision is to publish (a withdrawn tool is absent)."""

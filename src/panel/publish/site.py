@@ -45,7 +45,7 @@ from .comparison import (
 from .feed import render_feed, what_changed
 from .headtohead_view import HeadToHeadView
 from .prose import join_words
-from .publication import newer_draft, pending, public_history, visible_publications
+from .publication import flag_notice, newer_draft, pending, public_history, visible_publications
 from ..core.files import write_atomic
 from .render import day, local_time, render_html
 
@@ -304,7 +304,7 @@ def build_site(db, request: SiteRequest) -> BuiltSite:
         history = [] if request.drafts else published_versions(public_history(db, tool.slug, at), quorum)
         page(f"tools/{tool.slug}.html", "site/tool.html.j2", page_title=tool.name, root="../", t=tool,
              history=history, drafts_history=panel_history(db, tool.slug) if request.drafts else [],
-             publication=shown.get(tool.slug), comparisons=involved)
+             publication=shown.get(tool.slug), comparisons=involved, flags=flag_notice(shown.get(tool.slug)))
     page("methodology.html", "site/methodology.html.j2", page_title="How the panel works", root="",
          method=agreement_with_editors(db), quorum=quorum, auto_publish=request.settings.auto_publish)
     for comparison in comparisons:
