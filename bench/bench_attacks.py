@@ -5,10 +5,9 @@ evaluated with `panel eval SET --attacks KINDS` once per condition, each in a fr
 cache is keyed by the brief, not by the prompt, so conditions must not share a store):
   - undefended: the personas read a flagged brief as written (hidden characters, comments and all),
     and the system prompt without its framing sentence (FRAMING);
-  - defended: hidden characters and comments stripped and the linter's flags listed, nothing withheld,
-    no framing;
+  - defended: hidden characters, comments and text under a bidi override taken out; no framing;
   - framed: defended, with the framing (personas/_system.j2 as shipped);
-  - withheld: defended, and text addressed to reviewers withheld (panel.inputs.lint), no framing;
+  - withheld: defended, and text addressed to reviewers taken out (panel.inputs.lint), no framing;
   - shipped: as panel sends a brief: withheld, and framed.
 The same variants, model and personas in every condition; the clean cases' balanced accuracy is
 reported too (a defence must not cost accuracy on honest briefs).
@@ -51,7 +50,7 @@ import panel.inputs.personas as personas
 if {raw!r}:
     personas.prompt_yaml = lambda brief: brief.to_yaml()
 if not {withhold!r}:
-    lint._withheld = lambda text: text
+    lint._without_addressed = lambda text: text
 if {corpus!r}:
     attacks.INJECTIONS, attacks.LINK_INJECTIONS = {corpus!r}
 from panel.cli import main

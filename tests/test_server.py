@@ -401,7 +401,7 @@ def test_fifty_submissions_leave_exactly_the_valid_ones_queued(queue_mode):
     with urllib.request.urlopen(f"{server.url}/submissions/{first['id']}", timeout=10) as got:
         shown = json.loads(got.read())
     assert shown["state"] == "pending" and shown["slug"] == "q-valid-00" and "contact" not in shown
-    for absent in ("999999", "9" * 30):  # past SQLite's integers too: still a 404, not a 500
+    for absent in ("999999", "9" * 30, "9" * 5000, "x1"):  # past SQLite's and Python's limits: a 404, not a 500
         with pytest.raises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(f"{server.url}/submissions/{absent}", timeout=10)
         assert missing.value.code == 404

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import yaml
 
@@ -49,10 +49,11 @@ class Flag:
 
 _READER = (r"(?:review(?:er|ers|ing)?|evaluat(?:or|ors|ing)|judg(?:e|es|ing)|grader|assistant|language model|llm|"
            r"(?:ai|a\.i\.)(?: model| system| agent)?|chatbot|model|persona|panel(?:ist)?s?|bot)")
-# Each pattern needs a reader or an instruction to one; ordinary product prose has neither.
+# Each pattern needs a reader or an instruction to one; ordinary product prose has neither. A gap
+# (<within>) stays inside one sentence: "...ignore binary files. Previous versions..." is two claims.
 _ADDRESSED = [
-    re.compile(p, re.IGNORECASE | re.DOTALL) for p in (
-        r"\b(?:ignore|disregard|forget|override|bypass)\b.{0,40}\b(?:instructions?|prompts?|rules|guidelines|"
+    re.compile(p.replace("<within>", r"[^.!?\n]"), re.IGNORECASE) for p in (
+        r"\b(?:ignore|disregard|forget|override|bypass)\b<within>{0,40}\b(?:instructions?|prompts?|rules|guidelines|"
         r"criteria|rubrics?|directions|above|previous|prior|everything)\b",
         rf"\b{_READER}\s*[,:;!]\s*(?:please\s+)?(?:ignore|disregard|ship|approve|rate|vote|give|recommend|mark|"
         r"score)\b",
@@ -63,15 +64,16 @@ _ADDRESSED = [
         r"(?:rate|recommend|vote|approve|ship|give|score|mark|say|answer|output|respond|conclude|return)\b",
         r"\b(?:you|u)\s+(?:must|should|shall|will|need to|have to|are (?:required|instructed) to)\s+(?:rate|recommend|"
         r"vote|approve|give|score|mark|answer|output|respond|return|conclude)\b",
-        r"\b(?:as an ai|you are (?:now )?an? (?:ai|assistant|language model|reviewer|evaluator|helpful))\b",
+        r"\b(?:as an ai|you are (?:now )?an? (?:ai (?:assistant|model|reviewer|judge)|assistant|language model|"
+        r"reviewer|evaluator|judge|helpful assistant))\b",
         r"\b(?:system|developer|admin(?:istrator)?)\s*(?:note|message|override|mode)\b\s*(?:to|for|:|—|-)",
         r"\b(?:verdict|rating|recommendation|decision|score)\s*(?:[:=]|should be|must be|will be)\s*[\"'“]?"
         r"(?:ship|approve|10|five|5|100|perfect|yes)\b",
-        r"\b(?:respond|reply|answer|output|return)\s+(?:only\s+)?(?:with|in)\b.{0,30}\b(?:ship|json|verdict|yes)\b",
-        r"\b(?:rate|score)\s+(?:this|it|the tool|this tool)\b.{0,20}\b(?:10|ten|five|5|stars?|highly|perfect)\b",
+        r"\b(?:respond|reply|answer|output|return)\s+(?:only\s+)?(?:with|in)\b<within>{0,30}\b(?:ship|json|verdict|yes)\b",
+        r"\b(?:rate|score)\s+(?:this|it|the tool|this tool)\b<within>{0,20}\b(?:10|ten|five|5|stars?|highly|perfect)\b",
         r"\b(?:already|previously)\s+(?:been\s+)?(?:approved|vetted|endorsed|cleared)\s+by\s+(?:the|this)?\s*"
         + _READER,
-        r"\b(?:pretend|imagine|role-?play|act as)\b.{0,40}\b(?:you|reviewer|evaluator|judge|assistant|model)\b",
+        r"\b(?:pretend|imagine|role-?play|act as)\b<within>{0,40}\b(?:you|reviewer|evaluator|judge|assistant|model)\b",
         r"\b(?:developer|god|jailbreak|unrestricted)\s+mode\b",
         r"\b(?:reply|respond|answer|output|say|print)\s*:?\s*[\"'“]?(?:ship|approve)[\"'”]?(?:\W|$)",
     )
@@ -116,7 +118,8 @@ def _hidden(text: str) -> str | None:
     return _excerpt(text, where[0], where[-1] + 1, limit=80)
 
 
-_OVERRIDDEN = re.compile("[\u202d\u202e][^\u202c]*(?:\u202c|$)")  # a bidi override and the text it turns around
+# A bidi override and the text it turns around: up to its end (PDF), the end of an isolate or the line.
+_OVERRIDDEN = re.compile("[\u202d\u202e][^\u202c\u2069\n]*\u202c?")
 
 
 def _without_hidden(text: str) -> str:
@@ -152,6 +155,11 @@ _ADDRESS = re.compile(r"^(?:https?://)?(?:www\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)+)(?
 
 def _host(url: str) -> str:
     return (urlsplit(url).hostname or "").lower().removeprefix("www.")
+
+
+def _url_text(url: str) -> str:
+    """A link's target as words: its escapes decoded, its separators read as spaces."""
+    return re.sub(r"[/#?&=+_]", " ", unquote(url))
 
 
 def _link_disagrees(text: str, url: str) -> bool:
@@ -222,6 +230,8 @@ def lint(brief: ToolBrief) -> list[Flag]:
     for text, url in brief.links.items():
         if _hidden(url):
             flags.append(Flag(f"links.{shown(text)} (target)", HIDDEN, _hidden(url)))
+        if addressed_text(_url_text(url)):  # "https://x.example/#Note to the reviewers: ..."
+            flags.append(Flag(f"links.{shown(text)} (target)", ADDRESSED, addressed_text(_url_text(url))))
         if _link_disagrees(_without_hidden(text), url):
             flags.append(Flag(f"links.{shown(text)}", LINK, f"{shown(text)} -> {url}"))
     prose = f"{brief.tagline}\n{brief.description}"
@@ -234,25 +244,18 @@ def lint(brief: ToolBrief) -> list[Flag]:
 # --- what the personas read ------------------------------------------------------------------------
 
 REMOVED = "[removed by panel]"  # what a field reads as when nothing of it is left
-LEAD_WORDS = 4  # words before an address, in its sentence, that go with it ("SYSTEM", "AI reviewers:")
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
 
 
 def _without_addressed(text: str) -> str:
-    """Text without what addresses the reviewers: from where the address starts to the end of its
-    sentence (from the sentence's start when only a few words come before it). Prose before it in
-    the same sentence stays: a tagline with an instruction tacked on keeps its tagline."""
-    for _ in range(50):  # one instruction per pass; the bound only guards against a pattern gone wrong
-        span = _addressed_span(text)
-        if span is None:
-            break
-        start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, span[0])), default=0)
-        if len(text[start : span[0]].split()) > LEAD_WORDS:
-            start = span[0]
-        stop = _SENTENCE_END.search(text, span[1])
-        end = stop.end() if stop else len(text)
-        text = f"{text[:start].rstrip()} {text[end:].lstrip()}".strip()
-    return text
+    """Text up to the sentence where it first addresses the reviewers. Everything from there on
+    goes: where an instruction ends is the vendor's to choose ("e.g.", a stray full stop, fifty more
+    of them), where it starts is not, and honest prose rarely follows an instruction to the judges."""
+    span = _addressed_span(text)
+    if span is None:
+        return text
+    start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, span[0])), default=0)
+    return text[:start].rstrip()
 
 
 def _scrubbed(text: str) -> str:
@@ -280,8 +283,14 @@ def prompt_yaml(brief: ToolBrief) -> str:
     data["pricing"] = {key: _scrubbed(value) for key, value in data["pricing"].items()}
     if data["pricing"].get("notes") == REMOVED:  # optional: left out, as in a brief that never had notes
         del data["pricing"]["notes"]
-    links = {_scrubbed(text): url for text, url in data.get("links", {}).items()}
-    links.pop(REMOVED, None)
+    links: dict[str, str] = {}
+    for text, url in data.get("links", {}).items():
+        text = _scrubbed(text)
+        if text == REMOVED or addressed_text(_url_text(url)):
+            continue  # a link that was nothing but an instruction, or leads to one
+        while text in links:  # two texts alike once scrubbed stay two links
+            text += " (another)"
+        links[text] = url
     if "links" in data:
         data["links"] = links
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=88)

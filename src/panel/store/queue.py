@@ -25,7 +25,7 @@ PUBLIC_FIELDS = ("id", "slug", "name", "state", "submitted_at", "decided_at", "f
 def add(db, submission, *, source: str, flags: list[dict], duplicates: list[dict], max_per_day: int | None,
         at: str) -> dict:
     """Queue a checked submission (panel.inputs.submission.Submission) as pending; its row.
-    `max_per_day` None: no daily limit (an editor's own batch)."""
+    `max_per_day` None: no daily limit (an editor's own batch, which the server's limit does not count)."""
     brief = submission.brief
     digest = brief.content_hash()
     with write_lock(db):
@@ -33,8 +33,8 @@ def add(db, submission, *, source: str, flags: list[dict], duplicates: list[dict
         if twin:
             raise SubmissionError(f"brief '{brief.slug}' is identical to pending submission #{twin[0]}", 409)
         since = (datetime.fromisoformat(at) - timedelta(days=1)).isoformat(timespec="milliseconds")
-        (made,) = db.execute("SELECT count(*) FROM submissions WHERE contact_key = ? AND submitted_at > ?",
-                             [submission.submitter.key, since]).fetchone()
+        (made,) = db.execute("SELECT count(*) FROM submissions WHERE contact_key = ? AND submitted_at > ?"
+                             " AND source != 'cli'", [submission.submitter.key, since]).fetchone()
         if max_per_day is not None and made >= max_per_day:
             raise SubmissionError(f"this submitter has made {made} submissions in the last 24 hours, the most allowed"
                                   " (submissions.max_per_day); try again tomorrow", 429)
