@@ -258,3 +258,26 @@ def test_the_contact_never_reaches_a_page_the_feed_or_public_json(run_cli, works
     for text in outputs + written:
         assert CONTACT not in text and SUBMITTER not in text
     assert CONTACT in run_cli("submissions", "show", "1").stdout  # an editor can still reach them
+
+
+def test_the_daily_limit_counts_the_servers_door_only(run_cli, workspace):
+    import pytest
+
+    from panel.core.errors import SubmissionError
+    from panel.inputs.workspace import Workspace
+    from panel.review import intake
+
+    settings(workspace, max_per_day=2)
+    for i in range(3):  # an editor's own batch for one vendor: not limited, and not counted below
+        path = workspace / f"mine-{i}.yaml"
+        path.write_text(yaml.safe_dump({"brief": brief_data(f"mine-{i}"),
+                                        "submitter": {"name": "Vendor", "contact": "v@x.example"}}), encoding="utf-8")
+        assert run_cli("submit", path).exit_code == 0
+    ws = Workspace.from_env()
+    for i in range(2):
+        intake.submit(ws, ws.db_path(), {"brief": brief_data(f"web-{i}"),
+                                         "submitter": {"name": "Vendor", "contact": "V@x.example"}}, source="http")
+    with pytest.raises(SubmissionError, match="has made 2 submissions") as refused:
+        intake.submit(ws, ws.db_path(), {"brief": brief_data("web-2"),
+                                         "submitter": {"name": "Vendor", "contact": "v@x.example"}}, source="http")
+    assert refused.value.status == 429
