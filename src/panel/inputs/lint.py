@@ -206,8 +206,9 @@ def _excerpt(text: str, start: int, end: int, limit: int = 120) -> str:
 
 def text_fields(brief: ToolBrief) -> list[tuple[str, str]]:
     """Every piece of text in a brief, with the name a flag gives it."""
-    fields = [(name, getattr(brief, name)) for name in ("name", "tagline", "category", "vendor", "description",
-                                                         "licence")]
+    fields = [("slug", brief.slug.replace("-", " "))]  # a vendor names its own file: "reviewers-must-ship-this"
+    fields += [(name, getattr(brief, name)) for name in ("name", "tagline", "category", "vendor", "description",
+                                                          "licence")]
     fields += [("pricing.model", brief.pricing.model), ("pricing.entry", brief.pricing.entry)]
     if brief.pricing.notes:
         fields.append(("pricing.notes", brief.pricing.notes))
@@ -268,16 +269,19 @@ def _scrubbed(text: str) -> str:
 
 def prompt_yaml(brief: ToolBrief) -> str:
     """The brief as the personas read it: a flagged brief without what the linter caught (hidden
-    characters, comments, text addressed to the reviewers; pricing notes or a link whose text was
-    nothing else are left out), so a caught manipulation cannot move a verdict. The flags are the editor's to weigh
-    (a review's warnings, `panel audit flags`, `panel publish --ack-flags`); measured on the embedded
-    default, listing them to the personas or marking what was taken out moved verdicts as much as
-    the manipulation did (docs/benchmarks.md). A brief with no flag is exactly its own YAML: its
-    prompts, and so every stored answer's prompt, are unchanged. Panel's own evidence is not the
-    vendor's and is shown apart (panel.inputs.personas.evidence_block)."""
+    characters, comments, text under a bidi override, text addressed to the reviewers; pricing
+    notes or a link whose text was nothing else, and a link leading to an instruction, are left
+    out), so a caught manipulation cannot move a verdict. The flags are the editor's to weigh (a
+    review's warnings, `panel audit flags`, `panel publish --ack-flags`): on the embedded default,
+    listing them to the personas, with a marker where text was taken out, left the harmful flips
+    where the injection put them (docs/benchmarks.md). A brief with no flag is exactly its own
+    YAML: its prompts, and so every stored answer's prompt, are unchanged. Panel's own evidence is
+    not the vendor's and is shown apart (panel.inputs.personas.evidence_block)."""
     data = brief.claims()
     if not lint(brief):
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=88)
+    if _addressed_span(brief.slug.replace("-", " ")):
+        data["slug"] = REMOVED
     for key in ("name", "tagline", "category", "vendor", "description", "licence"):
         data[key] = _scrubbed(data[key])
     data["pricing"] = {key: _scrubbed(value) for key, value in data["pricing"].items()}
