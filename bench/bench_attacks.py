@@ -134,7 +134,7 @@ def evaluate(slugs: list[str], attacks: str, condition: str, corpus: tuple | Non
         probe = PROBE.format(raw=raw, withhold=withhold, corpus=corpus, args=args)
         run = common.run_child([sys.executable, "-c", probe], env=common.panel_env(home))
         data = json.loads(run["stdout"])
-        return {"wall": time.perf_counter() - started, "manipulation": data.get("manipulation", {}),
+        return {"wall": time.perf_counter() - started, "manipulation": data.get("manipulation") or {},
                 "clean_balanced_accuracy": data["metrics"]["panel"]["balanced_accuracy"], "eval": data}
     finally:
         shutil.rmtree(home, ignore_errors=True)
