@@ -30,7 +30,7 @@ def llama_server(tmp_path_factory):
     log = tmp_path_factory.mktemp("llama-server") / "server.log"  # a file: llama.cpp logs a lot, a pipe would fill
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(resolve_gguf("smollm2")), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "4096", "--model_alias", "smollm2"],
+         "--port", str(port), "--n_ctx", "8192", "--model_alias", "smollm2"],  # 4096 overflowed with the framed prompt
         stdout=subprocess.DEVNULL, stderr=log.open("w"),
     )
     url = f"http://127.0.0.1:{port}/v1"
@@ -62,7 +62,7 @@ def test_five_persona_review_through_llama_cpp_python_server(workspace, make_bri
     assert proc.returncode in (0, 1), proc.stderr
     panel = json.loads(proc.stdout)["panels"][0]
     statuses = [v["status"] for v in panel["verdicts"]]
-    assert len(statuses) == 5 and "error" not in statuses, panel
+    assert len(statuses) == 5 and "error" not in statuses, [(v["status"], v.get("error")) for v in panel["verdicts"]]
     assert statuses.count("ok") >= 1
     detail = json.loads(subprocess.run(
         [sys.executable, "-m", "panel.cli", "audit", "show", "1", "--json"], capture_output=True, text=True, env=env,
