@@ -46,9 +46,8 @@ PROBE = """
 import sys
 import panel.inputs.attacks as attacks
 import panel.inputs.lint as lint
-import panel.inputs.personas as personas
 if {raw!r}:
-    personas.prompt_yaml = lambda brief: brief.to_yaml()
+    lint._withheld = lambda data: data
 if not {withhold!r}:
     lint._without_addressed = lambda text: text
 if {corpus!r}:

@@ -8,6 +8,7 @@ import pytest
 
 from panel.models import scripted
 from panel.analysis.agreement import fleiss_kappa, pairwise_agreement, ship_rates
+from shown import shown_slug
 
 # The fixture panel, one row per brief (each a brief the `agreement` fixture writes, seating all
 # five personas; the reviews seat only these); None = the persona's reply never parsed
@@ -27,7 +28,7 @@ def from_fixture(messages):
     # validation error, and must get the same (unparseable) answer for the verdict to end unscored.
     text = messages[1]["content"]
     title = re.search(r"You are the (.+?) on the panel", text).group(1)
-    slug = re.search(r"^slug: (\S+)$", text, re.M).group(1)
+    slug = shown_slug(text)
     decision = FIXTURE[slug][title]
     if decision is None:
         return "I would rather not say."  # unscored after the re-asks

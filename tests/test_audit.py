@@ -10,6 +10,7 @@ import pytest
 
 from panel.models import scripted
 from panel.store.store import Store
+from shown import shown_slug
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -17,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 def who(messages) -> tuple[str, str]:
     text = messages[-1]["content"]
     return (re.search(r"You are the (.+?) on the panel", text).group(1),
-            re.search(r"^slug: (\S+)$", text, re.M).group(1))
+            shown_slug(text))
 
 
 def distinct_verdicts(messages):

@@ -8,6 +8,7 @@ import pytest
 
 from panel.analysis.metrics import Scored, auc, brier, metrics
 from panel.models import scripted
+from shown import shown_slug
 
 # persona -> slug -> (decision, confidence); the ship probability is the confidence in "ship".
 ANSWERS = {
@@ -22,7 +23,7 @@ def reviewer(answers):
     def answer(messages):
         text = messages[-1]["content"]
         persona = re.search(r"You are the (\w+)", text).group(1).lower()
-        slug = re.search(r"^slug: (\S+)", text, re.M).group(1)
+        slug = shown_slug(text)
         decision, confidence = answers[persona][slug]
         return {"rationale": f"{persona} on {slug}", "verdict": decision, "confidence": confidence,
                 "headline": f"{decision}", "strengths": [], "risks": [], "competitors": []}

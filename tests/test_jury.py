@@ -150,7 +150,7 @@ def test_eval_jury_scores_the_jury_beside_each_of_its_models(workspace, run_cli,
     for slug in ("g1", "g2", "g3", "d1", "d2", "d3"):
         make_brief(slug, folder=folder)
     (folder / "labels.csv").write_text("slug,expected\ng1,ship\ng2,ship\ng3,ship\nd1,skip\nd2,skip\nd3,skip\n")
-    scripted.script("a", lambda messages: verdict("ship" if "slug: g" in messages[-1]["content"] else "skip"))
+    scripted.script("a", lambda messages: verdict("ship" if "name: G" in messages[-1]["content"] else "skip"))
     scripted.script("b", always("ship"))
     scripted.script("c", lambda messages: "No JSON from me.")
     res = run_cli("eval", "six", "--jury", JURY, "--personas", "builder,skeptic", "--json")

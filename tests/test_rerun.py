@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 from panel.models import scripted
+from shown import shown_slug
 
 EDIT = "\n  Since the edit: skips anything whose pricing hides a catch."
 
@@ -15,7 +16,7 @@ def who(messages) -> tuple[str, str]:
     """(persona title, brief slug) of a scripted call, read from the rendered prompt."""
     text = messages[-1]["content"]
     title = re.search(r"You are the (.+?) on the panel", text).group(1)
-    slug = re.search(r"^slug: (\S+)$", text, re.M).group(1)
+    slug = shown_slug(text)
     return title, slug
 
 

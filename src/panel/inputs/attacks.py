@@ -88,8 +88,8 @@ def _attack(brief: ToolBrief, kind: str, name: str, update: dict) -> Attack:
 
 
 def variant_slug(slug: str, name: str) -> str:
-    """`<slug>--v<hash>`: unique per variant, and naming no attack (the personas read a brief's slug,
-    and "pytest--injection-tagline" would tell them what they are looking at)."""
+    """`<slug>--v<hash>`: unique per variant, and naming no attack (the personas do not read a slug,
+    but a custom persona template may, and "pytest--injection-tagline" would give the game away)."""
     digest = hashlib.sha256(f"{slug}--{name}".encode()).hexdigest()[:8]
     return f"{slug[: SLUG_LIMIT - len(digest) - 3].rstrip('-')}--v{digest}"
 

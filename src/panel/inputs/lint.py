@@ -268,24 +268,29 @@ def _scrubbed(text: str) -> str:
 
 
 def prompt_yaml(brief: ToolBrief) -> str:
-    """The brief as the personas read it: a flagged brief without what the linter caught (hidden
-    characters, comments, text under a bidi override, text addressed to the reviewers; pricing
-    notes or a link whose text was nothing else, and a link leading to an instruction, are left
-    out), so a caught manipulation cannot move a verdict. The flags are the editor's to weigh (a
+    """The brief as the personas read it. Not its slug: an identifier says nothing about the tool,
+    and a name that differs only there (an attack variant, a re-slugged draft) would still change
+    the prompt. A flagged brief comes without what the linter caught (_withheld), so a caught
+    manipulation reads exactly as the brief would without it. The flags are the editor's to weigh (a
     review's warnings, `panel audit flags`, `panel publish --ack-flags`): on the embedded default,
     listing them to the personas, with a marker where text was taken out, left the harmful flips
-    where the injection put them (docs/benchmarks.md). A brief with no flag is exactly its own
-    YAML: its prompts, and so every stored answer's prompt, are unchanged. Panel's own evidence is
-    not the vendor's and is shown apart (panel.inputs.personas.evidence_block)."""
+    where the injection put them (docs/benchmarks.md). Panel's own evidence is not the vendor's and
+    is shown apart (panel.inputs.personas.evidence_block)."""
     data = brief.claims()
-    if not lint(brief):
-        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=88)
-    if _addressed_span(brief.slug.replace("-", " ")):
-        data["slug"] = REMOVED
+    del data["slug"]
+    if lint(brief):
+        data = _withheld(data)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=88)
+
+
+def _withheld(data: dict) -> dict:
+    """The claims without hidden characters, comments, text under a bidi override and text addressed
+    to the reviewers; pricing notes or a link whose text was nothing else, and a link leading to an
+    instruction, are left out (as in a brief that never had them)."""
     for key in ("name", "tagline", "category", "vendor", "description", "licence"):
         data[key] = _scrubbed(data[key])
     data["pricing"] = {key: _scrubbed(value) for key, value in data["pricing"].items()}
-    if data["pricing"].get("notes") == REMOVED:  # optional: left out, as in a brief that never had notes
+    if data["pricing"].get("notes") == REMOVED:
         del data["pricing"]["notes"]
     links: dict[str, str] = {}
     for text, url in data.get("links", {}).items():
@@ -297,4 +302,4 @@ def prompt_yaml(brief: ToolBrief) -> str:
         links[text] = url
     if "links" in data:
         data["links"] = links
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=88)
+    return data

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from ..core.brief import ToolBrief
 from ..core.errors import PersonaError
-from ..core.fence import fence, fence_name
+from ..core.fence import fence
 from ..core.slugs import Slug
 from ..core.suggest import did_you_mean
 from .textcheck import read_text_file
@@ -147,7 +147,7 @@ _FENCED_MAX = 1024
 
 def fence_for(brief: ToolBrief) -> str:
     """The brief's marker name (panel.core.fence)."""
-    return fence_name(brief.content_hash())
+    return fenced_block(brief)[0]
 
 
 def fenced_block(brief: ToolBrief, digest: str | None = None) -> tuple[str, str]:
@@ -155,7 +155,8 @@ def fenced_block(brief: ToolBrief, digest: str | None = None) -> tuple[str, str]
     digest = digest or brief.content_hash()
     found = _FENCED.get(digest)
     if found is None:
-        found = (fence_name(digest), fence(digest, prompt_yaml(brief)) + evidence_block(brief))
+        name, block = fence(prompt_yaml(brief))
+        found = (name, block + evidence_block(brief))
         if len(_FENCED) >= _FENCED_MAX:
             _FENCED.pop(next(iter(_FENCED)))  # oldest first: dicts keep insertion order
         _FENCED[digest] = found

@@ -19,7 +19,8 @@ import hashlib
 import math
 
 from ...core.brief import Pricing, ToolBrief
-from ...core.fence import fence, fence_name, find_fenced, replace_fenced
+from ...core.fence import find_fenced, replace_fenced
+from ...inputs.personas import fenced_block
 
 GOOD, BAD = "This is a good tool.", "This is a bad tool."
 _CACHE: dict[str, "Calibration"] = {}
@@ -58,10 +59,8 @@ def with_brief(messages: list[dict], brief: ToolBrief) -> list[dict]:
     """The same messages around another brief (its own fence, as panel would render it)."""
     whole = "\x00".join(m.get("content") or "" for m in messages)
     found = find_fenced(whole)
-    digest = brief.content_hash()
-    block = fence(digest, brief.to_yaml())
-    return [{**m, "content": replace_fenced(m.get("content") or "", lambda _: block).replace(found.group(1),
-                                                                                              fence_name(digest))}
+    name, block = fenced_block(brief)
+    return [{**m, "content": replace_fenced(m.get("content") or "", lambda _: block).replace(found.group(1), name)}
             for m in messages]
 
 

@@ -1,0 +1,11 @@
+"""What a scripted model reads of a rendered prompt, for tests whose answers depend on the brief."""
+
+from __future__ import annotations
+
+import re
+
+
+def shown_slug(text: str) -> str:
+    """The slug of the brief in a persona prompt, read back from its name: the personas never read a
+    slug (panel.inputs.lint.prompt_yaml), and make_brief names a brief after its slug in title case."""
+    return re.search(r"^name: (.+)$", text, re.M).group(1).strip().strip("'\"").lower().replace(" ", "-")
