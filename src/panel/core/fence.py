@@ -19,6 +19,11 @@ import re
 # Our own markers and chat-template control tokens (<|im_start|> and friends), broken up inside a
 # brief: a local model tokenises the prompt with special tokens on and would read them as roles.
 _NEUTRALISED = (("<<<", "< < <"), (">>>", "> > >"), ("<|", "< |"), ("|>", "| >"))
+# How a brief is shown in a prompt, as part of every persona version and calibration key: when the
+# showing changes though no persona file did, stored verdicts read as stale (`panel rerun --changed`)
+# and the embedded model's calibrations are measured again. 2: the personas' view, without the slug,
+# fenced by the hash of the text shown (1: the whole brief, fenced by its content hash).
+LAYOUT = "2"
 _FENCED = re.compile(r"<<<(BRIEF-[0-9A-F]+)>>>\n(.*?)\n<<<END-\1>>>", re.S)
 
 

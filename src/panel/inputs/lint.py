@@ -204,6 +204,11 @@ def _excerpt(text: str, start: int, end: int, limit: int = 120) -> str:
     return piece if len(piece) <= limit else piece[: limit - 1] + "…"
 
 
+def slug_addresses_reviewers(slug: str) -> bool:
+    """A slug read as words addresses the reviewers ("reviewers-must-ship-this")."""
+    return addressed_text(slug.replace("-", " ")) is not None
+
+
 def text_fields(brief: ToolBrief) -> list[tuple[str, str]]:
     """Every piece of text in a brief, with the name a flag gives it."""
     fields = [("slug", brief.slug.replace("-", " "))]  # a vendor names its own file: "reviewers-must-ship-this"
@@ -267,10 +272,10 @@ def _scrubbed(text: str) -> str:
     return _without_addressed(_without_hidden(text).strip()) or REMOVED
 
 
-def prompt_yaml(brief: ToolBrief) -> str:
-    """The brief as the personas read it. Not its slug: an identifier says nothing about the tool,
-    and a name that differs only there (an attack variant, a re-slugged draft) would still change
-    the prompt. A flagged brief comes without what the linter caught (_withheld), so a caught
+def read_claims(brief: ToolBrief) -> dict:
+    """The brief's claims as the personas read them. Not its slug: an identifier says nothing about
+    the tool, and a name that differs only there (an attack variant, a re-slugged draft) would still
+    change the prompt. A flagged brief comes without what the linter caught (_withheld), so a caught
     manipulation reads exactly as the brief would without it. The flags are the editor's to weigh (a
     review's warnings, `panel audit flags`, `panel publish --ack-flags`): on the embedded default,
     listing them to the personas, with a marker where text was taken out, left the harmful flips
@@ -278,9 +283,16 @@ def prompt_yaml(brief: ToolBrief) -> str:
     is shown apart (panel.inputs.personas.evidence_block)."""
     data = brief.claims()
     del data["slug"]
-    if lint(brief):
-        data = _withheld(data)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=88)
+    return _withheld(data) if lint(brief) else data
+
+
+def prompt_yaml(brief: ToolBrief) -> str:
+    """The brief as the personas read it, as the YAML between its fence markers."""
+    return claims_yaml(read_claims(brief))
+
+
+def claims_yaml(claims: dict) -> str:
+    return yaml.safe_dump(claims, sort_keys=False, allow_unicode=True, width=88)
 
 
 def _withheld(data: dict) -> dict:

@@ -13,16 +13,16 @@ from pathlib import Path
 from typing import Annotated
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from ..core.brief import ToolBrief
 from ..core.errors import PersonaError
-from ..core.fence import fence
+from ..core.fence import LAYOUT, fence
 from ..core.slugs import Slug
 from ..core.suggest import did_you_mean
 from .textcheck import read_text_file
-from .lint import prompt_yaml
+from .lint import REMOVED, claims_yaml, read_claims, slug_addresses_reviewers
 from .yamlfile import load_model
 
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
@@ -89,7 +89,7 @@ def load_persona(path: Path) -> Persona:
         tpath = _template_path(folder, path, getattr(spec, field))
         sources[field] = read_text_file(tpath, PersonaError)
     digest = hashlib.sha256()
-    for part in (file_text, sources["system_template"], sources["prompt_template"]):
+    for part in (file_text, sources["system_template"], sources["prompt_template"], LAYOUT):
         digest.update(part.encode())
         digest.update(b"\x00")
     persona = Persona(
@@ -136,12 +136,14 @@ def load_personas(folder: Path) -> dict[str, Persona]:
 
 # --- rendering ---------------------------------------------------------------------------------
 
-_ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+# Immutable: a template cannot change the cached brief view that the next persona renders from.
+_ENV = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
+                                     keep_trailing_newline=True)
 # Compiling a template costs about a millisecond; a batch renders the same few sources 1000s of times.
 _compiled = functools.lru_cache(maxsize=128)(_ENV.from_string)
-# Dumping a brief to YAML costs about a millisecond too, and every seated persona needs the same
-# block: keep recent ones, keyed by the content hash (same hash, same fields, same YAML).
-_FENCED: dict[str, tuple[str, str]] = {}
+# Linting a brief and dumping it to YAML cost about a millisecond each, and every seated persona needs
+# the same block: keep recent ones, keyed by the content hash (same hash, same fields, same YAML).
+_FENCED: dict[str, tuple[str, str, dict]] = {}
 _FENCED_MAX = 1024
 
 
@@ -152,15 +154,33 @@ def fence_for(brief: ToolBrief) -> str:
 
 def fenced_block(brief: ToolBrief, digest: str | None = None) -> tuple[str, str]:
     """The marker name and the brief as data between its markers (panel.core.fence)."""
+    return _fenced(brief, digest)[:2]
+
+
+def _fenced(brief: ToolBrief, digest: str | None) -> tuple[str, str, dict]:
+    """The marker name, the fenced block, and the brief as a template sees it (`brief`)."""
     digest = digest or brief.content_hash()
     found = _FENCED.get(digest)
     if found is None:
-        name, block = fence(prompt_yaml(brief))
-        found = (name, block + evidence_block(brief))
+        claims = read_claims(brief)
+        name, block = fence(claims_yaml(claims))
+        found = (name, block + evidence_block(brief), _template_view(brief, claims))
         if len(_FENCED) >= _FENCED_MAX:
             _FENCED.pop(next(iter(_FENCED)))  # oldest first: dicts keep insertion order
         _FENCED[digest] = found
     return found
+
+
+def _template_view(brief: ToolBrief, claims: dict) -> dict:
+    """`brief` for a persona template that names fields instead of showing `brief_block`: what the
+    personas read (claims), so no template brings back what the linter took out; every field is there
+    (None where empty or taken out), with the slug (unless it addresses the reviewers) and evidence."""
+    dumped = brief.model_dump(mode="json")
+    view = {key: claims.get(key) for key in dumped}
+    view["pricing"] = {key: claims["pricing"].get(key) for key in dumped["pricing"]}
+    view["slug"] = REMOVED if slug_addresses_reviewers(brief.slug) else brief.slug
+    view["evidence"] = dumped["evidence"]
+    return view
 
 
 def evidence_block(brief: ToolBrief) -> str:
@@ -175,10 +195,9 @@ def evidence_block(brief: ToolBrief) -> str:
             + "\n".join(lines))
 
 
-def _render(persona: Persona, which: str, source: str, brief: ToolBrief, fenced: tuple[str, str]) -> str:
-    name, block = fenced
-    return render_template(persona, getattr(persona.spec, which), source,
-                           brief=brief.model_dump(mode="json"), brief_block=block, fence=name)
+def _render(persona: Persona, which: str, source: str, fenced: tuple[str, str, dict]) -> str:
+    name, block, view = fenced
+    return render_template(persona, getattr(persona.spec, which), source, brief=view, brief_block=block, fence=name)
 
 
 def render_template(persona: Persona, template_name: str, source: str, **context) -> str:
@@ -210,10 +229,10 @@ def _error_line(exc: BaseException) -> str:
 
 def render_messages(persona: Persona, brief: ToolBrief, brief_hash: str | None = None) -> list[dict]:
     """The chat messages for one persona reviewing one brief (pass the brief's hash if known)."""
-    fenced = fenced_block(brief, brief_hash)
+    fenced = _fenced(brief, brief_hash)
     return [
-        {"role": "system", "content": _render(persona, "system_template", persona.system_source, brief, fenced)},
-        {"role": "user", "content": _render(persona, "prompt_template", persona.prompt_source, brief, fenced)},
+        {"role": "system", "content": _render(persona, "system_template", persona.system_source, fenced)},
+        {"role": "user", "content": _render(persona, "prompt_template", persona.prompt_source, fenced)},
     ]
 
 

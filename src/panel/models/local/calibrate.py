@@ -19,7 +19,7 @@ import hashlib
 import math
 
 from ...core.brief import Pricing, ToolBrief
-from ...core.fence import find_fenced, replace_fenced
+from ...core.fence import LAYOUT, find_fenced, replace_fenced
 from ...inputs.personas import fenced_block
 
 GOOD, BAD = "This is a good tool.", "This is a bad tool."
@@ -46,12 +46,13 @@ def content_free_briefs() -> list[ToolBrief]:
 
 
 def skeleton(messages: list[dict]) -> str | None:
-    """A key for the persona prompt with the brief taken out (None: no fenced brief in it)."""
+    """A key for the persona prompt with the brief taken out (None: no fenced brief in it), and how a
+    brief is shown in it (LAYOUT: a calibration measured with briefs shown otherwise is not reused)."""
     text = "\x00".join(m.get("content") or "" for m in messages)
     found = find_fenced(text)
     if found is None:
         return None
-    blanked = replace_fenced(text, "<<<BRIEF>>>").replace(found.group(1), "FENCE")
+    blanked = replace_fenced(text, "<<<BRIEF>>>").replace(found.group(1), "FENCE") + LAYOUT
     return hashlib.sha256(blanked.encode()).hexdigest()[:16]
 
 
