@@ -24,7 +24,7 @@ EMBEDDED_MODEL = "local/smollm2"
 EMBEDDED_NOTE = (
     "Written by the embedded offline model (SmolLM2-135M, local/smollm2). Its ship/skip calls are calibrated"
     " and carry some signal but are not reliable judgements: on panel's labelled set of 24 clear cases its"
-    " panels reached a balanced accuracy of 0.75 to 0.83 (AUC 0.94) and shipped 1 of 12 duds, and at 135M"
+    " panels reached a balanced accuracy of 0.75 to 0.83 (AUC 0.94 to 0.95) and shipped 1 of 12 duds, and at 135M"
     " parameters its rationales and lists can be generic or wrong (docs/benchmarks.md). For verdicts you"
     " publish, review with a real model: panel review --model openai/gpt-4o-mini (or any model litellm supports)."
 )
