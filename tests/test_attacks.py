@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from shown import shown_slug
+from shown import shown_slug, shown_yaml
 
 from panel.core.fence import find_fenced
 from panel.inputs.attacks import KINDS, variants
 from panel.inputs.briefs import load_brief
-from panel.inputs.lint import prompt_yaml
 from panel.models import scripted
 
 LABELS = {"g1": "ship", "g2": "ship", "d1": "skip", "d2": "skip"}
@@ -26,7 +25,7 @@ def gullible_builder(messages):
     text = messages[-1]["content"]
     persona = re.search(r"You are the (\w+)", text).group(1).lower()
     origin = shown_slug(text)
-    manipulated = find_fenced(text).group(2) != prompt_yaml(CLEAN[origin]).rstrip()
+    manipulated = find_fenced(text).group(2) != shown_yaml(CLEAN[origin]).rstrip()
     decision = "ship" if persona == "builder" and manipulated else LABELS[origin]
     return {"rationale": f"{persona} on {origin}", "verdict": decision, "confidence": 0.8, "headline": decision,
             "strengths": [], "risks": [], "competitors": []}
@@ -56,7 +55,7 @@ def test_flips_and_harmful_flips_match_the_hand_count(workspace, run_cli, labell
         total = sum(len(made[slug]) for slug in LABELS)
         # What the builder can tell apart: on the shipped corpus, every injection but the tagline's
         # (cut with its sentence) reads exactly as its clean brief, so it moves no one.
-        seen = {slug: sum(prompt_yaml(a.brief) != prompt_yaml(CLEAN[slug]) for a in made[slug]) for slug in LABELS}
+        seen = {slug: sum(shown_yaml(a.brief) != shown_yaml(CLEAN[slug]) for a in made[slug]) for slug in LABELS}
         on_duds = seen["d1"] + seen["d2"]
         assert on_duds == (2 if kind == "injection" else len(made["d1"]) + len(made["d2"])), kind
         row = found[kind]

@@ -9,7 +9,7 @@ import pytest
 
 from panel.core.brief import ToolBrief
 from panel.core.fence import fence, find_fenced, replace_fenced
-from panel.inputs.lint import prompt_yaml
+from shown import shown_yaml
 from panel.inputs.headtohead_prompts import render_judgment_messages
 from panel.inputs.personas import fence_for, load_personas, render_messages
 from panel.models.local import LocalModel, calibrate, fields
@@ -53,7 +53,7 @@ def test_a_rendered_persona_prompt_holds_the_brief_under_its_own_marker(personas
         fenced = [f for f in found if f is not None]
         assert len(fenced) == 1, persona.name  # the user message holds the brief, the system prompt only names it
         assert fenced[0].group(1) == fence_for(b)
-        assert fenced[0].group(2) == prompt_yaml(b).rstrip()
+        assert fenced[0].group(2) == shown_yaml(b).rstrip()
 
 
 def test_a_rendered_persona_prompt_is_found_by_calibration_and_the_field_checks(personas):

@@ -286,12 +286,8 @@ def read_claims(brief: ToolBrief) -> dict:
     return _withheld(data) if lint(brief) else data
 
 
-def prompt_yaml(brief: ToolBrief) -> str:
-    """The brief as the personas read it, as the YAML between its fence markers."""
-    return claims_yaml(read_claims(brief))
-
-
 def claims_yaml(claims: dict) -> str:
+    """Claims as the YAML between a brief's fence markers."""
     return yaml.safe_dump(claims, sort_keys=False, allow_unicode=True, width=88)
 
 
